@@ -340,7 +340,7 @@ struct RawFollowup {
 
 /// The document as written; [`Rules::from_raw`] turns it into [`Rules`] or says what is wrong.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a rules document object")]
 pub(crate) struct RawRules {
     format: Option<String>,
     title: Option<String>,

@@ -11,7 +11,10 @@ use super::tally::{Counts, Outcome, Roll, decide};
 pub const MAX_TALLY_INPUT_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object with rules, items, roll and counts"
+)]
 struct RawInput {
     rules: RawRules,
     items: Vec<String>,

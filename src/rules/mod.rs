@@ -72,11 +72,16 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
             ),
         )
     })?;
+    if text.trim().is_empty() {
+        return Err(RulesError::new("input", format!("the {what} is empty")));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // A syntax error deep in a value ends the path in `?`; name the last known field.
         let path = e.path().to_string();
-        let field = if path == "." {
-            "input".to_string()
+        let path = path.trim_end_matches(".?").trim_end_matches('?');
+        let field = if path.is_empty() || path == "." {
+            "input"
         } else {
             path
         };
@@ -86,3 +91,6 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
         .map_err(|e| RulesError::new("input", format!("trailing data after the JSON: {e}")))?;
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests;
