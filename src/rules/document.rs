@@ -418,10 +418,13 @@ impl Rules {
 
         let params = match kind {
             Kind::Motion | Kind::ProjectSelection => {
-                if options.len() < 2 {
+                // An approval ballot may offer the tick alone; every other form needs a yes
+                // and something else.
+                let approval = raw.form == Some(Form::ApproveUpToN);
+                if options.len() < 2 && !(approval && kind == Kind::ProjectSelection) {
                     return Err(err(
                         "options",
-                        "a motion or 票决 needs at least two options (the first is the yes)",
+                        "a motion or per-item 票决 needs at least two options (the first is the yes)",
                     ));
                 }
                 unused("tiers", raw.tiers.is_some());

@@ -66,8 +66,12 @@ impl Fraction {
         self.inclusive
     }
 
-    /// Does `value` reach this fraction of `base`?
+    /// Does `value` reach this fraction of `base`? Never with `value` 0: a majority of no
+    /// ballots (an empty `cast` base) is no majority.
     pub fn reached(&self, value: u64, base: u64) -> bool {
+        if value == 0 {
+            return false;
+        }
         let lhs = u128::from(value) * u128::from(self.den);
         let rhs = u128::from(self.num) * u128::from(base);
         if self.inclusive {
@@ -88,7 +92,7 @@ impl Fraction {
             product / den + 1
         };
         // num ≤ den, so min ≤ base + 1 and always fits.
-        u64::try_from(min).unwrap_or(u64::MAX)
+        u64::try_from(min).unwrap_or(u64::MAX).max(1)
     }
 
     /// The fraction as read in the hall: 「过半数」, 「三分之二以上」, 「五分之三以上」…

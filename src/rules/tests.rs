@@ -474,3 +474,38 @@ fn rules_hash_is_over_the_bytes_as_written() {
         crate::crypto::sha256_hex(br#"{"kind":"motion"}"#)
     );
 }
+
+#[test]
+fn no_ballots_cast_is_no_majority_even_inclusive() {
+    let o = outcome(json!({
+        "rules": { "kind": "motion",
+                   "majority": { "base": "cast", "num": 2, "den": 3, "inclusive": true } },
+        "items": ["决定"],
+        "roll": { "seated": 30, "present": 30 },
+        "counts": [[0, 0, 0]],
+    }));
+    assert!(!passed(&o));
+    assert_eq!(o.items[0].not_voted, 30);
+}
+
+#[test]
+fn approval_ballot_may_offer_the_tick_alone() {
+    let o = outcome(json!({
+        "rules": { "kind": "project_selection", "form": "approve_up_to_n", "select_n": 2,
+                   "options": ["赞成"] },
+        "items": ["甲", "乙", "丙"],
+        "roll": { "seated": 10, "present": 10 },
+        "counts": [[8], [6], [3]],
+    }));
+    let (selected, tie, shortfall) = selection(&o);
+    assert_eq!(selected, vec!["甲", "乙"]);
+    assert!(tie.is_none());
+    assert_eq!(shortfall, 0);
+    let e = refused(json!({
+        "rules": { "kind": "project_selection", "select_n": 2, "options": ["赞成"] },
+        "items": ["甲", "乙", "丙"],
+        "roll": { "seated": 10, "present": 10 },
+        "counts": [[8], [6], [3]],
+    }));
+    assert_eq!(e.field, "rules.options");
+}
