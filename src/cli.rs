@@ -1,12 +1,17 @@
 //! The `piaojue` command line. Each subcommand is a thin shell over a library module;
-//! exit codes are an interface: 0 done, 1 the input breaks the rules, 2 usage or I/O error.
+//! exit codes are an interface: 0 done, 1 the input or the appliance refused, 2 usage or I/O.
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use serde_json::json;
 
+use crate::admin::{Admin, AdminError, vote_line};
+use crate::appliance::{self, ApplianceError, ServeOptions};
+use crate::crypto;
 use crate::rules::{MAX_TALLY_INPUT_BYTES, TallyInput};
 
 #[derive(Debug, Parser)]
@@ -22,6 +27,44 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create an appliance: data directory, signing key, operator passphrase, store.
+    Init {
+        /// The data directory to create.
+        #[arg(long)]
+        data: PathBuf,
+        /// The session's name, as printed on results.
+        #[arg(long, default_value = "人民代表大会会议")]
+        session_name: String,
+        /// Take the operator passphrase from this file instead of generating one.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Run the appliance.
+    Serve {
+        /// The data directory (made by `init`, or by `--demo` on first start).
+        #[arg(long, default_value = "./piaojue-data")]
+        data: PathBuf,
+        /// Address to listen on (loopback only until TLS is configured).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// On first start, create a demo session: roster, codes, rules and three votes.
+        #[arg(long)]
+        demo: bool,
+        /// Deputies in the demo roster.
+        #[arg(long, default_value_t = 300, requires = "demo")]
+        demo_deputies: usize,
+    },
+    /// The secretariat's commands against a running appliance.
+    Admin {
+        /// The appliance's URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: String,
+        /// A file holding the operator passphrase.
+        #[arg(long)]
+        passphrase_file: PathBuf,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Decide an outcome from counts alone under a rules document (see docs/rules.md).
     ///
     /// Reads `{ "rules": {…}, "items": […], "roll": {…}, "counts": [[…]] }` and prints the
@@ -36,16 +79,283 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Session, attendance (应到/实到/请假) and votes.
+    Status,
+    /// Every vote, as JSON.
+    Votes,
+    /// Open a vote (checks the quorum, freezes who may vote).
+    Open { vote: String },
+    /// Close a vote: later casts are refused, the tally is computed.
+    Close { vote: String },
+    /// Announce a closed vote: its result becomes public.
+    Announce { vote: String },
+    /// Cancel a vote, with the reason for the record.
+    Cancel {
+        vote: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The result of a closed or announced vote, as JSON.
+    Result { vote: String },
+    /// Import the roster (CSV: id,name,delegation,seat).
+    Roster { file: PathBuf },
+    /// Adopt a rules document (its exact bytes are hashed and frozen).
+    Rules { file: PathBuf },
+    /// Create a vote from adopted rules.
+    Create {
+        #[arg(long)]
+        title: String,
+        /// SHA-256 of the adopted rules document.
+        #[arg(long)]
+        rules: String,
+        /// An item (candidate project, motion, 测评 item); repeat for each.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+    },
+    /// Issue enrolment codes to every deputy without a tablet or a code (printed once).
+    Codes,
+    /// Check a deputy in on their behalf (补签到), with the reason for the record.
+    Checkin {
+        deputy: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
 /// Runs the command line; `main` returns what this returns.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Tally { file, text } => tally(&file, text),
+        Command::Init {
+            data,
+            session_name,
+            passphrase_file,
+        } => init(&data, &session_name, passphrase_file.as_deref()),
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            demo_deputies,
+        } => in_runtime(async move {
+            appliance::serve(ServeOptions {
+                data,
+                listen,
+                demo,
+                demo_deputies,
+            })
+            .await
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            })
+        }),
+        Command::Admin {
+            url,
+            passphrase_file,
+            command,
+        } => in_runtime(async move {
+            admin(&url, &passphrase_file, command).await.map_err(|e| {
+                eprintln!("error: {e}");
+                e.exit_code()
+            })
+        }),
     }
 }
 
 const EXIT_INVALID: u8 = 1;
 const EXIT_USAGE: u8 = 2;
+
+fn in_runtime(f: impl std::future::Future<Output = Result<(), u8>>) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match runtime.block_on(f) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => ExitCode::from(code),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PIAOJUE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn init(data: &Path, session_name: &str, passphrase_file: Option<&Path>) -> ExitCode {
+    match appliance::init(data, session_name, passphrase_file) {
+        Ok(created) => {
+            println!("appliance created in {}", data.display());
+            println!("session:         {session_name}");
+            println!("public key:      {}", created.public_key);
+            println!(
+                "key fingerprint: {}",
+                crypto::fingerprint_grouped(&created.fingerprint)
+            );
+            if let Some(p) = created.passphrase {
+                println!(
+                    "operator passphrase (shown once, write it down): {}",
+                    p.as_str()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(match e {
+                ApplianceError::Usage(_) | ApplianceError::Io { .. } => EXIT_USAGE,
+                _ => EXIT_INVALID,
+            })
+        }
+    }
+}
+
+async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Result<(), AdminError> {
+    let admin = Admin::login(url, passphrase_file).await?;
+    let print = |v: &serde_json::Value| {
+        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    };
+    let read = |file: &Path, max: usize| read_capped(file, max).map_err(AdminError::Failed);
+    match command {
+        AdminCommand::Status => {
+            let s = admin.get("/api/operator/status").await?;
+            let a = &s["attendance"];
+            println!("session:     {}", s["session"].as_str().unwrap_or(""));
+            println!(
+                "fingerprint: {}",
+                crypto::fingerprint_grouped(s["fingerprint"].as_str().unwrap_or(""))
+            );
+            println!(
+                "attendance:  应到 {} 实到 {} 请假 {} 未签到 {} 中途退场 {}",
+                a["seated"], a["present"], a["leave"], a["absent"], a["left"]
+            );
+            println!(
+                "audit:       {} entries, head {}",
+                s["audit"]["seq"],
+                s["audit"]["head"].as_str().unwrap_or("")
+            );
+            println!("votes:");
+            for v in s["votes"].as_array().into_iter().flatten() {
+                println!("  {}", vote_line(v));
+            }
+        }
+        AdminCommand::Votes => print(&admin.get("/api/operator/votes").await?),
+        AdminCommand::Open { vote } => transition(&admin, &vote, "open").await?,
+        AdminCommand::Close { vote } => transition(&admin, &vote, "close").await?,
+        AdminCommand::Announce { vote } => {
+            transition(&admin, &vote, "announce").await?;
+            let r = admin
+                .get(&format!("/api/operator/votes/{vote}/result"))
+                .await?;
+            println!("{}", r["announcement"].as_str().unwrap_or(""));
+        }
+        AdminCommand::Cancel { vote, reason } => {
+            let v = admin
+                .post_json(
+                    &format!("/api/operator/votes/{vote}/cancel"),
+                    json!({ "reason": reason }),
+                )
+                .await?;
+            println!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::Result { vote } => print(
+            &admin
+                .get(&format!("/api/operator/votes/{vote}/result"))
+                .await?,
+        ),
+        AdminCommand::Roster { file } => {
+            let bytes = read(&file, crate::session::MAX_ROSTER_BYTES)?;
+            let r = admin
+                .call(
+                    reqwest::Method::POST,
+                    "/api/operator/roster",
+                    Some(("text/csv; charset=utf-8", bytes)),
+                )
+                .await?;
+            println!("imported {} deputies", r["imported"]);
+        }
+        AdminCommand::Rules { file } => {
+            let bytes = read(&file, crate::rules::MAX_DOCUMENT_BYTES)?;
+            let r = admin
+                .call(
+                    reqwest::Method::POST,
+                    "/api/operator/rules",
+                    Some(("application/json", bytes)),
+                )
+                .await?;
+            println!(
+                "adopted {} {}",
+                r["sha256"].as_str().unwrap_or(""),
+                r["title"].as_str().unwrap_or("")
+            );
+        }
+        AdminCommand::Create {
+            title,
+            rules,
+            items,
+        } => {
+            let v = admin
+                .post_json(
+                    "/api/operator/votes",
+                    json!({ "title": title, "rules_sha256": rules, "items": items }),
+                )
+                .await?;
+            println!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::Codes => {
+            let r = admin.post_json("/api/operator/codes", json!({})).await?;
+            println!("deputy,code");
+            for c in r["codes"].as_array().into_iter().flatten() {
+                println!(
+                    "{},{}",
+                    c["deputy"].as_str().unwrap_or(""),
+                    c["code"].as_str().unwrap_or("")
+                );
+            }
+        }
+        AdminCommand::Checkin { deputy, reason } => {
+            let r = admin
+                .post_json(
+                    &format!("/api/operator/deputies/{deputy}/checkin"),
+                    json!({ "reason": reason }),
+                )
+                .await?;
+            println!(
+                "{} {} {}",
+                r["deputy"]["id"].as_str().unwrap_or(""),
+                r["deputy"]["name"].as_str().unwrap_or(""),
+                r["deputy"]["presence_zh"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn transition(admin: &Admin, vote: &str, action: &str) -> Result<(), AdminError> {
+    if !crate::session::valid_id(vote) {
+        return Err(AdminError::Failed(format!(
+            "`{vote}` is not a vote id (e.g. v1)"
+        )));
+    }
+    let v = admin
+        .post_json(&format!("/api/operator/votes/{vote}/{action}"), json!({}))
+        .await?;
+    println!("{}", vote_line(&v["vote"]));
+    Ok(())
+}
 
 fn tally(file: &Path, text_only: bool) -> ExitCode {
     let bytes = match read_capped(file, MAX_TALLY_INPUT_BYTES) {

@@ -1,16 +1,84 @@
-//! Hashing (and, as the appliance grows, keys, signatures and randomness).
+//! Keys, signatures, hashing, randomness and passphrases.
 //!
-//! Owns: every use of `ring`. Invariant: no other module imports a crypto crate, so what the
-//! appliance trusts can be read in one file.
+//! Owns: every use of `ring` and `ed25519_dalek`. Invariant: no other module imports a crypto
+//! crate, so what the appliance trusts can be read in this one file. Every signature is over
+//! a domain-separated message (`piaojue/v1/<what>` ‖ 0x00 ‖ bytes) and every check is strict
+//! (`verify_strict`, no small-order keys), as the browser's noble `{zip215: false}` is.
 
-use ring::digest;
+use std::fmt;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{digest, pbkdf2};
+use zeroize::Zeroizing;
+
+/// What a signature is over: each kind of signed artefact has its own domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// The ballot definition a tablet shows.
+    Ballot,
+    /// The receipt a tablet keeps.
+    Receipt,
+    /// The result bundle observers verify.
+    Result,
+}
+
+impl Domain {
+    pub fn tag(self) -> &'static str {
+        match self {
+            Domain::Ballot => "piaojue/v1/ballot",
+            Domain::Receipt => "piaojue/v1/receipt",
+            Domain::Result => "piaojue/v1/result",
+        }
+    }
+
+    /// `tag ‖ 0x00 ‖ body`: the exact bytes an Ed25519 library signs and verifies.
+    pub fn message(self, body: &[u8]) -> Vec<u8> {
+        let mut m = Vec::with_capacity(self.tag().len() + 1 + body.len());
+        m.extend_from_slice(self.tag().as_bytes());
+        m.push(0);
+        m.extend_from_slice(body);
+        m
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the operating system's random source failed")]
+    Random,
+    #[error("a public key must be 32 bytes as 64 hex digits")]
+    KeyFormat,
+    #[error("the public key is not a valid Ed25519 point, or is of small order")]
+    WeakKey,
+    #[error("a signature must be 64 bytes as 128 hex digits")]
+    SignatureFormat,
+    #[error("the signature does not verify")]
+    BadSignature,
+}
+
+/// Bytes from the OS random source (ring's `SystemRandom`).
+pub fn random<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut out = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = digest::digest(&digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
 
 /// SHA-256 of `bytes`, lower-case hex: how rules documents are bound into ballots and results.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(digest::digest(&digest::SHA256, bytes).as_ref())
+    hex(&sha256(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -18,6 +86,218 @@ fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[usize::from(b & 0x0f)] as char);
     }
     out
+}
+
+/// Parses exactly `N` bytes of hex (either case).
+pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let text = text.as_bytes();
+    if text.len() != N * 2 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Crockford base32 without padding: typeable (no I, L, O, U) and case-insensitive.
+const BASE32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+pub fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(BASE32[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(BASE32[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Splits `text` into groups of `size` joined by `sep`: `ABCD-EFGH-…`.
+pub fn grouped(text: &str, size: usize, sep: &str) -> String {
+    text.as_bytes()
+        .chunks(size)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// A typed code back to its canonical form: upper case, separators and spaces dropped,
+/// Crockford's look-alikes folded (O→0, I/L→1). `None` if anything else is in it.
+pub fn normalize_code(typed: &str) -> Option<String> {
+    let mut out = String::with_capacity(typed.len());
+    for c in typed.chars() {
+        let c = c.to_ascii_uppercase();
+        match c {
+            '-' | ' ' | '\u{3000}' => continue,
+            'O' => out.push('0'),
+            'I' | 'L' => out.push('1'),
+            c if c.is_ascii() && BASE32.contains(&(c as u8)) => out.push(c),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The appliance's Ed25519 key. The secret is zeroized on drop (dalek's `ZeroizeOnDrop`).
+pub struct ApplianceKey {
+    signing: SigningKey,
+}
+
+impl fmt::Debug for ApplianceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the secret, not even in a debug print.
+        write!(f, "ApplianceKey({})", self.fingerprint())
+    }
+}
+
+impl ApplianceKey {
+    pub fn generate() -> Result<ApplianceKey, CryptoError> {
+        let seed = Zeroizing::new(random::<32>()?);
+        Ok(ApplianceKey {
+            signing: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    /// From the 32-byte seed as stored in the key file.
+    pub fn from_seed(seed: &[u8; 32]) -> ApplianceKey {
+        ApplianceKey {
+            signing: SigningKey::from_bytes(seed),
+        }
+    }
+
+    /// The seed, for the key file only.
+    pub fn seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.signing.to_bytes())
+    }
+
+    pub fn public(&self) -> [u8; 32] {
+        self.signing.verifying_key().to_bytes()
+    }
+
+    pub fn public_hex(&self) -> String {
+        hex(&self.public())
+    }
+
+    /// Hex of SHA-256 of the public key: what the agenda prints and tablets pin.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.public())
+    }
+
+    /// Signs `domain ‖ 0 ‖ body`.
+    pub fn sign(&self, domain: Domain, body: &[u8]) -> [u8; 64] {
+        self.signing.sign(&domain.message(body)).to_bytes()
+    }
+}
+
+pub fn fingerprint(public: &[u8; 32]) -> String {
+    sha256_hex(public)
+}
+
+/// The fingerprint in groups of four, as printed: `3f2a 9c01 …`.
+pub fn fingerprint_grouped(fingerprint: &str) -> String {
+    grouped(fingerprint, 4, " ")
+}
+
+/// A public key from 64 hex digits, refusing undecodable and small-order points.
+pub fn public_key(hex_text: &str) -> Result<[u8; 32], CryptoError> {
+    let bytes = unhex::<32>(hex_text).ok_or(CryptoError::KeyFormat)?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| CryptoError::WeakKey)?;
+    if key.is_weak() {
+        return Err(CryptoError::WeakKey);
+    }
+    Ok(bytes)
+}
+
+/// Strict verification of `signature` by `public` over `domain ‖ 0 ‖ body`.
+pub fn verify(
+    public: &[u8; 32],
+    domain: Domain,
+    body: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), CryptoError> {
+    let key = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::WeakKey)?;
+    if key.is_weak() {
+        return Err(CryptoError::WeakKey);
+    }
+    let sig = Signature::from_bytes(signature);
+    key.verify_strict(&domain.message(body), &sig)
+        .map_err(|_| CryptoError::BadSignature)
+}
+
+/// PBKDF2-HMAC-SHA256 rounds for the operator passphrase: slow for a guesser, about 50 ms
+/// for a login on the reference machine.
+const PBKDF2_ROUNDS: u32 = 100_000;
+
+/// Hashes a passphrase for storage: `pbkdf2-sha256$ROUNDS$SALT$HASH`.
+pub fn hash_passphrase(passphrase: &str) -> Result<String, CryptoError> {
+    let salt = random::<16>()?;
+    let mut out = [0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(PBKDF2_ROUNDS).ok_or(CryptoError::Random)?,
+        &salt,
+        passphrase.as_bytes(),
+        &mut out,
+    );
+    Ok(format!(
+        "pbkdf2-sha256${PBKDF2_ROUNDS}${}${}",
+        hex(&salt),
+        hex(&out)
+    ))
+}
+
+/// Checks a passphrase against its stored hash in constant time (ring's `pbkdf2::verify`).
+pub fn check_passphrase(passphrase: &str, stored: &str) -> bool {
+    let mut parts = stored.split('$');
+    let (Some("pbkdf2-sha256"), Some(rounds), Some(salt), Some(hash), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let (Some(rounds), Some(salt), Some(hash)) = (
+        rounds
+            .parse::<u32>()
+            .ok()
+            .and_then(std::num::NonZeroU32::new),
+        unhex::<16>(salt),
+        unhex::<32>(hash),
+    ) else {
+        return false;
+    };
+    pbkdf2::verify(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        rounds,
+        &salt,
+        passphrase.as_bytes(),
+        &hash,
+    )
+    .is_ok()
+}
+
+/// A fresh operator passphrase: 100 bits in five groups of four, typeable.
+pub fn new_passphrase() -> Result<Zeroizing<String>, CryptoError> {
+    let bytes = Zeroizing::new(random::<13>()?);
+    let text = base32(bytes.as_ref());
+    Ok(Zeroizing::new(grouped(&text[..20], 4, "-")))
 }
 
 #[cfg(test)]
@@ -31,5 +311,57 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn rfc8032_test_1() {
+        // RFC 8032 §7.1, TEST 1 (empty message), through our domain-free path.
+        let seed: [u8; 32] =
+            unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
+        let key = ApplianceKey::from_seed(&seed);
+        assert_eq!(
+            key.public_hex(),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        let sig = key.signing.sign(b"").to_bytes();
+        assert_eq!(
+            hex(&sig),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+    }
+
+    #[test]
+    fn signatures_are_domain_separated_and_strict() {
+        let key = ApplianceKey::generate().unwrap();
+        let sig = key.sign(Domain::Receipt, b"body");
+        assert!(verify(&key.public(), Domain::Receipt, b"body", &sig).is_ok());
+        assert!(verify(&key.public(), Domain::Result, b"body", &sig).is_err());
+        assert!(verify(&key.public(), Domain::Receipt, b"bodz", &sig).is_err());
+        // The identity point is of small order: refused as a key.
+        let identity = format!("01{}", "00".repeat(31));
+        assert!(matches!(public_key(&identity), Err(CryptoError::WeakKey)));
+        assert!(public_key(&key.public_hex()).is_ok());
+        assert!(public_key("zz").is_err());
+    }
+
+    #[test]
+    fn passphrases_hash_and_check() {
+        let p = new_passphrase().unwrap();
+        assert_eq!(p.len(), 24);
+        let stored = hash_passphrase(&p).unwrap();
+        assert!(check_passphrase(&p, &stored));
+        assert!(!check_passphrase("wrong", &stored));
+        assert!(!check_passphrase(&p, "garbage"));
+    }
+
+    #[test]
+    fn codes_are_typeable() {
+        assert_eq!(base32(&[0xff; 5]), "ZZZZZZZZ");
+        assert_eq!(grouped("ABCDEFGH", 4, "-"), "ABCD-EFGH");
+        assert_eq!(
+            normalize_code("abcd-efgh o1l").as_deref(),
+            Some("ABCDEFGH011")
+        );
+        assert_eq!(normalize_code("abc$"), None);
     }
 }

@@ -11,6 +11,12 @@
 //! Still to come (see the open issues): `ballot`, `store` (the only owner of sled), `server`,
 //! `web`, `bundle`.
 
+pub mod admin;
+pub mod appliance;
+pub mod ballot;
 pub mod cli;
 pub mod crypto;
 pub mod rules;
+pub mod server;
+pub mod session;
+pub mod store;

@@ -1,0 +1,395 @@
+//! The appliance's data directory: `init` (key, passphrase, store), loading the key, the demo
+//! session, and starting the server.
+//!
+//! Layout of a data directory (mode 0700):
+//! - `appliance.key`: the Ed25519 seed, hex, mode 0600. Never served, never logged.
+//! - `store/`: sled, owned by [`crate::store`].
+//! - `demo/`: only for `serve --demo`: `codes.csv` and `operator-passphrase` (0600).
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::crypto::{self, ApplianceKey};
+use crate::server::{self, AppState};
+use crate::session::{RosterEntry, now};
+use crate::store::{Command, Reply, SessionMeta, Store};
+
+const KEY_FILE: &str = "appliance.key";
+/// The shortest operator passphrase accepted from a file.
+const MIN_PASSPHRASE: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplianceError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ApplianceError + '_ {
+    move |source| ApplianceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What `init` made, to print once.
+#[derive(Debug)]
+pub struct Created {
+    pub fingerprint: String,
+    pub public_key: String,
+    /// Only when generated here (not read from a file).
+    pub passphrase: Option<zeroize::Zeroizing<String>>,
+}
+
+/// Creates an appliance in `data`. Refuses to overwrite one.
+pub fn init(
+    data: &Path,
+    session_name: &str,
+    passphrase_file: Option<&Path>,
+) -> Result<Created, ApplianceError> {
+    let name = session_name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApplianceError::Usage(
+            "--session-name must be 1 to 100 characters".into(),
+        ));
+    }
+    if data.join(KEY_FILE).exists() || data.join("store").exists() {
+        return Err(ApplianceError::Usage(format!(
+            "an appliance already exists in {}; refusing to overwrite it",
+            data.display()
+        )));
+    }
+    let (passphrase, generated) = match passphrase_file {
+        Some(f) => {
+            let text = fs::read_to_string(f).map_err(io(f))?;
+            let p = text.trim_end_matches(['\n', '\r']).to_string();
+            if p.chars().count() < MIN_PASSPHRASE {
+                return Err(ApplianceError::Usage(format!(
+                    "{}: the passphrase must be at least {MIN_PASSPHRASE} characters",
+                    f.display()
+                )));
+            }
+            (zeroize::Zeroizing::new(p), false)
+        }
+        None => (
+            crypto::new_passphrase().map_err(|e| ApplianceError::Setup(e.to_string()))?,
+            true,
+        ),
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data)
+        .map_err(io(data))?;
+    let key = ApplianceKey::generate().map_err(|e| ApplianceError::Setup(e.to_string()))?;
+    write_secret(&data.join(KEY_FILE), &crypto::hex(key.seed().as_ref()))?;
+    let meta = SessionMeta {
+        name: name.to_string(),
+        public_key: key.public_hex(),
+        created_at: now(),
+        passphrase_hash: crypto::hash_passphrase(&passphrase)
+            .map_err(|e| ApplianceError::Setup(e.to_string()))?,
+    };
+    Store::create(data, &meta)?;
+    Ok(Created {
+        fingerprint: key.fingerprint(),
+        public_key: key.public_hex(),
+        passphrase: generated.then_some(passphrase),
+    })
+}
+
+/// Writes a secret file with mode 0600, never over an existing one, and syncs it.
+fn write_secret(path: &Path, text: &str) -> Result<(), ApplianceError> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(text.as_bytes()).map_err(io(path))?;
+    f.write_all(b"\n").map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok(())
+}
+
+/// Reads the appliance key, refusing a key file others can read.
+pub fn load_key(data: &Path) -> Result<ApplianceKey, ApplianceError> {
+    let path = data.join(KEY_FILE);
+    if !path.exists() {
+        return Err(ApplianceError::Usage(format!(
+            "no appliance in {}: run `piaojue init --data {}` first",
+            data.display(),
+            data.display()
+        )));
+    }
+    let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(ApplianceError::Setup(format!(
+            "{}: the key file is readable by others (mode {:o}); run `chmod 600` on it",
+            path.display(),
+            mode & 0o777
+        )));
+    }
+    let text = zeroize::Zeroizing::new(fs::read_to_string(&path).map_err(io(&path))?);
+    let seed = zeroize::Zeroizing::new(
+        crypto::unhex::<32>(text.trim())
+            .ok_or_else(|| ApplianceError::Setup(format!("{}: not a key file", path.display())))?,
+    );
+    Ok(ApplianceKey::from_seed(&seed))
+}
+
+/// The demo's rules documents, baked in from firmware-config/rules/.
+const DEMO_RULES: [&[u8]; 3] = [
+    include_bytes!("../firmware-config/rules/project-selection.json"),
+    include_bytes!("../firmware-config/rules/satisfaction.json"),
+    include_bytes!("../firmware-config/rules/motion.json"),
+];
+const DEMO_SESSION: &str = "某县第十八届人民代表大会第三次会议（演示）";
+
+/// Plausible names, delegations and seats for a demo roster of `n` deputies.
+pub fn demo_roster(n: usize) -> Vec<RosterEntry> {
+    const SURNAMES: &[&str] = &[
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
+        "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
+        "彭", "曾", "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏",
+        "魏", "吕", "丁", "任", "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金",
+    ];
+    const GIVEN: &[&str] = &[
+        "建国", "秀英", "志强", "桂兰", "海燕", "永红", "国庆", "丽华", "文斌", "晓梅", "建华",
+        "玉兰", "春生", "红霞", "明辉", "淑芬", "德胜", "凤英", "卫东", "慧敏", "振华", "秀兰",
+        "立新", "雪梅", "光明", "素珍", "学军", "艳玲", "宏伟", "金凤", "家豪", "婷婷", "俊杰",
+        "丹丹", "浩然", "欣怡", "子涵", "雨桐", "国强", "美华", "长青", "冬梅", "正平", "月娥",
+        "世杰", "亚萍", "新民", "翠兰", "文静", "保国",
+    ];
+    const DELEGATIONS: &[&str] = &[
+        "城关镇代表团",
+        "东城街道代表团",
+        "西城街道代表团",
+        "南山镇代表团",
+        "北湖镇代表团",
+        "青石乡代表团",
+        "白沙镇代表团",
+        "解放军代表团",
+    ];
+    (0..n)
+        .map(|i| {
+            // (i mod 60, i div 60) is unique below 3,000, so each pair of names is too.
+            let (s, g) = (i % SURNAMES.len(), i / SURNAMES.len());
+            let surname = SURNAMES[s];
+            let given = GIVEN[(g + 7 * s) % GIVEN.len()];
+            let name = if i < SURNAMES.len() * GIVEN.len() {
+                format!("{surname}{given}")
+            } else {
+                format!("{surname}{given}{}", i / (SURNAMES.len() * GIVEN.len()) + 1)
+            };
+            RosterEntry {
+                id: format!("d{:04}", i + 1),
+                name,
+                delegation: DELEGATIONS[i * DELEGATIONS.len() / n.max(1)].to_string(),
+                seat: format!("{}排{}座", i / 20 + 1, i % 20 + 1),
+            }
+        })
+        .collect()
+}
+
+/// Creates the demo session in `data` on first start: roster, codes, rules, three votes.
+pub async fn create_demo(data: &Path, deputies: usize) -> Result<Store, ApplianceError> {
+    if !(3..=5000).contains(&deputies) {
+        return Err(ApplianceError::Usage(
+            "--demo-deputies must be between 3 and 5000".into(),
+        ));
+    }
+    let created = init(data, DEMO_SESSION, None)?;
+    let demo = data.join("demo");
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&demo)
+        .map_err(io(&demo))?;
+    if let Some(p) = &created.passphrase {
+        write_secret(&demo.join("operator-passphrase"), p)?;
+    }
+    let key = Arc::new(load_key(data)?);
+    let store = Store::open(data, key)?;
+    let setup = |e: crate::session::DomainError| ApplianceError::Setup(e.to_string());
+    store
+        .apply(Command::ImportRoster {
+            entries: demo_roster(deputies),
+        })
+        .await
+        .map_err(setup)?;
+    let Reply::Codes(codes) = store
+        .apply(Command::IssueCodes { deputies: None })
+        .await
+        .map_err(setup)?
+    else {
+        return Err(ApplianceError::Setup("no codes issued".into()));
+    };
+    let roster = demo_roster(deputies);
+    let mut csv = String::from("id,name,code\n");
+    for (id, code) in &codes {
+        let name = roster
+            .iter()
+            .find(|r| &r.id == id)
+            .map_or("", |r| r.name.as_str());
+        csv.push_str(&format!("{id},{name},{code}\n"));
+    }
+    write_secret(&demo.join("codes.csv"), csv.trim_end())?;
+    let mut hashes = Vec::new();
+    for doc in DEMO_RULES {
+        let Reply::Rules(r) = store
+            .apply(Command::AdoptRules {
+                document: doc.to_vec(),
+            })
+            .await
+            .map_err(setup)?
+        else {
+            return Err(ApplianceError::Setup("rules not adopted".into()));
+        };
+        hashes.push(r.sha256);
+    }
+    let votes: [(&str, usize, Vec<&str>); 3] = [
+        (
+            "2026年县政府民生实事项目票决",
+            0,
+            vec![
+                "城区中小学扩容工程",
+                "老年助餐服务点建设",
+                "农村饮用水提标改造",
+                "社区卫生服务中心标准化建设",
+                "背街小巷改造提升",
+                "公共停车泊位新增",
+                "城乡公交一体化",
+            ],
+        ),
+        (
+            "2025年民生实事项目实施情况满意度测评",
+            1,
+            vec![
+                "教育惠民工程",
+                "老年护理照料中心",
+                "城乡供水一体化",
+                "农贸市场改造",
+                "全民健身场地建设",
+            ],
+        ),
+        (
+            "关于县人民政府工作报告的决议",
+            2,
+            vec!["关于县人民政府工作报告的决议"],
+        ),
+    ];
+    for (title, rules, items) in votes {
+        store
+            .apply(Command::CreateVote {
+                title: title.into(),
+                rules_sha256: hashes[rules].clone(),
+                items: items.into_iter().map(str::to_string).collect(),
+            })
+            .await
+            .map_err(setup)?;
+    }
+    Ok(store)
+}
+
+/// Options of `piaojue serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub demo: bool,
+    pub demo_deputies: usize,
+}
+
+/// Runs the appliance until Ctrl-C or SIGTERM.
+pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
+    if !options.listen.ip().is_loopback() {
+        return Err(ApplianceError::Usage(format!(
+            "refusing to serve plain HTTP on {}: only loopback addresses are allowed until TLS \
+             is configured (HTTPS on the venue LAN arrives with the appliance's TLS set-up)",
+            options.listen
+        )));
+    }
+    let fresh_demo = options.demo && !options.data.join(KEY_FILE).exists();
+    let store = if fresh_demo {
+        create_demo(&options.data, options.demo_deputies).await?
+    } else {
+        Store::open(&options.data, Arc::new(load_key(&options.data)?))?
+    };
+    let key = Arc::new(load_key(&options.data)?);
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| ApplianceError::Usage(format!("cannot listen on {}: {e}", options.listen)))?;
+    let addr = listener.local_addr().map_err(io(&options.data))?;
+    let state = AppState::new(store, key.clone(), options.demo);
+    let base = format!("http://{addr}");
+    println!("piaojue 票决 — {}", state.store.meta().name);
+    println!(
+        "  key fingerprint: {}",
+        crypto::fingerprint_grouped(&key.fingerprint())
+    );
+    println!("  listening:       {base}");
+    println!("  public session:  {base}/api/public/session");
+    println!("  public votes:    {base}/api/public/votes");
+    println!("  enrolment cards: {base}/console/cards (after operator login)");
+    if options.demo {
+        let demo = options.data.join("demo");
+        println!(
+            "  demo:            {} ({}), codes in {}, operator passphrase in {}",
+            if fresh_demo { "created" } else { "resumed" },
+            options.data.display(),
+            demo.join("codes.csv").display(),
+            demo.join("operator-passphrase").display()
+        );
+        println!(
+            "  try:             piaojue admin --url {base} --passphrase-file {} status",
+            demo.join("operator-passphrase").display()
+        );
+    }
+    tracing::info!(%addr, "serving");
+    server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(io(&options.data))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_roster_is_unique_and_plausible() {
+        let r = demo_roster(3000);
+        let names: std::collections::HashSet<_> = r.iter().map(|e| &e.name).collect();
+        assert_eq!(names.len(), 3000, "names must be unique");
+        let seats: std::collections::HashSet<_> = r.iter().map(|e| &e.seat).collect();
+        assert_eq!(seats.len(), 3000);
+        assert_eq!(r[0].id, "d0001");
+        assert!(r[0].name.chars().count() >= 2);
+    }
+}

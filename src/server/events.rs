@@ -1,0 +1,57 @@
+//! Server-sent events: votes opened, closed, announced; turnout and attendance, coalesced.
+//! Never an interim count of a secret vote: turnout is ballots cast over deputies enabled.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use serde_json::json;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::AppState;
+use crate::session::VoteState;
+
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let hello = tokio_stream::once(Ok(Event::default()
+        .event("hello")
+        .data(json!({ "session": state.store.meta().name }).to_string())));
+    // A listener that falls behind skips what it missed; it re-reads state on the next event.
+    let updates = BroadcastStream::new(state.events.subscribe()).filter_map(|msg| {
+        msg.ok()
+            .map(|text| Ok(Event::default().event("update").data(text.as_ref())))
+    });
+    Sse::new(hello.chain(updates)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// Every half second: turnout of open votes and attendance, when they changed.
+pub async fn ticker(state: AppState) {
+    let mut last_turnout: HashMap<String, u64> = HashMap::new();
+    let mut last_attendance = serde_json::Value::Null;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        if let Ok(votes) = state.store.votes() {
+            for vote in votes.iter().filter(|v| v.state == VoteState::Open) {
+                let Ok(cast) = state.store.turnout(&vote.id) else {
+                    continue;
+                };
+                if last_turnout.get(&vote.id) != Some(&cast) {
+                    last_turnout.insert(vote.id.clone(), cast);
+                    let enabled = vote.roll.and_then(|r| r.enabled).unwrap_or(0);
+                    state.publish(json!({ "type": "turnout", "vote": vote.id, "cast": cast, "enabled": enabled }));
+                }
+            }
+        }
+        if let Ok(attendance) = super::public::attendance(&state)
+            && attendance != last_attendance
+        {
+            last_attendance = attendance.clone();
+            state.publish(json!({ "type": "attendance", "attendance": attendance }));
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Request extractors: JSON bodies read strictly, operator and deputy authentication.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::crypto;
+use crate::session::{Deputy, ErrorKind};
+
+/// A JSON body: `Content-Type: application/json` required (a cross-site form cannot send
+/// it without a preflight), unknown fields refused by the types, errors naming the field.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                "content_type",
+                "请求须为 JSON（Content-Type: application/json）",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorKind::TooLarge, "body_too_large", "请求内容过大")
+            } else {
+                ApiError::new(ErrorKind::Invalid, "bad_body", "请求内容无法读取")
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if path == "." {
+            format!("JSON 格式有误：{inner}")
+        } else {
+            format!("JSON 格式有误：{path}: {inner}")
+        };
+        ApiError::new(ErrorKind::Invalid, "bad_json", message)
+    })?;
+    de.end()
+        .map_err(|_| ApiError::new(ErrorKind::Invalid, "bad_json", "JSON 之后还有多余内容"))?;
+    Ok(value)
+}
+
+/// The request comes from a logged-in operator (the `piaojue_operator` cookie).
+#[derive(Debug)]
+pub struct Operator;
+
+pub const OPERATOR_COOKIE: &str = "piaojue_operator";
+
+impl<S> FromRequestParts<S> for Operator
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == OPERATOR_COOKIE)
+            .map(|(_, value)| value.to_string());
+        let Some(token) = token else {
+            if parts.headers.contains_key(header::AUTHORIZATION) {
+                return Err(ApiError::new(
+                    ErrorKind::Forbidden,
+                    "operators_only",
+                    "只有大会秘书处可以这样做",
+                ));
+            }
+            return Err(ApiError::new(
+                ErrorKind::Unauthorized,
+                "login_required",
+                "请先以秘书处身份登录",
+            ));
+        };
+        if state.operator_sessions.check(&token) {
+            Ok(Operator)
+        } else {
+            Err(ApiError::new(
+                ErrorKind::Unauthorized,
+                "login_expired",
+                "登录已失效，请重新登录",
+            ))
+        }
+    }
+}
+
+/// The request comes from an enrolled deputy's tablet (`Authorization: Bearer …`).
+#[derive(Debug)]
+pub struct DeputyAuth(pub Deputy);
+
+impl<S> FromRequestParts<S> for DeputyAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(token) = token else {
+            if parts.headers.contains_key(header::COOKIE)
+                && parts
+                    .headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|c| c.contains(OPERATOR_COOKIE))
+            {
+                return Err(ApiError::new(
+                    ErrorKind::Forbidden,
+                    "deputies_only",
+                    "只有代表的表决终端可以这样做",
+                ));
+            }
+            return Err(ApiError::new(
+                ErrorKind::Unauthorized,
+                "token_missing",
+                "表决终端尚未登记",
+            ));
+        };
+        // Looked up by hash: the token itself is never stored or compared.
+        let hash = crypto::sha256_hex(token.as_bytes());
+        match state.store.deputy_by_token(&hash)? {
+            Some(d) => Ok(DeputyAuth(d)),
+            None => Err(ApiError::new(
+                ErrorKind::Unauthorized,
+                "token_invalid",
+                "表决终端的登记已失效，请向大会秘书处申请新的登记卡",
+            )),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The HTTP server: routes per role, authentication, errors, server-sent events.
+//!
+//! Owns: the API contract of docs/api.md. Invariants: every state-changing route checks its
+//! role (operator cookie, deputy bearer token) before it touches the store; no answer and no
+//! log line carries a token, code, passphrase, key or a deputy's choice; open secret votes
+//! expose turnout only.
+
+mod cards;
+mod error;
+mod events;
+mod extract;
+mod operator;
+mod public;
+mod tablet;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, broadcast};
+
+use crate::crypto::{self, ApplianceKey};
+use crate::session::{ErrorKind, MAX_ROSTER_BYTES};
+use crate::store::Store;
+
+pub use error::ApiError;
+
+/// Cap on every request body except the roster and rules uploads.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Operator logins last a working day.
+const OPERATOR_SESSION: Duration = Duration::from_secs(12 * 3600);
+
+/// Logged-in operators, by the SHA-256 of their cookie (never the cookie itself).
+#[derive(Debug, Default)]
+pub struct OperatorSessions {
+    sessions: Mutex<HashMap<String, Instant>>,
+}
+
+impl OperatorSessions {
+    fn create(&self) -> Result<String, ApiError> {
+        let token = crypto::hex(
+            &crypto::random::<32>()
+                .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
+        );
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        sessions.retain(|_, expiry| *expiry > now);
+        sessions.insert(crypto::sha256_hex(token.as_bytes()), now + OPERATOR_SESSION);
+        Ok(token)
+    }
+
+    pub fn check(&self, token: &str) -> bool {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions
+            .get(&crypto::sha256_hex(token.as_bytes()))
+            .is_some_and(|expiry| *expiry > Instant::now())
+    }
+
+    fn remove(&self, token: &str) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.remove(&crypto::sha256_hex(token.as_bytes()));
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub key: Arc<ApplianceKey>,
+    pub operator_sessions: Arc<OperatorSessions>,
+    /// Server-sent events, as JSON text (votes' states, turnout, attendance).
+    pub events: broadcast::Sender<Arc<str>>,
+    /// One passphrase check at a time: a flood of logins cannot eat both cores.
+    pub login_gate: Arc<Semaphore>,
+    pub demo: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store, key: Arc<ApplianceKey>, demo: bool) -> AppState {
+        let (events, _) = broadcast::channel(1024);
+        AppState {
+            store,
+            key,
+            operator_sessions: Arc::default(),
+            events,
+            login_gate: Arc::new(Semaphore::new(1)),
+            demo,
+        }
+    }
+
+    /// Pushes an event to every listener; nobody listening is fine.
+    pub fn publish(&self, event: serde_json::Value) {
+        let _ = self.events.send(Arc::from(event.to_string()));
+    }
+}
+
+/// The whole router, testable in-process.
+pub fn app(state: AppState) -> Router {
+    let operator = Router::new()
+        .route("/login", post(operator::login))
+        .route("/logout", post(operator::logout))
+        .route("/status", get(operator::status))
+        .route("/deputies", get(operator::deputies))
+        .route(
+            "/roster",
+            post(operator::import_roster).layer(DefaultBodyLimit::max(MAX_ROSTER_BYTES)),
+        )
+        .route("/codes", post(operator::issue_codes))
+        .route("/deputies/{id}/checkin", post(operator::checkin))
+        .route("/deputies/{id}/checkout", post(operator::checkout))
+        .route("/deputies/{id}/leave", post(operator::leave))
+        .route("/deputies/{id}/reissue", post(operator::reissue))
+        .route(
+            "/rules",
+            get(operator::rules_list)
+                .post(operator::adopt_rules)
+                .layer(DefaultBodyLimit::max(crate::rules::MAX_DOCUMENT_BYTES)),
+        )
+        .route("/votes", get(operator::votes).post(operator::create_vote))
+        .route("/votes/{id}/open", post(operator::open_vote))
+        .route("/votes/{id}/close", post(operator::close_vote))
+        .route("/votes/{id}/announce", post(operator::announce_vote))
+        .route("/votes/{id}/cancel", post(operator::cancel_vote))
+        .route("/votes/{id}/result", get(operator::result))
+        .route("/audit", get(operator::audit));
+    let tablet = Router::new()
+        .route("/enrol", post(tablet::enrol))
+        .route("/me", get(tablet::me))
+        .route("/checkin", post(tablet::checkin))
+        .route("/checkout", post(tablet::checkout))
+        .route("/votes/{id}/ballot", get(tablet::ballot))
+        .route("/votes/{id}/cast", post(tablet::cast));
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/api/public/session", get(public::session))
+        .route("/api/public/votes", get(public::votes))
+        .route("/api/public/votes/{id}/result", get(public::result))
+        .route("/api/events", get(events::stream))
+        .nest("/api/operator", operator)
+        .nest("/api/tablet", tablet)
+        .route("/console/cards", get(cards::page))
+        .route("/assets/cards.css", get(cards::css))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorKind::NotFound, "not_found", "没有这个地址")
+}
+
+/// Headers on every answer: a strict CSP without inline script, no sniffing, no framing,
+/// no referrer, and no caching of API answers.
+async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if api {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Serves until `shutdown` resolves. Also runs the turnout and attendance ticker.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let ticker = tokio::spawn(events::ticker(state.clone()));
+    let result = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    ticker.abort();
+    result
+}
+
+/// A JSON answer with status 200.
+pub(crate) fn ok(value: serde_json::Value) -> Response {
+    axum::Json(value).into_response()
+}

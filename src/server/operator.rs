@@ -1,0 +1,406 @@
+//! The secretariat's endpoints (operator cookie): roster, codes, attendance, rules, votes.
+//! The operator never sees a choice of a secret vote: only the tally after the close.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiResult;
+use super::extract::{JsonBody, OPERATOR_COOKIE, Operator};
+use super::public::{attendance, result_of, vote_summary};
+use super::{ApiError, AppState, ok};
+use crate::crypto;
+use crate::session::{DeputyView, ErrorKind, Presence, Vote, parse_roster};
+use crate::store::{Actor, Command, Reply};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    passphrase: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Login>,
+) -> ApiResult<Response> {
+    if body.passphrase.len() > 256 {
+        return Err(ApiError::new(
+            ErrorKind::Invalid,
+            "bad_passphrase",
+            "口令过长",
+        ));
+    }
+    let stored = state.store.meta().passphrase_hash.clone();
+    let _permit = state
+        .login_gate
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "服务正在关闭"))?;
+    let passphrase = zeroize::Zeroizing::new(body.passphrase);
+    let good = tokio::task::spawn_blocking(move || crypto::check_passphrase(&passphrase, &stored))
+        .await
+        .unwrap_or(false);
+    if !good {
+        tracing::warn!("operator login refused");
+        return Err(ApiError::new(
+            ErrorKind::Unauthorized,
+            "bad_passphrase",
+            "口令不正确",
+        ));
+    }
+    let token = state.operator_sessions.create()?;
+    state
+        .store
+        .apply(Command::Note {
+            actor: Actor::Operator,
+            action: "login",
+            detail: json!({}),
+        })
+        .await?;
+    let cookie = format!("{OPERATOR_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(json!({ "ok": true })),
+    )
+        .into_response())
+}
+
+pub async fn logout(_op: Operator, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| {
+            c.split(';')
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(n, _)| *n == OPERATOR_COOKIE)
+                .map(|(_, v)| v.to_string())
+        })
+    {
+        state.operator_sessions.remove(&token);
+    }
+    let cookie = format!("{OPERATOR_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    (
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(json!({ "ok": true })),
+    )
+        .into_response()
+}
+
+pub async fn status(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    let votes = state
+        .store
+        .votes()?
+        .iter()
+        .map(|v| vote_summary(&state, v))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let head = state.store.audit_head()?;
+    Ok(ok(json!({
+        "session": state.store.meta().name,
+        "fingerprint": state.key.fingerprint(),
+        "attendance": attendance(&state)?,
+        "votes": votes,
+        "rules": state.store.rules_list()?.iter().map(|r| json!({
+            "sha256": r.sha256, "title": r.title, "kind": r.kind, "adopted_at": r.adopted_at,
+        })).collect::<Vec<_>>(),
+        "audit": { "seq": head.seq, "head": crypto::hex(&head.hash) },
+        "demo": state.demo,
+    })))
+}
+
+pub async fn deputies(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    let deputies = state.store.deputies()?;
+    let list: Vec<DeputyView> = deputies.iter().map(DeputyView::from).collect();
+    Ok(ok(json!({ "deputies": list })))
+}
+
+pub async fn import_roster(
+    _op: Operator,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let entries = parse_roster(&body)
+        .map_err(|e| ApiError::new(ErrorKind::Invalid, "bad_roster", format!("名册有误：{e}")))?;
+    let Reply::Imported(n) = state.store.apply(Command::ImportRoster { entries }).await? else {
+        return Err(unexpected());
+    };
+    Ok(ok(json!({ "imported": n })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCodes {
+    #[serde(default)]
+    deputies: Option<Vec<String>>,
+}
+
+/// New enrolment codes, shown once (the cards page shows those not yet used).
+pub async fn issue_codes(
+    _op: Operator,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<IssueCodes>,
+) -> ApiResult<Response> {
+    let Reply::Codes(codes) = state
+        .store
+        .apply(Command::IssueCodes {
+            deputies: body.deputies,
+        })
+        .await?
+    else {
+        return Err(unexpected());
+    };
+    let codes: Vec<_> = codes
+        .into_iter()
+        .map(|(id, code)| json!({ "deputy": id, "code": code }))
+        .collect();
+    Ok(ok(json!({ "codes": codes })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+async fn presence(
+    state: &AppState,
+    id: String,
+    presence: Presence,
+    reason: String,
+) -> ApiResult<Response> {
+    let Reply::Deputy(d) = state
+        .store
+        .apply(Command::SetPresence {
+            deputy: id,
+            presence,
+            actor: Actor::Operator,
+            reason: Some(reason),
+        })
+        .await?
+    else {
+        return Err(unexpected());
+    };
+    Ok(ok(json!({ "deputy": DeputyView::from(&d) })))
+}
+
+/// 补签到: the operator checks a deputy in, with a reason.
+pub async fn checkin(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    presence(&state, id, Presence::Present, body.reason).await
+}
+
+pub async fn checkout(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    presence(&state, id, Presence::Left, body.reason).await
+}
+
+/// 请假, recorded by the secretariat.
+pub async fn leave(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    presence(&state, id, Presence::Leave, body.reason).await
+}
+
+/// A broken or lost tablet: its token stops working and a new code is issued.
+pub async fn reissue(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    let Reply::Codes(codes) = state
+        .store
+        .apply(Command::Reissue {
+            deputy: id,
+            reason: body.reason,
+        })
+        .await?
+    else {
+        return Err(unexpected());
+    };
+    let (deputy, code) = codes.into_iter().next().ok_or_else(unexpected)?;
+    Ok(ok(json!({ "deputy": deputy, "code": code })))
+}
+
+pub async fn rules_list(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    Ok(ok(json!({ "rules": state.store.rules_list()? })))
+}
+
+/// Adopts a rules document: the body is the document's exact bytes, which are hashed.
+pub async fn adopt_rules(
+    _op: Operator,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            ErrorKind::Invalid,
+            "content_type",
+            "办法文件须以 application/json 提交",
+        ));
+    }
+    let Reply::Rules(adopted) = state
+        .store
+        .apply(Command::AdoptRules {
+            document: body.to_vec(),
+        })
+        .await?
+    else {
+        return Err(unexpected());
+    };
+    Ok(ok(json!({
+        "sha256": adopted.sha256, "title": adopted.title, "kind": adopted.kind,
+        "adopted_at": adopted.adopted_at,
+    })))
+}
+
+pub async fn votes(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    let list = state
+        .store
+        .votes()?
+        .iter()
+        .map(|v| vote_summary(&state, v))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(ok(json!({ "votes": list })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVote {
+    title: String,
+    rules_sha256: String,
+    items: Vec<String>,
+}
+
+pub async fn create_vote(
+    _op: Operator,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewVote>,
+) -> ApiResult<Response> {
+    let vote = vote_reply(
+        state
+            .store
+            .apply(Command::CreateVote {
+                title: body.title,
+                rules_sha256: body.rules_sha256,
+                items: body.items,
+            })
+            .await?,
+    )?;
+    Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
+}
+
+fn vote_reply(reply: Reply) -> ApiResult<Vote> {
+    match reply {
+        Reply::Vote(v) => Ok(*v),
+        _ => Err(unexpected()),
+    }
+}
+
+async fn transition(state: &AppState, command: Command) -> ApiResult<Response> {
+    let vote = vote_reply(state.store.apply(command).await?)?;
+    state.publish(json!({ "type": "vote", "vote": vote.id, "state": vote.state }));
+    Ok(ok(json!({ "vote": vote_summary(state, &vote)? })))
+}
+
+pub async fn open_vote(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    transition(&state, Command::OpenVote { vote: id }).await
+}
+
+pub async fn close_vote(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    transition(&state, Command::CloseVote { vote: id }).await
+}
+
+pub async fn announce_vote(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    transition(&state, Command::AnnounceVote { vote: id }).await
+}
+
+pub async fn cancel_vote(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    transition(
+        &state,
+        Command::CancelVote {
+            vote: id,
+            reason: body.reason,
+        },
+    )
+    .await
+}
+
+/// The tally of a closed vote, privately, before it is announced.
+pub async fn result(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let vote = state.store.vote(&id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            "vote_unknown",
+            format!("没有表决 {id}"),
+        )
+    })?;
+    Ok(ok(result_of(&state, &vote)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    from: Option<u64>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+pub async fn audit(
+    _op: Operator,
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Response> {
+    let entries = state
+        .store
+        .audit(q.from.unwrap_or(1), q.limit.unwrap_or(500).min(5000))?;
+    let head = state.store.audit_head()?;
+    Ok(ok(json!({
+        "head": { "seq": head.seq, "hash": crypto::hex(&head.hash) },
+        "entries": entries,
+    })))
+}
+
+fn unexpected() -> ApiError {
+    ApiError::new(ErrorKind::Internal, "internal", "内部错误")
+}

@@ -1,0 +1,147 @@
+//! Public, read-only endpoints: what observers and the hall screen rely on (paths are a contract).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::error::ApiResult;
+use super::{ApiError, AppState, ok};
+use crate::crypto;
+use crate::session::{ErrorKind, Presence, Vote, VoteState};
+
+pub async fn healthz(State(state): State<AppState>) -> ApiResult<Response> {
+    let head = state.store.audit_head()?;
+    Ok(ok(json!({ "status": "ok", "audit_seq": head.seq })))
+}
+
+/// 应到 / 实到 / 请假 / 未签到 / 中途退场 now.
+pub fn attendance(state: &AppState) -> ApiResult<Value> {
+    let deputies = state.store.deputies()?;
+    let count = |p: Presence| deputies.iter().filter(|d| d.presence == p).count();
+    Ok(json!({
+        "seated": deputies.len(),
+        "present": count(Presence::Present),
+        "leave": count(Presence::Leave),
+        "absent": count(Presence::Absent),
+        "left": count(Presence::Left),
+    }))
+}
+
+pub async fn session(State(state): State<AppState>) -> ApiResult<Response> {
+    let meta = state.store.meta();
+    let fingerprint = state.key.fingerprint();
+    Ok(ok(json!({
+        "name": meta.name,
+        "public_key": meta.public_key,
+        "fingerprint": fingerprint,
+        "fingerprint_grouped": crypto::fingerprint_grouped(&fingerprint),
+        "attendance": attendance(&state)?,
+        "demo": state.demo,
+    })))
+}
+
+/// A vote as anyone may see it: never a count of a secret vote before it is announced.
+pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
+    let rules = state.store.rules(&vote.rules_sha256)?;
+    let turnout = match vote.state {
+        VoteState::Open | VoteState::Closed | VoteState::Announced => {
+            let enabled = vote.roll.and_then(|r| r.enabled).unwrap_or(0);
+            Some(json!({ "cast": state.store.turnout(&vote.id)?, "enabled": enabled }))
+        }
+        _ => None,
+    };
+    Ok(json!({
+        "id": vote.id,
+        "title": vote.title,
+        "kind": rules.as_ref().map(|r| r.kind),
+        "rules_title": rules.as_ref().map(|r| r.title.clone()),
+        "rules_sha256": vote.rules_sha256,
+        "items": vote.items,
+        "state": vote.state,
+        "state_zh": vote.state.name_zh(),
+        "created_at": vote.created_at,
+        "opened_at": vote.opened_at,
+        "closed_at": vote.closed_at,
+        "announced_at": vote.announced_at,
+        "cancelled_reason": vote.cancelled,
+        "roll": vote.roll,
+        "turnout": turnout,
+        "result_url": (vote.state == VoteState::Announced)
+            .then(|| format!("/api/public/votes/{}/result", vote.id)),
+    }))
+}
+
+pub async fn votes(State(state): State<AppState>) -> ApiResult<Response> {
+    let votes = state.store.votes()?;
+    let list = votes
+        .iter()
+        .map(|v| vote_summary(&state, v))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(ok(json!({ "votes": list })))
+}
+
+/// The result of a closed or announced vote: outcome, counts, announcement, receipts and,
+/// for a named vote, each deputy's choices.
+pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
+    let Some(outcome) = &vote.result else {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "no_result",
+            format!("表决{}，尚无结果", vote.state.name_zh()),
+        ));
+    };
+    let rules = state.store.rules(&vote.rules_sha256)?;
+    let secret = rules
+        .as_ref()
+        .and_then(|r| crate::rules::Rules::from_json(r.document.as_bytes()).ok())
+        .is_none_or(|r| r.secret);
+    let mut named = Vec::new();
+    if !secret {
+        let options = rules
+            .as_ref()
+            .and_then(|r| crate::rules::Rules::from_json(r.document.as_bytes()).ok())
+            .map(|r| r.options)
+            .unwrap_or_default();
+        for (deputy, mark) in state.store.cast_marks(&vote.id)? {
+            let name = state
+                .store
+                .deputy(&deputy)?
+                .map(|d| d.name)
+                .unwrap_or_default();
+            let choices: Vec<String> = mark
+                .named_choices
+                .unwrap_or_default()
+                .iter()
+                .map(|&c| options.get(usize::from(c)).cloned().unwrap_or_default())
+                .collect();
+            named.push(json!({ "deputy": deputy, "name": name, "choices": choices }));
+        }
+    }
+    Ok(json!({
+        "vote": vote_summary(state, vote)?,
+        "cast": state.store.turnout(&vote.id)?,
+        "outcome": outcome,
+        "announcement": outcome.get("announcement"),
+        "receipts": state.store.receipts(&vote.id)?,
+        "secret": secret,
+        "named_choices": (!secret).then_some(named),
+    }))
+}
+
+pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let vote = state.store.vote(&id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            "vote_unknown",
+            format!("没有表决 {id}"),
+        )
+    })?;
+    if vote.state != VoteState::Announced {
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
+            "not_announced",
+            format!("表决{}，结果尚未宣布", vote.state.name_zh()),
+        ));
+    }
+    Ok(ok(result_of(&state, &vote)?))
+}

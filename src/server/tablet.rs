@@ -1,0 +1,186 @@
+//! A deputy's tablet: enrol with the card's code, check in and out, fetch the signed ballot,
+//! cast once, keep the signed receipt.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiResult;
+use super::extract::{DeputyAuth, JsonBody};
+use super::{ApiError, AppState, ok};
+use crate::ballot::CastRequest;
+use crate::crypto;
+use crate::session::{DeputyView, ErrorKind, Presence, VoteState};
+use crate::store::{Actor, Command, Reply};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrol {
+    code: String,
+}
+
+fn session_info(state: &AppState) -> serde_json::Value {
+    let fingerprint = state.key.fingerprint();
+    json!({
+        "name": state.store.meta().name,
+        "public_key": state.store.meta().public_key,
+        "fingerprint": fingerprint,
+        "fingerprint_grouped": crypto::fingerprint_grouped(&fingerprint),
+    })
+}
+
+fn bad_code() -> ApiError {
+    ApiError::new(
+        ErrorKind::Unauthorized,
+        "code_unknown",
+        "登记码无效或已使用，请向大会秘书处申请新的登记卡",
+    )
+}
+
+/// Binds this tablet to the deputy whose card it is; the deputy is then checked in.
+pub async fn enrol(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Enrol>,
+) -> ApiResult<Response> {
+    // 160-bit codes are 32 base32 characters; anything else cannot be one.
+    let code = crypto::normalize_code(&body.code)
+        .filter(|c| c.len() == 32)
+        .ok_or_else(bad_code)?;
+    let token = crypto::hex(
+        &crypto::random::<32>()
+            .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
+    );
+    let Reply::Deputy(deputy) = state
+        .store
+        .apply(Command::Enrol {
+            code,
+            token_sha256: crypto::sha256_hex(token.as_bytes()),
+        })
+        .await?
+    else {
+        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
+    };
+    Ok(ok(json!({
+        "token": token,
+        "deputy": DeputyView::from(&deputy),
+        "session": session_info(&state),
+    })))
+}
+
+/// Who this tablet is, and where it stands in each vote that has opened.
+pub async fn me(
+    DeputyAuth(deputy): DeputyAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Response> {
+    let mut votes = Vec::new();
+    for vote in state.store.votes()? {
+        if matches!(vote.state, VoteState::Draft | VoteState::Cancelled) {
+            continue;
+        }
+        let mark = state.store.cast_mark(&vote.id, &deputy.id)?;
+        votes.push(json!({
+            "id": vote.id,
+            "title": vote.title,
+            "state": vote.state,
+            "state_zh": vote.state.name_zh(),
+            "enabled": state.store.is_enabled(&vote.id, &deputy.id)?,
+            "cast": mark.is_some(),
+            "receipt_code": mark.map(|m| m.receipt.receipt_code),
+            "result_url": (vote.state == VoteState::Announced)
+                .then(|| format!("/api/public/votes/{}/result", vote.id)),
+        }));
+    }
+    Ok(ok(json!({
+        "deputy": DeputyView::from(&deputy),
+        "session": session_info(&state),
+        "votes": votes,
+    })))
+}
+
+async fn set_presence(state: &AppState, id: String, presence: Presence) -> ApiResult<Response> {
+    let Reply::Deputy(d) = state
+        .store
+        .apply(Command::SetPresence {
+            deputy: id.clone(),
+            presence,
+            actor: Actor::Deputy(id),
+            reason: None,
+        })
+        .await?
+    else {
+        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
+    };
+    Ok(ok(json!({ "deputy": DeputyView::from(&d) })))
+}
+
+pub async fn checkin(
+    DeputyAuth(d): DeputyAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Response> {
+    set_presence(&state, d.id, Presence::Present).await
+}
+
+/// 中途退场.
+pub async fn checkout(
+    DeputyAuth(d): DeputyAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Response> {
+    set_presence(&state, d.id, Presence::Left).await
+}
+
+/// The signed ballot definition of a vote, exactly as signed: the tablet checks the
+/// signature against the fingerprint it pinned before it shows anything.
+pub async fn ballot(
+    DeputyAuth(_d): DeputyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let vote = state.store.vote(&id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            "vote_unknown",
+            format!("没有表决 {id}"),
+        )
+    })?;
+    let Some(ballot) = vote.ballot else {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "vote_not_open",
+            "表决尚未开始",
+        ));
+    };
+    Ok(ok(json!({
+        "vote_id": vote.id,
+        "state": vote.state,
+        "body": ballot.body,
+        "signature": ballot.signature,
+        "public_key": state.store.meta().public_key,
+    })))
+}
+
+/// Casts once. Stored durably before this answers; a retry with the same `ballot_id`
+/// gets the same receipt.
+pub async fn cast(
+    DeputyAuth(deputy): DeputyAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<CastRequest>,
+) -> ApiResult<Response> {
+    let Reply::Receipt(receipt) = state
+        .store
+        .apply(Command::Cast {
+            vote: id,
+            deputy: deputy.id,
+            request,
+        })
+        .await?
+    else {
+        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
+    };
+    Ok(ok(json!({
+        "receipt_code": receipt.receipt_code,
+        "body": receipt.body,
+        "signature": receipt.signature,
+    })))
+}

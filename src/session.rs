@@ -1,0 +1,349 @@
+//! The session's domain: deputies and their presence, the roster, votes and their lifecycle,
+//! and the errors a request can meet, each with a stable code and a Chinese message.
+//!
+//! Owns: the shapes stored and served. Invariant: a deputy's record never holds a choice, and
+//! a vote record never holds a deputy's choice of a secret vote.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::Roll;
+
+/// The most deputies one roster may hold (the NPC has 2,977).
+pub const MAX_DEPUTIES: usize = 5_000;
+const MAX_FIELD_CHARS: usize = 64;
+/// Cap on a roster CSV upload.
+pub const MAX_ROSTER_BYTES: usize = 2 * 1024 * 1024;
+
+/// Where a deputy is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Not checked in (未签到).
+    Absent,
+    /// Checked in (已签到): counts for 实到 and may vote.
+    Present,
+    /// Checked out during the session (中途退场).
+    Left,
+    /// On leave with the secretariat's knowledge (请假).
+    Leave,
+}
+
+impl Presence {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Presence::Absent => "未签到",
+            Presence::Present => "已签到",
+            Presence::Left => "中途退场",
+            Presence::Leave => "请假",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deputy {
+    pub id: String,
+    pub name: String,
+    pub delegation: String,
+    pub seat: String,
+    pub presence: Presence,
+    /// SHA-256 (hex) of the tablet's bearer token, while one is enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+    /// SHA-256 (hex) of the enrolment code not yet used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_sha256: Option<String>,
+}
+
+/// The public face of a deputy (no hashes).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeputyView {
+    pub id: String,
+    pub name: String,
+    pub delegation: String,
+    pub seat: String,
+    pub presence: Presence,
+    pub presence_zh: &'static str,
+    pub tablet_enrolled: bool,
+}
+
+impl From<&Deputy> for DeputyView {
+    fn from(d: &Deputy) -> Self {
+        DeputyView {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            delegation: d.delegation.clone(),
+            seat: d.seat.clone(),
+            presence: d.presence,
+            presence_zh: d.presence.name_zh(),
+            tablet_enrolled: d.token_sha256.is_some(),
+        }
+    }
+}
+
+/// One roster row as imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEntry {
+    pub id: String,
+    pub name: String,
+    pub delegation: String,
+    pub seat: String,
+}
+
+/// A deputy id: 1–32 of `A–Z a–z 0–9 _ -`, so it is safe in paths, keys and CSV.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Parses a roster CSV (`id,name,delegation,seat`, UTF-8, header required). Every error
+/// names its line: `line 5: seat is empty`.
+pub fn parse_roster(bytes: &[u8]) -> Result<Vec<RosterEntry>, String> {
+    if bytes.len() > MAX_ROSTER_BYTES {
+        return Err(format!(
+            "the roster is larger than {} MiB",
+            MAX_ROSTER_BYTES / 1024 / 1024
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        format!("line {line}: not UTF-8 (save the roster as UTF-8 CSV)")
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text); // Excel's BOM
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("line 1: {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    if headers != ["id", "name", "delegation", "seat"] {
+        return Err(format!(
+            "line 1: the header must be `id,name,delegation,seat`, not `{}`",
+            headers.join(",")
+        ));
+    }
+    let mut out: Vec<RosterEntry> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut seats = std::collections::HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            format!("line {line}: {}", csv_error_text(&e))
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize, name: &str| -> Result<String, String> {
+            let value = record.get(i).unwrap_or("").to_string();
+            if value.is_empty() {
+                return Err(format!("line {line}: {name} is empty"));
+            }
+            if value.chars().count() > MAX_FIELD_CHARS {
+                return Err(format!(
+                    "line {line}: {name} is longer than {MAX_FIELD_CHARS} characters"
+                ));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(format!("line {line}: {name} holds a control character"));
+            }
+            Ok(value)
+        };
+        let entry = RosterEntry {
+            id: field(0, "id")?,
+            name: field(1, "name")?,
+            delegation: field(2, "delegation")?,
+            seat: field(3, "seat")?,
+        };
+        if !valid_id(&entry.id) {
+            return Err(format!(
+                "line {line}: id `{}` may hold only letters, digits, _ and - (at most 32)",
+                entry.id
+            ));
+        }
+        if !ids.insert(entry.id.clone()) {
+            return Err(format!("line {line}: id `{}` appears twice", entry.id));
+        }
+        if let Some(other) = seats.insert(entry.seat.clone(), line) {
+            return Err(format!(
+                "line {line}: seat `{}` is already taken on line {other}",
+                entry.seat
+            ));
+        }
+        out.push(entry);
+        if out.len() > MAX_DEPUTIES {
+            return Err(format!("more than {MAX_DEPUTIES} deputies"));
+        }
+    }
+    if out.is_empty() {
+        return Err("the roster has no deputies".into());
+    }
+    Ok(out)
+}
+
+fn csv_error_text(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        _ => e.to_string(),
+    }
+}
+
+/// Where a vote is in its life: draft → open → closed → announced, or cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteState {
+    Draft,
+    Open,
+    Closed,
+    Announced,
+    Cancelled,
+}
+
+impl VoteState {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            VoteState::Draft => "未开始",
+            VoteState::Open => "表决中",
+            VoteState::Closed => "已结束",
+            VoteState::Announced => "已宣布",
+            VoteState::Cancelled => "已取消",
+        }
+    }
+}
+
+/// The signed ballot definition: the exact body bytes (UTF-8 JSON) and their signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedBallot {
+    pub body: String,
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    pub id: String,
+    pub title: String,
+    pub rules_sha256: String,
+    pub items: Vec<String>,
+    pub state: VoteState,
+    pub created_at: String,
+    #[serde(default)]
+    pub opened_at: Option<String>,
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    #[serde(default)]
+    pub announced_at: Option<String>,
+    #[serde(default)]
+    pub cancelled: Option<String>,
+    /// 应到 / 实到 / enabled, frozen when the vote opened.
+    #[serde(default)]
+    pub roll: Option<Roll>,
+    #[serde(default)]
+    pub ballot: Option<SignedBallot>,
+    /// The tally (a `rules::Outcome` as JSON), set when the vote closes.
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+}
+
+/// What went wrong with a request, as the tablet, console and CLI show it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct DomainError {
+    /// Stable, machine-readable (`vote_closed`).
+    pub code: &'static str,
+    /// For people, in Chinese (「表决已结束」).
+    pub message: String,
+    pub kind: ErrorKind,
+}
+
+/// The class of an error, which the server maps to an HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Invalid,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    Internal,
+}
+
+impl DomainError {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        DomainError {
+            code,
+            message: message.into(),
+            kind,
+        }
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, code, message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, message)
+    }
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, code, message)
+    }
+}
+
+/// Now, as RFC 3339 UTC to the second.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roster_parses_and_names_bad_lines() {
+        let ok = "\u{feff}id,name,delegation,seat\nd001,王建国,城关镇代表团,1排1座\nd002, 李秀英 ,城关镇代表团,1排2座\n";
+        let r = parse_roster(ok.as_bytes()).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].name, "李秀英");
+        let bad = |text: &str| parse_roster(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            bad("id,name\n"),
+            "line 1: the header must be `id,name,delegation,seat`, not `id,name`"
+        );
+        assert_eq!(
+            bad("id,name,delegation,seat\nd1,甲,团,1\nd2,乙,团,\n"),
+            "line 3: seat is empty"
+        );
+        assert_eq!(
+            bad("id,name,delegation,seat\nd1,甲,团,1\nd1,乙,团,2\n"),
+            "line 3: id `d1` appears twice"
+        );
+        assert_eq!(
+            bad("id,name,delegation,seat\nd1,甲,团,1\nd2,乙,团,1\n"),
+            "line 3: seat `1` is already taken on line 2"
+        );
+        assert_eq!(
+            bad("id,name,delegation,seat\nd1,甲,团\n"),
+            "line 2: 3 fields where the header has 4"
+        );
+        assert_eq!(
+            bad("id,name,delegation,seat\nd/1,甲,团,1\n"),
+            "line 2: id `d/1` may hold only letters, digits, _ and - (at most 32)"
+        );
+        assert!(bad("id,name,delegation,seat\nd1,\u{ff},团,1\n").contains("line"));
+        assert_eq!(
+            parse_roster(b"id,name,delegation,seat\nd1,\xff,x,1\n").unwrap_err(),
+            "line 2: not UTF-8 (save the roster as UTF-8 CSV)"
+        );
+        assert_eq!(
+            bad("id,name,delegation,seat\n"),
+            "the roster has no deputies"
+        );
+    }
+}
