@@ -195,13 +195,34 @@ fn store_dir(data: &Path) -> PathBuf {
 
 fn open_db(data: &Path) -> Result<sled::Db, StoreError> {
     let dir = store_dir(data);
-    sled::Config::new()
+    let config = sled::Config::new()
         .path(&dir)
         .cache_capacity(CACHE_BYTES)
         // Our own group commit flushes; the background flusher only adds I/O.
-        .flush_every_ms(None)
-        .open()
-        .map_err(|e| StoreError::Open(dir, e.to_string()))
+        .flush_every_ms(None);
+    // sled's threads may hold a just-closed store's lock for a moment: wait up to 2 s for
+    // it, so `init` then `serve` in one process works. Another live process still fails.
+    let mut tries = 0;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                let hint = if matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock)
+                {
+                    " (is another piaojue serving this data directory?)"
+                } else {
+                    ""
+                };
+                return Err(StoreError::Open(dir, format!("{e}{hint}")));
+            }
+        }
+    }
 }
 
 /// `flush()` and then a real `fsync` of sled's files: what makes a change power-cut durable.

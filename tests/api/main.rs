@@ -1,0 +1,10 @@
+//! The appliance over real HTTP on 127.0.0.1, with a real sled store on disk.
+// Helpers outside #[test] functions may unwrap too: a test that cannot set up should fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod bad_input;
+mod binary;
+mod secrecy;
+mod session;

@@ -1,0 +1,413 @@
+//! A whole session: roster, rules, enrolment, check-in, a 票决 from open to announced.
+
+use piaojue::crypto::{self, Domain};
+use serde_json::{Value, json};
+
+use crate::helpers::{Auth, TestApp, ballot_id};
+
+/// Choices for `n` deputies giving each candidate `targets[j]` 赞成, at most `max_yes` each.
+pub fn choices_for(n: usize, targets: &[usize], max_yes: usize) -> Vec<Vec<u8>> {
+    let mut ballots = vec![vec![u8::MAX; targets.len()]; n];
+    let mut yes = vec![0usize; n];
+    for (j, &t) in targets.iter().enumerate() {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&k| (yes[k], k));
+        for &k in order.iter().take(t) {
+            assert!(yes[k] < max_yes, "targets need more yes than ballots allow");
+            ballots[k][j] = 0;
+            yes[k] += 1;
+        }
+    }
+    for (k, ballot) in ballots.iter_mut().enumerate() {
+        for c in ballot.iter_mut().filter(|c| **c == u8::MAX) {
+            *c = 1 + (k % 2) as u8; // 不赞成 or 弃权
+        }
+    }
+    ballots
+}
+
+const CANDIDATES: [&str; 7] = [
+    "城区中小学扩容工程",
+    "老年助餐服务点建设",
+    "农村饮用水提标改造",
+    "社区卫生服务中心标准化建设",
+    "背街小巷改造提升",
+    "公共停车泊位新增",
+    "城乡公交一体化",
+];
+
+#[tokio::test]
+async fn a_whole_session_from_roster_to_announced_result() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(50).await;
+    let session = app.get("/api/public/session", Auth::None).await.ok();
+    let public_key = crypto::public_key(session["public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(session["fingerprint"], crypto::fingerprint(&public_key));
+    assert_eq!(session["attendance"]["seated"], 50);
+    assert_eq!(session["attendance"]["present"], 0);
+
+    let vote = app
+        .create_vote("2026年民生实事项目票决", &rules[0], &CANDIDATES)
+        .await;
+    assert_eq!(vote, "v1");
+    // No quorum before check-in.
+    app.post(
+        &format!("/api/operator/votes/{vote}/open"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(409, "quorum_not_met");
+
+    let tablets = app.enrol_all().await;
+    assert_eq!(tablets.len(), 50);
+    let status = app.get("/api/operator/status", Auth::Operator).await.ok();
+    assert_eq!(status["attendance"]["present"], 50);
+
+    // Watch the events while the vote opens.
+    let mut events = app
+        .client
+        .get(format!("{}/api/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    let opened = app
+        .post(
+            &format!("/api/operator/votes/{vote}/open"),
+            Auth::Operator,
+            json!({}),
+        )
+        .await
+        .ok();
+    assert_eq!(opened["vote"]["state"], "open");
+    assert_eq!(opened["vote"]["roll"]["present"], 50);
+    let mut seen = String::new();
+    while !seen.contains(r#""state":"open""#) {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), events.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
+    // Each tablet checks the ballot's signature before showing it.
+    let (first_deputy, first_token) = &tablets[0];
+    let ballot = app
+        .get(
+            &format!("/api/tablet/votes/{vote}/ballot"),
+            Auth::Token(first_token),
+        )
+        .await
+        .ok();
+    let body = ballot["body"].as_str().unwrap();
+    let signature = crypto::unhex::<64>(ballot["signature"].as_str().unwrap()).unwrap();
+    crypto::verify(&public_key, Domain::Ballot, body.as_bytes(), &signature).unwrap();
+    let definition: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(definition["format"], "piaojue-ballot/1");
+    assert_eq!(definition["max_yes"], 5);
+    assert_eq!(definition["rules_sha256"], rules[0]);
+    assert_eq!(definition["items"].as_array().unwrap().len(), 7);
+
+    let choices = choices_for(50, &[45, 40, 35, 30, 28, 20, 10], 5);
+    let mut receipts = Vec::new();
+    let mut first_cast = None;
+    for ((deputy, token), ballot_choices) in tablets.iter().zip(&choices) {
+        let id = ballot_id();
+        let cast = json!({ "vote_id": vote, "ballot_id": id, "choices": ballot_choices });
+        let r = app
+            .post(
+                &format!("/api/tablet/votes/{vote}/cast"),
+                Auth::Token(token),
+                cast.clone(),
+            )
+            .await
+            .ok();
+        let body = r["body"].as_str().unwrap();
+        let sig = crypto::unhex::<64>(r["signature"].as_str().unwrap()).unwrap();
+        crypto::verify(&public_key, Domain::Receipt, body.as_bytes(), &sig).unwrap();
+        let parsed: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(parsed["receipt_code"], r["receipt_code"]);
+        assert_eq!(parsed["vote_id"], vote);
+        receipts.push(r["receipt_code"].as_str().unwrap().to_string());
+        if deputy == first_deputy {
+            first_cast = Some((cast, r));
+        }
+    }
+    // A retry with the same ballot id gets the same receipt; another ballot is refused.
+    let (cast, receipt) = first_cast.unwrap();
+    let again = app
+        .post(
+            &format!("/api/tablet/votes/{vote}/cast"),
+            Auth::Token(first_token),
+            cast.clone(),
+        )
+        .await
+        .ok();
+    assert_eq!(again, receipt);
+    let mut other = cast.clone();
+    other["ballot_id"] = json!(ballot_id());
+    app.post(
+        &format!("/api/tablet/votes/{vote}/cast"),
+        Auth::Token(first_token),
+        other,
+    )
+    .await
+    .err(409, "already_cast");
+
+    let me = app
+        .get("/api/tablet/me", Auth::Token(first_token))
+        .await
+        .ok();
+    assert_eq!(me["votes"][0]["cast"], true);
+    assert_eq!(me["votes"][0]["receipt_code"], receipt["receipt_code"]);
+    let votes = app.get("/api/public/votes", Auth::None).await.ok();
+    assert_eq!(
+        votes["votes"][0]["turnout"],
+        json!({ "cast": 50, "enabled": 50 })
+    );
+    // No result is public before it is announced.
+    app.get(&format!("/api/public/votes/{vote}/result"), Auth::None)
+        .await
+        .err(404, "not_announced");
+
+    app.post(
+        &format!("/api/operator/votes/{vote}/close"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    let private = app
+        .get(
+            &format!("/api/operator/votes/{vote}/result"),
+            Auth::Operator,
+        )
+        .await
+        .ok();
+    assert_eq!(private["outcome"]["selected"].as_array().unwrap().len(), 5);
+    app.post(
+        &format!("/api/operator/votes/{vote}/announce"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+
+    let result = app
+        .get(&format!("/api/public/votes/{vote}/result"), Auth::None)
+        .await
+        .ok();
+    let outcome = &result["outcome"];
+    assert_eq!(outcome["quorum_met"], true);
+    assert_eq!(outcome["items"][0]["majority_required"], 26);
+    assert_eq!(outcome["selected"], json!(CANDIDATES[..5]));
+    assert_eq!(outcome["tie"], Value::Null);
+    assert_eq!(outcome["shortfall"], 0);
+    let yes: Vec<u64> = outcome["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["counts"]["赞成"].as_u64().unwrap())
+        .collect();
+    assert_eq!(yes, vec![45, 40, 35, 30, 28, 20, 10]);
+    for item in outcome["items"].as_array().unwrap() {
+        let sum: u64 = item["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(sum + item["not_voted"].as_u64().unwrap(), 50);
+    }
+    assert!(result["announcement"].as_str().unwrap().starts_with(
+        "应到代表50名，实到50名。候选项目7个，拟确定5个，以全体代表的过半数（26票）赞成为通过。"
+    ));
+    receipts.sort();
+    assert_eq!(result["receipts"], json!(receipts));
+    assert_eq!(result["cast"], 50);
+
+    // Every change is in the audit chain, and the chain verifies.
+    let head = app.store.verify_chain().unwrap();
+    assert!(
+        head.seq > 100,
+        "roster, rules, codes, 50 enrolments, 50 casts, open, close, announce"
+    );
+    let audit = app
+        .get("/api/operator/audit?from=1&limit=5", Auth::Operator)
+        .await
+        .ok();
+    assert_eq!(audit["entries"][0]["action"], "init");
+    assert_eq!(audit["head"]["seq"], head.seq);
+}
+
+#[tokio::test]
+async fn a_motion_with_checkout_and_manual_checkin() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(9).await;
+    let tablets = app.enrol_all().await;
+    let vote = app
+        .create_vote(
+            "关于县人民政府工作报告的决议",
+            &rules[2],
+            &["关于县人民政府工作报告的决议"],
+        )
+        .await;
+    // d0009 leaves the hall before the vote: 8 of 9 present, quorum ⌈2/3·9⌉ = 6.
+    let (_, t9) = &tablets[8];
+    let r = app
+        .post("/api/tablet/checkout", Auth::Token(t9), json!({}))
+        .await
+        .ok();
+    assert_eq!(r["deputy"]["presence"], "left");
+    // d0008's tablet is broken: the secretariat revokes it and checks the deputy in by hand.
+    let r = app
+        .post(
+            "/api/operator/deputies/d0008/reissue",
+            Auth::Operator,
+            json!({ "reason": "平板故障" }),
+        )
+        .await
+        .ok();
+    assert!(r["code"].as_str().unwrap().len() > 30);
+    let (_, t8) = &tablets[7];
+    app.get("/api/tablet/me", Auth::Token(t8))
+        .await
+        .err(401, "token_invalid");
+    app.post(
+        "/api/operator/deputies/d0008/checkin",
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(400, "bad_json");
+    app.post(
+        "/api/operator/deputies/d0008/checkin",
+        Auth::Operator,
+        json!({ "reason": "" }),
+    )
+    .await
+    .err(400, "missing_field");
+    app.post(
+        "/api/operator/deputies/d0008/checkin",
+        Auth::Operator,
+        json!({ "reason": "平板故障，人工核对签到" }),
+    )
+    .await
+    .ok();
+    let opened = app
+        .post(
+            &format!("/api/operator/votes/{vote}/open"),
+            Auth::Operator,
+            json!({}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        opened["vote"]["roll"],
+        json!({ "seated": 9, "present": 8, "enabled": 8 })
+    );
+    // The deputy who left cannot vote in it even after coming back.
+    app.post("/api/tablet/checkin", Auth::Token(t9), json!({}))
+        .await
+        .ok();
+    let cast = |c: u8| json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": [c] });
+    app.post(
+        &format!("/api/tablet/votes/{vote}/cast"),
+        Auth::Token(t9),
+        cast(0),
+    )
+    .await
+    .err(403, "not_enabled");
+    // Six vote: 5 赞成, 1 反对; d0007 does not press (未按); d0008 has no tablet.
+    for (i, (_, t)) in tablets.iter().take(6).enumerate() {
+        let c = if i == 5 { 1 } else { 0 };
+        app.post(
+            &format!("/api/tablet/votes/{vote}/cast"),
+            Auth::Token(t),
+            cast(c),
+        )
+        .await
+        .ok();
+    }
+    app.post(
+        &format!("/api/operator/votes/{vote}/close"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    // A cast after the close is refused.
+    let (_, t7) = &tablets[6];
+    app.post(
+        &format!("/api/tablet/votes/{vote}/cast"),
+        Auth::Token(t7),
+        cast(0),
+    )
+    .await
+    .err(409, "vote_closed");
+    app.post(
+        &format!("/api/operator/votes/{vote}/announce"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    let result = app
+        .get(&format!("/api/public/votes/{vote}/result"), Auth::None)
+        .await
+        .ok();
+    // 5 of 9 seated is more than half: 通过.
+    assert_eq!(
+        result["announcement"],
+        "应到代表9名，实到8名。赞成5票，反对1票，弃权0票，未按表决器2名。通过。"
+    );
+    assert_eq!(result["outcome"]["passed"], true);
+    // Announced is final: no cancel, no second announce, no reopening.
+    app.post(
+        &format!("/api/operator/votes/{vote}/cancel"),
+        Auth::Operator,
+        json!({ "reason": "x" }),
+    )
+    .await
+    .err(409, "vote_final");
+    app.post(
+        &format!("/api/operator/votes/{vote}/open"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(409, "vote_not_draft");
+}
+
+#[tokio::test]
+async fn enrolment_cards_carry_the_code_and_fingerprint() {
+    let mut app = TestApp::spawn().await;
+    app.prepare(3).await;
+    let codes = app
+        .post("/api/operator/codes", Auth::Operator, json!({}))
+        .await
+        .ok();
+    let code = codes["codes"][0]["code"].as_str().unwrap().to_string();
+    let page = app.get("/console/cards", Auth::Operator).await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap();
+    assert!(html.contains(&code), "the code is printed as text");
+    assert_eq!(html.matches("<svg").count(), 3, "one QR per card");
+    assert!(html.contains("王建国"));
+    // Cards are for the secretariat only.
+    app.get("/console/cards", Auth::None)
+        .await
+        .err(401, "login_required");
+    // A used code leaves the page.
+    app.post(
+        "/api/tablet/enrol",
+        Auth::None,
+        json!({ "code": code.to_lowercase() }),
+    )
+    .await
+    .ok();
+    let page = app.get("/console/cards", Auth::Operator).await;
+    assert!(!page.body.as_str().unwrap().contains(&code));
+    assert_eq!(page.body.as_str().unwrap().matches("<svg").count(), 2);
+}
