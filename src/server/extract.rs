@@ -157,11 +157,57 @@ where
         let hash = crypto::sha256_hex(token.as_bytes());
         match state.store.deputy_by_token(&hash)? {
             Some(d) => Ok(DeputyAuth(d)),
+            None if state.store.scrutineer_by_token(&hash)?.is_some() => Err(ApiError::new(
+                ErrorKind::Forbidden,
+                "deputies_only",
+                "只有代表的表决终端可以这样做",
+            )),
             None => Err(ApiError::new(
                 ErrorKind::Unauthorized,
                 "token_invalid",
                 "表决终端的登记已失效，请向大会秘书处申请新的登记卡",
             )),
         }
+    }
+}
+
+/// The request comes from an enrolled scrutineer's device (`Authorization: Bearer …`).
+#[derive(Debug)]
+pub struct ScrutineerAuth(pub crate::store::Scrutineer);
+
+impl<S> FromRequestParts<S> for ScrutineerAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::new(ErrorKind::Unauthorized, "token_missing", "监票人终端尚未登记")
+            })?;
+        let hash = crypto::sha256_hex(token.as_bytes());
+        if let Some(s) = state.store.scrutineer_by_token(&hash)? {
+            return Ok(ScrutineerAuth(s));
+        }
+        if state.store.deputy_by_token(&hash)?.is_some() {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                "scrutineers_only",
+                "只有监票人可以这样做",
+            ));
+        }
+        Err(ApiError::new(
+            ErrorKind::Unauthorized,
+            "token_invalid",
+            "监票人终端的登记已失效",
+        ))
     }
 }

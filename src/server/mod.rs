@@ -11,6 +11,7 @@ mod events;
 mod extract;
 mod operator;
 mod public;
+mod scrutineer;
 mod tablet;
 
 use std::collections::HashMap;
@@ -130,7 +131,12 @@ pub fn app(state: AppState) -> Router {
         .route("/votes/{id}/announce", post(operator::announce_vote))
         .route("/votes/{id}/cancel", post(operator::cancel_vote))
         .route("/votes/{id}/result", get(operator::result))
-        .route("/audit", get(operator::audit));
+        .route("/audit", get(operator::audit))
+        .route("/scrutineers", get(scrutineer::list).post(scrutineer::add));
+    let scrutineer = Router::new()
+        .route("/enrol", post(scrutineer::enrol))
+        .route("/status", get(scrutineer::status))
+        .route("/audit", get(scrutineer::audit));
     let tablet = Router::new()
         .route("/enrol", post(tablet::enrol))
         .route("/me", get(tablet::me))
@@ -146,6 +152,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/events", get(events::stream))
         .nest("/api/operator", operator)
         .nest("/api/tablet", tablet)
+        .nest("/api/scrutineer", scrutineer)
         .route("/console/cards", get(cards::page))
         .route("/assets/cards.css", get(cards::css))
         .fallback(not_found)

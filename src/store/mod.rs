@@ -86,6 +86,24 @@ pub struct Receipt {
     pub receipt_code: String,
 }
 
+/// A scrutineer (监票人): their own card and their own Ed25519 key, made on their device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scrutineer {
+    pub id: String,
+    pub name: String,
+    /// Hex Ed25519 public key, set when their device enrols.
+    #[serde(default)]
+    pub public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+}
+
+/// Values in `codes` and `tokens` that name a scrutineer rather than a deputy (deputy ids
+/// cannot hold a colon).
+pub(crate) const SCRUTINEER_PREFIX: &str = "scrutineer:";
+
 /// One audit entry as stored: its exact JSON bytes are what the chain hashes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -132,9 +150,10 @@ pub(crate) enum T {
     Ballots,
     Receipts,
     Audit,
+    Scrutineers,
 }
 
-const TREE_NAMES: [&str; 13] = [
+const TREE_NAMES: [&str; 14] = [
     "meta",
     "deputies",
     "codes",
@@ -148,6 +167,7 @@ const TREE_NAMES: [&str; 13] = [
     "ballots",
     "receipts",
     "audit",
+    "scrutineers",
 ];
 
 #[derive(Debug, Clone)]
@@ -327,9 +347,30 @@ impl Store {
             .get(token_sha256.as_bytes())
             .map_err(to_internal)?
         {
-            Some(id) => self.deputy(&String::from_utf8_lossy(&id)),
+            Some(id) if !id.starts_with(SCRUTINEER_PREFIX.as_bytes()) => {
+                self.deputy(&String::from_utf8_lossy(&id))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub fn scrutineer_by_token(&self, token_sha256: &str) -> Result<Option<Scrutineer>, DomainError> {
+        let Some(v) = self
+            .trees
+            .get(T::Tokens)
+            .get(token_sha256.as_bytes())
+            .map_err(to_internal)?
+        else {
+            return Ok(None);
+        };
+        match String::from_utf8_lossy(&v).strip_prefix(SCRUTINEER_PREFIX) {
+            Some(id) => read_json(self.trees.get(T::Scrutineers), id.as_bytes()).map_err(to_internal),
             None => Ok(None),
         }
+    }
+
+    pub fn scrutineers(&self) -> Result<Vec<Scrutineer>, DomainError> {
+        scan_json(self.trees.get(T::Scrutineers), b"").map_err(to_internal)
     }
 
     pub fn pending_codes(&self) -> Result<Vec<(String, String)>, DomainError> {

@@ -10,8 +10,8 @@ use sled::Transactional;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    AdoptedRules, AuditEntry, CastMark, ChainHead, Receipt, SessionMeta, T, Trees, ballots,
-    read_json, read_u64, scoped,
+    AdoptedRules, AuditEntry, CastMark, ChainHead, Receipt, SCRUTINEER_PREFIX, Scrutineer,
+    SessionMeta, T, Trees, ballots, read_json, read_u64, scoped,
 };
 use crate::ballot::{self, BallotDefinition, CastRequest, ReceiptBody};
 use crate::crypto::{self, ApplianceKey, Domain};
@@ -25,6 +25,7 @@ use crate::session::{
 pub enum Actor {
     Operator,
     Deputy(String),
+    Scrutineer(String),
     System,
 }
 
@@ -33,6 +34,7 @@ impl Actor {
         match self {
             Actor::Operator => "operator".into(),
             Actor::Deputy(id) => format!("deputy:{id}"),
+            Actor::Scrutineer(id) => format!("scrutineer:{id}"),
             Actor::System => "system".into(),
         }
     }
@@ -90,6 +92,16 @@ pub enum Command {
         vote: String,
         reason: String,
     },
+    /// A scrutineer named by the 主席团: a card code for their device.
+    AddScrutineer {
+        name: String,
+    },
+    /// A scrutineer's device enrols with its card and its own public key.
+    EnrolScrutineer {
+        code: String,
+        token_sha256: String,
+        public_key: String,
+    },
     /// An event worth an audit entry that changes nothing else (an operator login).
     Note {
         actor: Actor,
@@ -108,6 +120,7 @@ pub enum Reply {
     Rules(AdoptedRules),
     Vote(Box<Vote>),
     Receipt(Receipt),
+    Scrutineer(Scrutineer, Option<String>),
 }
 
 pub(super) struct Job {
@@ -365,6 +378,12 @@ impl Writer {
             Command::CloseVote { vote } => self.close_vote(&vote),
             Command::AnnounceVote { vote } => self.announce_vote(&vote),
             Command::CancelVote { vote, reason } => self.cancel_vote(&vote, &reason),
+            Command::AddScrutineer { name } => self.add_scrutineer(&name),
+            Command::EnrolScrutineer {
+                code,
+                token_sha256,
+                public_key,
+            } => self.enrol_scrutineer(&code, token_sha256, public_key),
             Command::Note {
                 actor,
                 action,
@@ -451,6 +470,13 @@ impl Writer {
                     "登记码无效或已使用，请向大会秘书处申请新的登记卡",
                 )
             })?;
+        if id.starts_with(SCRUTINEER_PREFIX.as_bytes()) {
+            return Err(DomainError::new(
+                ErrorKind::Unauthorized,
+                "code_unknown",
+                "这是监票人的登记卡，请在监票人终端上使用",
+            ));
+        }
         let mut d = self.deputy(&String::from_utf8_lossy(&id))?;
         let mut tx = Tx::default();
         tx.del(T::Codes, hash.as_bytes());
@@ -856,5 +882,72 @@ impl Writer {
             json!({ "vote": vote.id, "reason": reason }),
         )?;
         Ok(Reply::Vote(Box::new(vote)))
+    }
+
+    fn add_scrutineer(&mut self, name: &str) -> Result<Reply, DomainError> {
+        let name = check_text("name", name, 64)?;
+        let n = self.trees.get(T::Scrutineers).len() + 1;
+        let (hash, code) = self.new_code()?;
+        let s = Scrutineer {
+            id: format!("s{n}"),
+            name,
+            public_key: None,
+            code_sha256: Some(hash.clone()),
+            token_sha256: None,
+        };
+        let mut tx = Tx::default();
+        tx.put(T::Codes, hash.as_bytes(), format!("{SCRUTINEER_PREFIX}{}", s.id));
+        tx.put_json(T::Scrutineers, s.id.as_bytes(), &s);
+        self.commit(
+            tx,
+            &Actor::Operator,
+            "add_scrutineer",
+            json!({ "scrutineer": s.id, "name": s.name }),
+        )?;
+        Ok(Reply::Scrutineer(s, Some(code)))
+    }
+
+    fn enrol_scrutineer(
+        &mut self,
+        code: &str,
+        token_sha256: String,
+        public_key: String,
+    ) -> Result<Reply, DomainError> {
+        let refused = || {
+            DomainError::new(
+                ErrorKind::Unauthorized,
+                "code_unknown",
+                "监票人登记码无效或已使用",
+            )
+        };
+        let hash = crypto::sha256_hex(code.as_bytes());
+        let value = self
+            .trees
+            .get(T::Codes)
+            .get(hash.as_bytes())
+            .map_err(internal)?
+            .ok_or_else(refused)?;
+        let value = String::from_utf8_lossy(&value).into_owned();
+        let id = value.strip_prefix(SCRUTINEER_PREFIX).ok_or_else(refused)?;
+        let mut s: Scrutineer = read_json(self.trees.get(T::Scrutineers), id.as_bytes())
+            .map_err(internal)?
+            .ok_or_else(refused)?;
+        let mut tx = Tx::default();
+        tx.del(T::Codes, hash.as_bytes());
+        if let Some(old) = &s.token_sha256 {
+            tx.del(T::Tokens, old.as_bytes());
+        }
+        tx.put(T::Tokens, token_sha256.as_bytes(), value.as_bytes());
+        s.code_sha256 = None;
+        s.token_sha256 = Some(token_sha256);
+        s.public_key = Some(public_key.clone());
+        tx.put_json(T::Scrutineers, s.id.as_bytes(), &s);
+        self.commit(
+            tx,
+            &Actor::Scrutineer(s.id.clone()),
+            "enrol_scrutineer",
+            json!({ "scrutineer": s.id, "public_key": public_key }),
+        )?;
+        Ok(Reply::Scrutineer(s, None))
     }
 }

@@ -1,0 +1,121 @@
+//! Scrutineers (监票人): enrol a device with their card and their own Ed25519 public key, then
+//! watch attendance, turnout and the audit log. They never see a choice; co-signing results
+//! builds on the keys enrolled here.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiResult;
+use super::extract::{JsonBody, Operator, ScrutineerAuth};
+use super::public::{attendance, vote_summary};
+use super::{AppState, ApiError, ok};
+use crate::crypto;
+use crate::session::ErrorKind;
+use crate::store::{Command, Reply, Scrutineer};
+
+fn view(s: &Scrutineer) -> serde_json::Value {
+    json!({ "id": s.id, "name": s.name, "public_key": s.public_key, "enrolled": s.token_sha256.is_some() })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewScrutineer {
+    name: String,
+}
+
+/// The secretariat names a scrutineer: their card's code is shown once.
+pub async fn add(
+    _op: Operator,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewScrutineer>,
+) -> ApiResult<Response> {
+    let Reply::Scrutineer(s, code) = state
+        .store
+        .apply(Command::AddScrutineer { name: body.name })
+        .await?
+    else {
+        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
+    };
+    Ok(ok(json!({ "scrutineer": view(&s), "code": code })))
+}
+
+pub async fn list(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    let list: Vec<_> = state.store.scrutineers()?.iter().map(view).collect();
+    Ok(ok(json!({ "scrutineers": list })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrol {
+    code: String,
+    /// The device's own Ed25519 public key, 64 hex digits.
+    public_key: String,
+}
+
+pub async fn enrol(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Enrol>,
+) -> ApiResult<Response> {
+    let public_key = crypto::public_key(&body.public_key).map_err(|e| {
+        ApiError::new(ErrorKind::Invalid, "bad_public_key", format!("公钥无效：{e}"))
+    })?;
+    let code = crypto::normalize_code(&body.code)
+        .filter(|c| c.len() == 32)
+        .ok_or_else(|| {
+            ApiError::new(ErrorKind::Unauthorized, "code_unknown", "监票人登记码无效或已使用")
+        })?;
+    let token = crypto::hex(&crypto::random::<32>().map_err(|_| {
+        ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败")
+    })?);
+    let Reply::Scrutineer(s, _) = state
+        .store
+        .apply(Command::EnrolScrutineer {
+            code,
+            token_sha256: crypto::sha256_hex(token.as_bytes()),
+            public_key: crypto::hex(&public_key),
+        })
+        .await?
+    else {
+        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
+    };
+    Ok(ok(json!({ "token": token, "scrutineer": view(&s) })))
+}
+
+/// What a scrutineer watches: attendance, each vote's state and turnout, the audit head.
+pub async fn status(
+    ScrutineerAuth(s): ScrutineerAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Response> {
+    let votes = state
+        .store
+        .votes()?
+        .iter()
+        .map(|v| vote_summary(&state, v))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let head = state.store.audit_head()?;
+    Ok(ok(json!({
+        "scrutineer": view(&s),
+        "attendance": attendance(&state)?,
+        "votes": votes,
+        "audit": { "seq": head.seq, "head": crypto::hex(&head.hash) },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    from: Option<u64>,
+}
+
+/// The audit log, so manual check-ins and every other act of the secretariat can be checked.
+pub async fn audit(
+    ScrutineerAuth(_s): ScrutineerAuth,
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Response> {
+    let entries = state.store.audit(q.from.unwrap_or(1), 1000)?;
+    Ok(ok(json!({ "entries": entries })))
+}
