@@ -5,11 +5,18 @@
 //!
 //! - [`rules`]: pure functions from a rules document (`piaojue-rules/1`), a roll and counts to
 //!   an outcome and its announcement. What the appliance, `piaojue tally` and the verifier share.
-//! - [`crypto`]: hashing; the only module that touches a crypto crate.
-//! - [`cli`]: the `piaojue` command line (clap); `main.rs` only calls [`cli::run`].
+//! - [`ballot`]: the signed ballot definition, cast checks against the rules, counting stored
+//!   ballots, receipts.
+//! - [`session`]: deputies and presence, the roster CSV, votes and their lifecycle, domain errors.
+//! - [`store`]: the only owner of sled: one writer, group commit with fsync before any answer,
+//!   the hash-chained audit log, recovery.
+//! - [`server`]: axum routes per role (public, operator, tablet, scrutineer), auth, errors, SSE.
+//! - [`crypto`]: keys, signatures, hashing, passphrases; the only module that imports a crypto
+//!   crate.
+//! - [`appliance`]: the data directory (`init`, key file, demo session) and `serve`.
+//! - [`admin`], [`cli`]: `piaojue admin` and the command line; `main.rs` only calls [`cli::run`].
 //!
-//! Still to come (see the open issues): `ballot`, `store` (the only owner of sled), `server`,
-//! `web`, `bundle`.
+//! Still to come (see the open issues): `bundle` (signed results and their verifier), `web`.
 
 pub mod admin;
 pub mod appliance;

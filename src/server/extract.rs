@@ -191,7 +191,11 @@ where
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::new(ErrorKind::Unauthorized, "token_missing", "监票人终端尚未登记")
+                ApiError::new(
+                    ErrorKind::Unauthorized,
+                    "token_missing",
+                    "监票人终端尚未登记",
+                )
             })?;
         let hash = crypto::sha256_hex(token.as_bytes());
         if let Some(s) = state.store.scrutineer_by_token(&hash)? {

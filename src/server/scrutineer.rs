@@ -10,7 +10,7 @@ use serde_json::json;
 use super::error::ApiResult;
 use super::extract::{JsonBody, Operator, ScrutineerAuth};
 use super::public::{attendance, vote_summary};
-use super::{AppState, ApiError, ok};
+use super::{ApiError, AppState, ok};
 use crate::crypto;
 use crate::session::ErrorKind;
 use crate::store::{Command, Reply, Scrutineer};
@@ -59,16 +59,25 @@ pub async fn enrol(
     JsonBody(body): JsonBody<Enrol>,
 ) -> ApiResult<Response> {
     let public_key = crypto::public_key(&body.public_key).map_err(|e| {
-        ApiError::new(ErrorKind::Invalid, "bad_public_key", format!("公钥无效：{e}"))
+        ApiError::new(
+            ErrorKind::Invalid,
+            "bad_public_key",
+            format!("公钥无效：{e}"),
+        )
     })?;
     let code = crypto::normalize_code(&body.code)
         .filter(|c| c.len() == 32)
         .ok_or_else(|| {
-            ApiError::new(ErrorKind::Unauthorized, "code_unknown", "监票人登记码无效或已使用")
+            ApiError::new(
+                ErrorKind::Unauthorized,
+                "code_unknown",
+                "监票人登记码无效或已使用",
+            )
         })?;
-    let token = crypto::hex(&crypto::random::<32>().map_err(|_| {
-        ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败")
-    })?);
+    let token = crypto::hex(
+        &crypto::random::<32>()
+            .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
+    );
     let Reply::Scrutineer(s, _) = state
         .store
         .apply(Command::EnrolScrutineer {

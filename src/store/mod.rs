@@ -354,7 +354,10 @@ impl Store {
         }
     }
 
-    pub fn scrutineer_by_token(&self, token_sha256: &str) -> Result<Option<Scrutineer>, DomainError> {
+    pub fn scrutineer_by_token(
+        &self,
+        token_sha256: &str,
+    ) -> Result<Option<Scrutineer>, DomainError> {
         let Some(v) = self
             .trees
             .get(T::Tokens)
@@ -364,7 +367,9 @@ impl Store {
             return Ok(None);
         };
         match String::from_utf8_lossy(&v).strip_prefix(SCRUTINEER_PREFIX) {
-            Some(id) => read_json(self.trees.get(T::Scrutineers), id.as_bytes()).map_err(to_internal),
+            Some(id) => {
+                read_json(self.trees.get(T::Scrutineers), id.as_bytes()).map_err(to_internal)
+            }
             None => Ok(None),
         }
     }

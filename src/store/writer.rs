@@ -896,7 +896,11 @@ impl Writer {
             token_sha256: None,
         };
         let mut tx = Tx::default();
-        tx.put(T::Codes, hash.as_bytes(), format!("{SCRUTINEER_PREFIX}{}", s.id));
+        tx.put(
+            T::Codes,
+            hash.as_bytes(),
+            format!("{SCRUTINEER_PREFIX}{}", s.id),
+        );
         tx.put_json(T::Scrutineers, s.id.as_bytes(), &s);
         self.commit(
             tx,

@@ -418,7 +418,11 @@ async fn a_scrutineer_enrols_with_their_own_key_and_watches() {
     app.prepare(3).await;
     let tablets = app.enrol_all().await;
     let r = app
-        .post("/api/operator/scrutineers", Auth::Operator, json!({ "name": "总监票人 周正平" }))
+        .post(
+            "/api/operator/scrutineers",
+            Auth::Operator,
+            json!({ "name": "总监票人 周正平" }),
+        )
         .await
         .ok();
     let code = r["code"].as_str().unwrap().to_string();
@@ -426,28 +430,53 @@ async fn a_scrutineer_enrols_with_their_own_key_and_watches() {
     let key = crypto::ApplianceKey::generate().unwrap();
     // A small-order key is refused.
     let identity = format!("01{}", "00".repeat(31));
-    app.post("/api/scrutineer/enrol", Auth::None, json!({ "code": code, "public_key": identity }))
-        .await
-        .err(400, "bad_public_key");
+    app.post(
+        "/api/scrutineer/enrol",
+        Auth::None,
+        json!({ "code": code, "public_key": identity }),
+    )
+    .await
+    .err(400, "bad_public_key");
     // A deputy's tablet cannot use a scrutineer's card.
     app.post("/api/tablet/enrol", Auth::None, json!({ "code": code }))
         .await
         .err(401, "code_unknown");
     let r = app
-        .post("/api/scrutineer/enrol", Auth::None, json!({ "code": code, "public_key": key.public_hex() }))
+        .post(
+            "/api/scrutineer/enrol",
+            Auth::None,
+            json!({ "code": code, "public_key": key.public_hex() }),
+        )
         .await
         .ok();
     let token = r["token"].as_str().unwrap().to_string();
     assert_eq!(r["scrutineer"]["public_key"], key.public_hex());
-    let status = app.get("/api/scrutineer/status", Auth::Token(&token)).await.ok();
+    let status = app
+        .get("/api/scrutineer/status", Auth::Token(&token))
+        .await
+        .ok();
     assert_eq!(status["attendance"]["present"], 3);
-    let audit = app.get("/api/scrutineer/audit", Auth::Token(&token)).await.ok();
-    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "enrol_scrutineer"));
+    let audit = app
+        .get("/api/scrutineer/audit", Auth::Token(&token))
+        .await
+        .ok();
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "enrol_scrutineer")
+    );
     // Roles stay apart: a scrutineer cannot cast, a deputy cannot watch as a scrutineer.
-    app.get("/api/tablet/me", Auth::Token(&token)).await.err(403, "deputies_only");
+    app.get("/api/tablet/me", Auth::Token(&token))
+        .await
+        .err(403, "deputies_only");
     app.get("/api/scrutineer/status", Auth::Token(&tablets[0].1))
         .await
         .err(403, "scrutineers_only");
-    let list = app.get("/api/operator/scrutineers", Auth::Operator).await.ok();
+    let list = app
+        .get("/api/operator/scrutineers", Auth::Operator)
+        .await
+        .ok();
     assert_eq!(list["scrutineers"][0]["enrolled"], true);
 }
