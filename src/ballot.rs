@@ -103,14 +103,17 @@ pub fn check_cast(
             "ballot_id 应为32位十六进制数",
         ));
     }
-    if cast.choices.len() != items.len() {
+    check_choices(rules, items, &cast.choices)?;
+    Ok(cast.choices.clone())
+}
+
+/// Is this a well-formed ballot for the rules: one valid choice per item, no more 赞成 than
+/// `max_yes`? Shared by the appliance (on cast) and the verifier (on every published ballot).
+pub fn check_choices(rules: &Rules, items: &[String], choices: &[u8]) -> Result<(), DomainError> {
+    if choices.len() != items.len() {
         return Err(DomainError::invalid(
             "wrong_item_count",
-            format!(
-                "本次表决共{}项，选票填写了{}项",
-                items.len(),
-                cast.choices.len()
-            ),
+            format!("本次表决共{}项，选票填写了{}项", items.len(), choices.len()),
         ));
     }
     let approve = matches!(
@@ -121,7 +124,7 @@ pub fn check_cast(
         }
     );
     let allowed = if approve { 2 } else { rules.options.len() };
-    for (i, &c) in cast.choices.iter().enumerate() {
+    for (i, &c) in choices.iter().enumerate() {
         if usize::from(c) >= allowed {
             return Err(DomainError::invalid(
                 "unknown_option",
@@ -130,8 +133,7 @@ pub fn check_cast(
         }
     }
     if let KindRules::ProjectSelection { max_yes, .. } = rules.params {
-        let yes = cast
-            .choices
+        let yes = choices
             .iter()
             .filter(|&&c| usize::from(c) == Rules::YES)
             .count();
@@ -145,7 +147,7 @@ pub fn check_cast(
             ));
         }
     }
-    Ok(cast.choices.clone())
+    Ok(())
 }
 
 /// Counts stored ballots: `counts[i][j]` ballots chose option `j` on item `i`.

@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod appliance;
 pub mod ballot;
+pub mod bundle;
 pub mod cli;
 pub mod crypto;
 pub mod rules;

@@ -20,6 +20,7 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_TEXT_BYTES: usize = 200 * 1024;
 const MAX_FOLLOWUPS: usize = 16;
 const MAX_LABEL_CHARS: usize = 32;
+const MAX_COSIGNATURES: u32 = 50;
 
 /// What a vote decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,6 +301,8 @@ pub struct Rules {
     pub quorum: Fraction,
     pub secret: bool,
     pub cast_policy: CastPolicy,
+    /// Scrutineers' co-signatures a result needs before it may be announced.
+    pub cosignatures_required: u32,
     #[serde(flatten)]
     pub params: KindRules,
     /// Fields present but without effect for this kind.
@@ -359,6 +362,7 @@ pub(crate) struct RawRules {
     followup: Option<Vec<RawFollowup>>,
     secret: Option<bool>,
     cast_policy: Option<CastPolicy>,
+    cosignatures_required: Option<u32>,
 }
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> RulesError {
@@ -529,7 +533,15 @@ impl Rules {
             }
         };
 
+        let cosignatures_required = raw.cosignatures_required.unwrap_or(0);
+        if cosignatures_required > MAX_COSIGNATURES {
+            return Err(err(
+                "cosignatures_required",
+                format!("at most {MAX_COSIGNATURES}"),
+            ));
+        }
         Ok(Rules {
+            cosignatures_required,
             title,
             text,
             kind,

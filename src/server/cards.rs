@@ -26,6 +26,21 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// `http://HOST` as the client reached the appliance: the name tablets and phones will use.
+/// A Host header that is not a plain host name or address is not trusted.
+pub fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
 /// The tablet URL a card's QR carries.
 pub fn tablet_url(origin: &str, code: &str, fingerprint: &str) -> String {
     format!(
@@ -50,16 +65,7 @@ pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    // The host the operator reached the appliance by is the one tablets will use.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let origin = format!("http://{host}");
+    let origin = origin(&headers);
     let fingerprint = state.key.fingerprint();
     let mut deputies = state.store.deputies()?;
     deputies.sort_by(|a, b| a.id.cmp(&b.id));

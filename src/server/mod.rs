@@ -131,12 +131,15 @@ pub fn app(state: AppState) -> Router {
         .route("/votes/{id}/announce", post(operator::announce_vote))
         .route("/votes/{id}/cancel", post(operator::cancel_vote))
         .route("/votes/{id}/result", get(operator::result))
+        .route("/votes/{id}/bundle", get(operator::bundle))
         .route("/audit", get(operator::audit))
         .route("/scrutineers", get(scrutineer::list).post(scrutineer::add));
     let scrutineer = Router::new()
         .route("/enrol", post(scrutineer::enrol))
         .route("/status", get(scrutineer::status))
-        .route("/audit", get(scrutineer::audit));
+        .route("/audit", get(scrutineer::audit))
+        .route("/votes/{id}/bundle", get(scrutineer::bundle))
+        .route("/votes/{id}/cosign", post(scrutineer::cosign));
     let tablet = Router::new()
         .route("/enrol", post(tablet::enrol))
         .route("/me", get(tablet::me))
@@ -149,6 +152,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/public/session", get(public::session))
         .route("/api/public/votes", get(public::votes))
         .route("/api/public/votes/{id}/result", get(public::result))
+        .route("/api/public/votes/{id}/bundle", get(public::bundle))
+        .route("/api/public/votes/{id}/qr.svg", get(public::qr))
         .route("/api/events", get(events::stream))
         .nest("/api/operator", operator)
         .nest("/api/tablet", tablet)

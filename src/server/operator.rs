@@ -404,3 +404,12 @@ pub async fn audit(
 fn unexpected() -> ApiError {
     ApiError::new(ErrorKind::Internal, "internal", "内部错误")
 }
+
+/// The signed bundle of a closed vote, before it is announced.
+pub async fn bundle(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    super::public::bundle_of(&state, &id)
+}

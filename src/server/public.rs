@@ -1,7 +1,8 @@
 //! Public, read-only endpoints: what observers and the hall screen rely on (paths are a contract).
 
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::ApiResult;
@@ -68,6 +69,13 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "turnout": turnout,
         "result_url": (vote.state == VoteState::Announced)
             .then(|| format!("/api/public/votes/{}/result", vote.id)),
+        "bundle_url": (vote.state == VoteState::Announced)
+            .then(|| format!("/api/public/votes/{}/bundle", vote.id)),
+        "bundle_sha256": if vote.state == VoteState::Announced {
+            state.store.bundle(&vote.id)?.map(|b| b.sha256)
+        } else {
+            None
+        },
     }))
 }
 
@@ -128,8 +136,9 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
     }))
 }
 
-pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let vote = state.store.vote(&id)?.ok_or_else(|| {
+/// A vote that has been announced, or 404.
+fn announced(state: &AppState, id: &str) -> ApiResult<Vote> {
+    let vote = state.store.vote(id)?.ok_or_else(|| {
         ApiError::new(
             ErrorKind::NotFound,
             "vote_unknown",
@@ -143,5 +152,49 @@ pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> Ap
             format!("表决{}，结果尚未宣布", vote.state.name_zh()),
         ));
     }
+    Ok(vote)
+}
+
+pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let vote = announced(&state, &id)?;
     Ok(ok(result_of(&state, &vote)?))
+}
+
+/// The signed bundle of a vote (closed or announced, as the caller's role allows).
+pub fn bundle_of(state: &AppState, id: &str) -> ApiResult<Response> {
+    let bundle = state
+        .store
+        .bundle(id)?
+        .ok_or_else(|| ApiError::new(ErrorKind::Conflict, "no_result", "该表决尚无结果"))?;
+    let json = bundle.envelope(&state.store.meta().public_key).to_json();
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// `GET /api/public/votes/{id}/bundle`: what observers verify.
+pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    announced(&state, &id)?;
+    bundle_of(&state, &id)
+}
+
+/// The hall screen's QR code: the bundle's URL with its SHA-256, for an observer's phone.
+pub async fn qr(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    announced(&state, &id)?;
+    let bundle = state
+        .store
+        .bundle(&id)?
+        .ok_or_else(|| ApiError::new(ErrorKind::Conflict, "no_result", "该表决尚无结果"))?;
+    let url = format!(
+        "{}/api/public/votes/{id}/bundle#sha256={}",
+        super::cards::origin(&headers),
+        bundle.sha256
+    );
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        super::cards::qr_svg(&url),
+    )
+        .into_response())
 }

@@ -2,7 +2,7 @@
 //! watch attendance, turnout and the audit log. They never see a choice; co-signing results
 //! builds on the keys enrolled here.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
@@ -127,4 +127,41 @@ pub async fn audit(
 ) -> ApiResult<Response> {
     let entries = state.store.audit(q.from.unwrap_or(1), 1000)?;
     Ok(ok(json!({ "entries": entries })))
+}
+
+/// The signed result of a closed vote, for the scrutineer to check and co-sign.
+pub async fn bundle(
+    ScrutineerAuth(_s): ScrutineerAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    super::public::bundle_of(&state, &id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cosign {
+    /// Ed25519 over `piaojue/v1/result` ‖ 0 ‖ the bundle body, by the scrutineer's own key.
+    signature: String,
+}
+
+pub async fn cosign(
+    ScrutineerAuth(s): ScrutineerAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Cosign>,
+) -> ApiResult<Response> {
+    state
+        .store
+        .apply(Command::Cosign {
+            vote: id.clone(),
+            scrutineer: s.id,
+            signature: body.signature,
+        })
+        .await?;
+    let bundle = state.store.bundle(&id)?;
+    Ok(ok(json!({
+        "vote": id,
+        "cosignatures": bundle.map_or(0, |b| b.cosignatures.len()),
+    })))
 }

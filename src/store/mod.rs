@@ -100,6 +100,30 @@ pub struct Scrutineer {
     pub token_sha256: Option<String>,
 }
 
+/// A vote's signed result, made when it closes: the body's exact bytes, the appliance's
+/// signature and the scrutineers' co-signatures gathered since.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredBundle {
+    pub body: String,
+    pub sha256: String,
+    pub appliance_signature: String,
+    pub cosignatures: Vec<crate::bundle::SignatureEntry>,
+}
+
+impl StoredBundle {
+    /// The published envelope: the appliance's signature first, then each co-signature.
+    pub fn envelope(&self, appliance_key: &str) -> crate::bundle::Envelope {
+        let mut signatures = vec![crate::bundle::SignatureEntry {
+            role: "appliance".into(),
+            name: None,
+            public_key: appliance_key.into(),
+            signature: self.appliance_signature.clone(),
+        }];
+        signatures.extend(self.cosignatures.iter().cloned());
+        crate::bundle::Envelope::new(&self.body, signatures)
+    }
+}
+
 /// Values in `codes` and `tokens` that name a scrutineer rather than a deputy (deputy ids
 /// cannot hold a colon).
 pub(crate) const SCRUTINEER_PREFIX: &str = "scrutineer:";
@@ -151,9 +175,10 @@ pub(crate) enum T {
     Receipts,
     Audit,
     Scrutineers,
+    Bundles,
 }
 
-const TREE_NAMES: [&str; 14] = [
+const TREE_NAMES: [&str; 15] = [
     "meta",
     "deputies",
     "codes",
@@ -168,6 +193,7 @@ const TREE_NAMES: [&str; 14] = [
     "receipts",
     "audit",
     "scrutineers",
+    "bundles",
 ];
 
 #[derive(Debug, Clone)]
@@ -374,6 +400,10 @@ impl Store {
         }
     }
 
+    pub fn bundle(&self, vote: &str) -> Result<Option<StoredBundle>, DomainError> {
+        read_json(self.trees.get(T::Bundles), vote.as_bytes()).map_err(to_internal)
+    }
+
     pub fn scrutineers(&self) -> Result<Vec<Scrutineer>, DomainError> {
         scan_json(self.trees.get(T::Scrutineers), b"").map_err(to_internal)
     }
@@ -433,8 +463,15 @@ impl Store {
 
     /// The deputies who cast in a vote (for 未按 and named votes), with their marks.
     pub fn cast_marks(&self, vote: &str) -> Result<Vec<(String, CastMark)>, DomainError> {
+        Store::marks_in(&self.trees, vote)
+    }
+
+    pub(crate) fn marks_in(
+        trees: &Trees,
+        vote: &str,
+    ) -> Result<Vec<(String, CastMark)>, DomainError> {
         let p = prefix(vote);
-        self.trees
+        trees
             .get(T::Casts)
             .scan_prefix(&p)
             .map(|kv| {
@@ -448,8 +485,12 @@ impl Store {
 
     /// A vote's receipt codes, sorted.
     pub fn receipts(&self, vote: &str) -> Result<Vec<String>, DomainError> {
+        Store::receipts_in(&self.trees, vote)
+    }
+
+    pub(crate) fn receipts_in(trees: &Trees, vote: &str) -> Result<Vec<String>, DomainError> {
         let p = prefix(vote);
-        self.trees
+        trees
             .get(T::Receipts)
             .scan_prefix(&p)
             .keys()

@@ -11,9 +11,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AdoptedRules, AuditEntry, CastMark, ChainHead, Receipt, SCRUTINEER_PREFIX, Scrutineer,
-    SessionMeta, T, Trees, ballots, read_json, read_u64, scoped,
+    SessionMeta, StoredBundle, T, Trees, ballots, read_json, read_u64, scoped,
 };
 use crate::ballot::{self, BallotDefinition, CastRequest, ReceiptBody};
+use crate::bundle::{AuditHead, NamedChoice, ResultBody, SignatureEntry};
 use crate::crypto::{self, ApplianceKey, Domain};
 use crate::rules::{self, Counts, Roll, Rules};
 use crate::session::{
@@ -101,6 +102,12 @@ pub enum Command {
         code: String,
         token_sha256: String,
         public_key: String,
+    },
+    /// A scrutineer's co-signature of a closed vote's result.
+    Cosign {
+        vote: String,
+        scrutineer: String,
+        signature: String,
     },
     /// An event worth an audit entry that changes nothing else (an operator login).
     Note {
@@ -384,6 +391,11 @@ impl Writer {
                 token_sha256,
                 public_key,
             } => self.enrol_scrutineer(&code, token_sha256, public_key),
+            Command::Cosign {
+                vote,
+                scrutineer,
+                signature,
+            } => self.cosign(&vote, &scrutineer, &signature),
             Command::Note {
                 actor,
                 action,
@@ -830,15 +842,143 @@ impl Writer {
         vote.closed_at = Some(now());
         vote.roll = Some(roll);
         vote.result = Some(serde_json::to_value(&outcome).map_err(internal)?);
+        let bundle = self.sign_result(&vote, &rules, ballots, counts.rows().to_vec(), &outcome)?;
         let mut tx = Tx::default();
         tx.put_json(T::Votes, vote.id.as_bytes(), &vote);
+        tx.put(T::Meta, "last_bundle", bundle.sha256.as_bytes().to_vec());
+        tx.put_json(T::Bundles, vote.id.as_bytes(), &bundle);
         self.commit(
             tx,
             &Actor::Operator,
             "close_vote",
-            json!({ "vote": vote.id, "cast": ballots.len() }),
+            json!({ "vote": vote.id, "cast": roll.cast, "bundle_sha256": bundle.sha256 }),
         )?;
         Ok(Reply::Vote(Box::new(vote)))
+    }
+
+    /// The result body of a vote that closes now, signed by the appliance.
+    fn sign_result(
+        &mut self,
+        vote: &Vote,
+        rules: &Rules,
+        mut ballots: Vec<Vec<u8>>,
+        counts: Vec<Vec<u64>>,
+        outcome: &rules::Outcome,
+    ) -> Result<StoredBundle, DomainError> {
+        // Sorted: the published order says nothing about who cast when.
+        ballots.sort();
+        let adopted: AdoptedRules =
+            read_json(self.trees.get(T::Rules), vote.rules_sha256.as_bytes())
+                .map_err(internal)?
+                .ok_or_else(|| internal("adopted rules missing"))?;
+        let receipts = super::Store::receipts_in(&self.trees, &vote.id)?;
+        let named = if rules.secret {
+            None
+        } else {
+            let mut named = Vec::new();
+            for (deputy, mark) in super::Store::marks_in(&self.trees, &vote.id)? {
+                named.push(NamedChoice {
+                    name: self.deputy(&deputy)?.name,
+                    deputy,
+                    choices: mark.named_choices.unwrap_or_default(),
+                });
+            }
+            Some(named)
+        };
+        let previous = self
+            .trees
+            .get(T::Meta)
+            .get("last_bundle")
+            .map_err(internal)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let body = ResultBody {
+            format: crate::bundle::BODY_FORMAT.into(),
+            session: self.meta.name.clone(),
+            appliance_key: self.meta.public_key.clone(),
+            vote_id: vote.id.clone(),
+            title: vote.title.clone(),
+            kind: rules.kind,
+            items: vote.items.clone(),
+            secret: rules.secret,
+            rules_sha256: vote.rules_sha256.clone(),
+            rules_document: adopted.document,
+            ballot_sha256: crypto::sha256_hex(
+                vote.ballot
+                    .as_ref()
+                    .map(|b| b.body.as_bytes())
+                    .unwrap_or_default(),
+            ),
+            opened_at: vote.opened_at.clone().unwrap_or_default(),
+            closed_at: vote.closed_at.clone().unwrap_or_default(),
+            roll: vote.roll.ok_or_else(|| internal("no roll"))?,
+            receipts,
+            ballots,
+            named,
+            counts,
+            outcome: serde_json::to_value(outcome).map_err(internal)?,
+            announcement: outcome.announcement.clone(),
+            audit_head: AuditHead {
+                seq: self.head.seq,
+                hash: crypto::hex(&self.head.hash),
+            },
+            previous_bundle_sha256: previous,
+            cosignatures_required: rules.cosignatures_required,
+        }
+        .to_bytes();
+        let signature = crypto::hex(&self.key()?.sign(Domain::Result, body.as_bytes()));
+        Ok(StoredBundle {
+            sha256: crypto::sha256_hex(body.as_bytes()),
+            body,
+            appliance_signature: signature,
+            cosignatures: Vec::new(),
+        })
+    }
+
+    fn cosign(
+        &mut self,
+        vote_id: &str,
+        scrutineer_id: &str,
+        signature: &str,
+    ) -> Result<Reply, DomainError> {
+        let vote = self.vote(vote_id)?;
+        let mut bundle: StoredBundle = read_json(self.trees.get(T::Bundles), vote_id.as_bytes())
+            .map_err(internal)?
+            .ok_or_else(|| {
+                conflict(
+                    "no_result",
+                    format!("表决{}，尚无结果可会签", vote.state.name_zh()),
+                )
+            })?;
+        let s: Scrutineer = read_json(self.trees.get(T::Scrutineers), scrutineer_id.as_bytes())
+            .map_err(internal)?
+            .ok_or_else(|| internal("scrutineer missing"))?;
+        let key_hex = s
+            .public_key
+            .clone()
+            .ok_or_else(|| internal("scrutineer without key"))?;
+        let key = crypto::public_key(&key_hex).map_err(internal)?;
+        let sig = crypto::unhex::<64>(signature)
+            .ok_or_else(|| DomainError::invalid("bad_signature", "会签签名应为128位十六进制数"))?;
+        crypto::verify(&key, Domain::Result, bundle.body.as_bytes(), &sig)
+            .map_err(|_| DomainError::invalid("bad_signature", "会签签名不能用您登记的公钥验证"))?;
+        if bundle.cosignatures.iter().any(|c| c.public_key == key_hex) {
+            return Ok(Reply::Done);
+        }
+        bundle.cosignatures.push(SignatureEntry {
+            role: "scrutineer".into(),
+            name: Some(s.name.clone()),
+            public_key: key_hex,
+            signature: signature.to_ascii_lowercase(),
+        });
+        let mut tx = Tx::default();
+        tx.put_json(T::Bundles, vote_id.as_bytes(), &bundle);
+        self.commit(
+            tx,
+            &Actor::Scrutineer(s.id.clone()),
+            "cosign",
+            json!({ "vote": vote_id, "bundle_sha256": bundle.sha256 }),
+        )?;
+        Ok(Reply::Done)
     }
 
     fn announce_vote(&mut self, id: &str) -> Result<Reply, DomainError> {
@@ -847,6 +987,19 @@ impl Writer {
             return Err(conflict(
                 "vote_not_closed",
                 format!("表决{}，只有已结束的表决才能宣布", vote.state.name_zh()),
+            ));
+        }
+        let rules = self.rules(&vote.rules_sha256)?;
+        let bundle: Option<StoredBundle> =
+            read_json(self.trees.get(T::Bundles), vote.id.as_bytes()).map_err(internal)?;
+        let have = bundle.map_or(0, |b| b.cosignatures.len()) as u32;
+        if have < rules.cosignatures_required {
+            return Err(conflict(
+                "cosignatures_missing",
+                format!(
+                    "办法规定须有{}名监票人会签，目前{}名，尚不能宣布",
+                    rules.cosignatures_required, have
+                ),
             ));
         }
         vote.state = VoteState::Announced;
@@ -865,7 +1018,9 @@ impl Writer {
     fn cancel_vote(&mut self, id: &str, reason: &str) -> Result<Reply, DomainError> {
         let reason = check_text("reason", reason, MAX_REASON_CHARS)?;
         let mut vote = self.vote(id)?;
-        if matches!(vote.state, VoteState::Announced | VoteState::Cancelled) {
+        // Once closed, the tally exists: cancelling then would let anyone who dislikes a
+        // result make it vanish. Only a draft or an open vote can be cancelled.
+        if !matches!(vote.state, VoteState::Draft | VoteState::Open) {
             return Err(conflict(
                 "vote_final",
                 format!("表决{}，不能取消", vote.state.name_zh()),

@@ -1,0 +1,681 @@
+//! The signed result bundle (`piaojue-bundle/1`) and its verifier.
+//!
+//! Owns: the envelope and body formats of docs/bundle.md, and every check an observer runs.
+//! Invariants: the body is signed as bytes (`piaojue/v1/result` ‖ 0 ‖ body), never re-serialised;
+//! the verifier recomputes everything from the ballots and the rules with the same pure code the
+//! appliance used, and reports *every* failed check, never panicking on hostile input. This
+//! module depends on `rules`, `ballot` and `crypto` only, so it can move into a verifier crate.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ballot;
+use crate::crypto::{self, Domain};
+use crate::rules::{self, Counts, Kind, Roll, Rules};
+
+pub const ENVELOPE_FORMAT: &str = "piaojue-bundle/1";
+pub const BODY_FORMAT: &str = "piaojue-result/1";
+/// Cap on a bundle read by the verifier: 3,000 ballots of 500 items fit many times over.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A signature in the envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureEntry {
+    /// `appliance` or `scrutineer`.
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub public_key: String,
+    pub signature: String,
+}
+
+/// What is published: the body's bytes (base64) and the signatures over them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub format: String,
+    pub body: String,
+    pub signatures: Vec<SignatureEntry>,
+}
+
+impl Envelope {
+    pub fn new(body: &str, signatures: Vec<SignatureEntry>) -> Envelope {
+        Envelope {
+            format: ENVELOPE_FORMAT.into(),
+            body: STANDARD.encode(body.as_bytes()),
+            signatures,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// A deputy's choices in a named (记名) vote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedChoice {
+    pub deputy: String,
+    pub name: String,
+    pub choices: Vec<u8>,
+}
+
+/// The head of the appliance's audit chain when the vote closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The body of a result: everything an observer needs to recount and re-decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultBody {
+    pub format: String,
+    pub session: String,
+    pub appliance_key: String,
+    pub vote_id: String,
+    pub title: String,
+    pub kind: Kind,
+    pub items: Vec<String>,
+    pub secret: bool,
+    pub rules_sha256: String,
+    /// The adopted rules document, exactly as hashed.
+    pub rules_document: String,
+    /// SHA-256 of the signed ballot definition every tablet was shown.
+    pub ballot_sha256: String,
+    pub opened_at: String,
+    pub closed_at: String,
+    /// 应到, 实到 and enabled when it opened; `cast` ballots.
+    pub roll: Roll,
+    /// Every receipt code, sorted.
+    pub receipts: Vec<String>,
+    /// Every ballot (choices per item), sorted: the order reveals nothing.
+    pub ballots: Vec<Vec<u8>>,
+    /// Named votes only: who chose what, by deputy id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named: Option<Vec<NamedChoice>>,
+    /// `counts[i][j]`: ballots choosing option `j` on item `i`.
+    pub counts: Vec<Vec<u64>>,
+    /// The rules engine's outcome, as `piaojue tally` prints it.
+    pub outcome: Value,
+    pub announcement: String,
+    pub audit_head: AuditHead,
+    /// SHA-256 of the body of the session's previous result, if any.
+    pub previous_bundle_sha256: Option<String>,
+    pub cosignatures_required: u32,
+}
+
+impl ResultBody {
+    pub fn to_bytes(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One check of the verifier: its stable name, whether it held, and where it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Everything the verifier found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub verified: bool,
+    pub vote_id: Option<String>,
+    pub title: Option<String>,
+    pub bundle_sha256: Option<String>,
+    pub announcement: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+/// What the verifier is told besides the bundle.
+#[derive(Debug, Clone, Default)]
+pub struct Expect<'a> {
+    /// The appliance key the observer pinned (from the printed agenda or the session page).
+    pub key: Option<[u8; 32]>,
+    /// The previous bundle's bytes, to check the chain.
+    pub previous: Option<&'a [u8]>,
+    /// A deputy's receipt code that must be listed.
+    pub receipt: Option<&'a str>,
+}
+
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn pass(&mut self, name: &str, detail: impl Into<String>) {
+        self.0.push(Check {
+            name: name.into(),
+            ok: true,
+            detail: detail.into(),
+        });
+    }
+    fn fail(&mut self, name: &str, detail: impl Into<String>) {
+        self.0.push(Check {
+            name: name.into(),
+            ok: false,
+            detail: detail.into(),
+        });
+    }
+    fn check(&mut self, name: &str, result: Result<String, String>) -> bool {
+        match result {
+            Ok(d) => {
+                self.pass(name, d);
+                true
+            }
+            Err(d) => {
+                self.fail(name, d);
+                false
+            }
+        }
+    }
+}
+
+/// Decodes an envelope's body bytes, or says why not.
+pub fn parse(bytes: &[u8]) -> Result<(Envelope, Vec<u8>), String> {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(format!(
+            "the bundle is {} bytes; at most {} MiB is read",
+            bytes.len(),
+            MAX_BUNDLE_BYTES >> 20
+        ));
+    }
+    let envelope: Envelope =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a bundle envelope: {e}"))?;
+    if envelope.format != ENVELOPE_FORMAT {
+        return Err(format!(
+            "format `{}` is not `{ENVELOPE_FORMAT}`",
+            envelope.format
+        ));
+    }
+    let body = STANDARD
+        .decode(envelope.body.as_bytes())
+        .map_err(|e| format!("body is not standard padded base64: {e}"))?;
+    Ok((envelope, body))
+}
+
+/// SHA-256 (hex) of a bundle's body: what the chain and the hall screen's QR code name.
+pub fn body_sha256(bytes: &[u8]) -> Option<String> {
+    parse(bytes).ok().map(|(_, body)| crypto::sha256_hex(&body))
+}
+
+/// Verifies a bundle: every check, each with where it failed.
+pub fn verify(bytes: &[u8], expect: &Expect) -> Report {
+    let mut c = Checks(Vec::new());
+    let mut report = Report {
+        verified: false,
+        vote_id: None,
+        title: None,
+        bundle_sha256: None,
+        announcement: None,
+        checks: Vec::new(),
+    };
+    let (envelope, body_bytes) = match parse(bytes) {
+        Ok(x) => x,
+        Err(e) => {
+            c.fail("envelope", e);
+            report.checks = c.0;
+            return report;
+        }
+    };
+    c.pass(
+        "envelope",
+        format!(
+            "{ENVELOPE_FORMAT}, {} signatures",
+            envelope.signatures.len()
+        ),
+    );
+    report.bundle_sha256 = Some(crypto::sha256_hex(&body_bytes));
+    let body: ResultBody = match serde_json::from_slice(&body_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            c.fail("body", format!("the signed body is not a result: {e}"));
+            check_signatures(&mut c, &envelope, &body_bytes, None, expect);
+            report.checks = c.0;
+            return report;
+        }
+    };
+    if body.format == BODY_FORMAT {
+        c.pass("body", format!("{BODY_FORMAT}, vote {}", body.vote_id));
+    } else {
+        c.fail(
+            "body",
+            format!("format `{}` is not `{BODY_FORMAT}`", body.format),
+        );
+    }
+    report.vote_id = Some(body.vote_id.clone());
+    report.title = Some(body.title.clone());
+    report.announcement = Some(body.announcement.clone());
+    check_signatures(&mut c, &envelope, &body_bytes, Some(&body), expect);
+    check_content(&mut c, &body);
+    if let Some(previous) = expect.previous {
+        let got = body_sha256(previous);
+        let want = body.previous_bundle_sha256.clone();
+        match (got, want) {
+            (Some(g), Some(w)) if g == w => c.pass("chain.previous", format!("follows {g}")),
+            (Some(g), w) => c.fail(
+                "chain.previous",
+                format!(
+                    "the previous bundle's body hashes to {g}, but this bundle names {}",
+                    w.unwrap_or_else(|| "no previous bundle".into())
+                ),
+            ),
+            (None, _) => c.fail("chain.previous", "the previous bundle cannot be read"),
+        }
+    }
+    if let Some(code) = expect.receipt {
+        let code = code.trim().to_ascii_uppercase();
+        if body.receipts.binary_search(&code).is_ok() || body.receipts.contains(&code) {
+            c.pass("receipt", format!("{code} is listed"));
+        } else {
+            c.fail(
+                "receipt",
+                format!("{code} is not among the {} receipts", body.receipts.len()),
+            );
+        }
+    }
+    report.verified = c.0.iter().all(|x| x.ok);
+    report.checks = c.0;
+    report
+}
+
+fn check_signatures(
+    c: &mut Checks,
+    envelope: &Envelope,
+    body: &[u8],
+    parsed: Option<&ResultBody>,
+    expect: &Expect,
+) {
+    let appliance: Vec<&SignatureEntry> = envelope
+        .signatures
+        .iter()
+        .filter(|s| s.role == "appliance")
+        .collect();
+    let verify_one = |s: &SignatureEntry| -> Result<[u8; 32], String> {
+        let key = crypto::public_key(&s.public_key).map_err(|e| e.to_string())?;
+        let sig = crypto::unhex::<64>(&s.signature)
+            .ok_or_else(|| crypto::CryptoError::SignatureFormat.to_string())?;
+        crypto::verify(&key, Domain::Result, body, &sig).map_err(|e| e.to_string())?;
+        Ok(key)
+    };
+    match appliance.as_slice() {
+        [one] => {
+            match verify_one(one) {
+                Ok(key) => {
+                    c.pass(
+                        "signature.appliance",
+                        format!("valid, key {}", one.public_key),
+                    );
+                    match expect.key {
+                        Some(pinned) if pinned == key => c.pass(
+                            "key.pinned",
+                            "the appliance key is the one pinned".to_string(),
+                        ),
+                        Some(pinned) => c.fail(
+                            "key.pinned",
+                            format!(
+                                "signed by {} but the pinned key is {}",
+                                one.public_key,
+                                crypto::hex(&pinned)
+                            ),
+                        ),
+                        None => c.fail(
+                            "key.pinned",
+                            "no appliance key was pinned (--key or --session)",
+                        ),
+                    }
+                }
+                Err(e) => c.fail("signature.appliance", e),
+            }
+            if let Some(body) = parsed
+                && body.appliance_key != one.public_key
+            {
+                c.fail(
+                    "signature.appliance",
+                    format!(
+                        "the body names key {} but the signature is by {}",
+                        body.appliance_key, one.public_key
+                    ),
+                );
+            }
+        }
+        [] => c.fail("signature.appliance", "no appliance signature"),
+        many => c.fail(
+            "signature.appliance",
+            format!(
+                "{} appliance signatures; exactly one is allowed",
+                many.len()
+            ),
+        ),
+    }
+    let mut valid_scrutineers: Vec<[u8; 32]> = Vec::new();
+    for (i, s) in envelope.signatures.iter().enumerate() {
+        let name = format!("signature.scrutineer[{i}]");
+        match s.role.as_str() {
+            "appliance" => {}
+            "scrutineer" => {
+                let who = s.name.clone().unwrap_or_else(|| "unnamed".into());
+                match verify_one(s) {
+                    Ok(key) if valid_scrutineers.contains(&key) => {
+                        c.fail(&name, format!("{who}: the same key signed twice"))
+                    }
+                    Ok(key) => {
+                        valid_scrutineers.push(key);
+                        c.pass(&name, format!("{who}: valid, key {}", s.public_key));
+                    }
+                    Err(e) => c.fail(&name, format!("{who}: {e}")),
+                }
+            }
+            other => c.fail(
+                &format!("signature[{i}]"),
+                format!("unknown role `{other}`"),
+            ),
+        }
+    }
+    if let Some(body) = parsed {
+        let have = valid_scrutineers.len() as u32;
+        let need = body.cosignatures_required;
+        c.check(
+            "cosignatures.required",
+            if have >= need {
+                Ok(format!("{have} valid co-signatures, {need} required"))
+            } else {
+                Err(format!(
+                    "{have} valid co-signatures but the rules require {need}"
+                ))
+            },
+        );
+    }
+}
+
+fn check_content(c: &mut Checks, body: &ResultBody) {
+    let hash = crypto::sha256_hex(body.rules_document.as_bytes());
+    c.check(
+        "rules.hash",
+        if hash == body.rules_sha256 {
+            Ok(format!("the rules document hashes to {hash}"))
+        } else {
+            Err(format!(
+                "the rules document hashes to {hash}, not the adopted {}",
+                body.rules_sha256
+            ))
+        },
+    );
+    let rules = match Rules::from_json(body.rules_document.as_bytes()) {
+        Ok(r) => {
+            c.pass("rules.parse", format!("{} ({})", r.title, r.kind.name_zh()));
+            r
+        }
+        Err(e) => {
+            c.fail("rules.parse", format!("rules_document: {e}"));
+            return;
+        }
+    };
+    c.check(
+        "rules.kind",
+        if rules.kind == body.kind
+            && rules.secret == body.secret
+            && rules.cosignatures_required == body.cosignatures_required
+        {
+            Ok("kind, secrecy and co-signatures agree with the rules".into())
+        } else {
+            Err("the body's kind, secret or cosignatures_required differ from the rules".into())
+        },
+    );
+    // Ballots: well-formed, in canonical order.
+    let bad: Vec<String> = body
+        .ballots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            ballot::check_choices(&rules, &body.items, b)
+                .err()
+                .map(|e| format!("ballots[{i}]: {}", e.message))
+        })
+        .collect();
+    c.check(
+        "ballots.wellformed",
+        if bad.is_empty() {
+            Ok(format!(
+                "{} ballots, each valid under the rules",
+                body.ballots.len()
+            ))
+        } else {
+            Err(format!("{} bad ballots; first: {}", bad.len(), bad[0]))
+        },
+    );
+    c.check(
+        "ballots.order",
+        match body.ballots.windows(2).position(|w| w[0] > w[1]) {
+            None => Ok("sorted: the order reveals nothing".into()),
+            Some(i) => Err(format!("ballots[{}] comes before a smaller ballot", i)),
+        },
+    );
+    // Receipts: well-formed, sorted, unique.
+    let malformed = body
+        .receipts
+        .iter()
+        .position(|r| r.len() != 19 || crypto::normalize_code(r).is_none_or(|n| n.len() != 16));
+    let unsorted = body.receipts.windows(2).position(|w| w[0] >= w[1]);
+    c.check(
+        "receipts",
+        match (malformed, unsorted) {
+            (Some(i), _) => Err(format!(
+                "receipts[{i}] `{}` is not a receipt code",
+                body.receipts[i]
+            )),
+            (_, Some(i)) => Err(format!(
+                "receipts[{}] and receipts[{}] are out of order or repeated",
+                i,
+                i + 1
+            )),
+            _ => Ok(format!(
+                "{} receipt codes, sorted and distinct",
+                body.receipts.len()
+            )),
+        },
+    );
+    // The roll: cast = ballots = receipts ≤ enabled ≤ present ≤ seated.
+    let roll = body.roll;
+    let n = body.ballots.len() as u64;
+    let cast = roll.cast.unwrap_or(u64::MAX);
+    let enabled = roll.enabled();
+    c.check(
+        "roll",
+        if cast == n
+            && n == body.receipts.len() as u64
+            && cast <= enabled
+            && enabled <= roll.present
+            && roll.present <= roll.seated
+        {
+            Ok(format!(
+                "cast {cast} = ballots {n} = receipts {} ≤ enabled {enabled} ≤ present {} ≤ seated {}",
+                body.receipts.len(),
+                roll.present,
+                roll.seated
+            ))
+        } else {
+            Err(format!(
+                "cast {} / ballots {n} / receipts {} / enabled {enabled} / present {} / seated {} do not satisfy cast = ballots = receipts ≤ enabled ≤ present ≤ seated",
+                roll.cast.map_or("missing".into(), |c| c.to_string()),
+                body.receipts.len(),
+                roll.present,
+                roll.seated
+            ))
+        },
+    );
+    // Recount.
+    let recount = ballot::count(rules.options.len(), body.items.len(), &body.ballots);
+    c.check(
+        "counts.recount",
+        first_difference(&recount, &body.counts).map_or(
+            Ok("the ballots give exactly the published counts".into()),
+            Err,
+        ),
+    );
+    // Re-decide with the rules engine, from the recount.
+    match Counts::new(&rules, body.items.clone(), roll, recount) {
+        Err(e) => c.fail(
+            "outcome.rerun",
+            format!("the rules refuse the recount: {e}"),
+        ),
+        Ok(counts) => {
+            let warnings = rules.check_items(body.items.len()).unwrap_or_default();
+            let outcome = rules::decide(&rules, &counts, warnings);
+            let rerun = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+            c.check(
+                "outcome.rerun",
+                match value_difference(&rerun, &body.outcome, "outcome") {
+                    None => Ok("the rules give the published outcome".into()),
+                    Some(d) => Err(d),
+                },
+            );
+            c.check(
+                "announcement",
+                if outcome.announcement == body.announcement {
+                    Ok("the announcement is the one the rules produce".into())
+                } else {
+                    Err("the announcement differs from the one the rules produce".into())
+                },
+            );
+        }
+    }
+    // A named vote: the named choices are exactly the ballots.
+    match (&body.named, body.secret) {
+        (None, true) => {}
+        (Some(_), true) => c.fail("named", "a secret vote must not publish named choices"),
+        (None, false) => c.fail("named", "a named vote must publish each deputy's choices"),
+        (Some(named), false) => {
+            let mut from_names: Vec<Vec<u8>> = named.iter().map(|n| n.choices.clone()).collect();
+            from_names.sort();
+            let mut ids: Vec<&String> = named.iter().map(|n| &n.deputy).collect();
+            ids.sort();
+            ids.dedup();
+            c.check(
+                "named",
+                if from_names != body.ballots {
+                    Err("the named choices are not the same ballots as the anonymous list".into())
+                } else if ids.len() != named.len() {
+                    Err("a deputy is named twice".into())
+                } else {
+                    Ok(format!(
+                        "{} deputies named, matching the ballots",
+                        named.len()
+                    ))
+                },
+            );
+        }
+    }
+}
+
+fn first_difference(recount: &[Vec<u64>], published: &[Vec<u64>]) -> Option<String> {
+    if recount.len() != published.len() {
+        return Some(format!(
+            "counts: {} items published, {} expected",
+            published.len(),
+            recount.len()
+        ));
+    }
+    for (i, (a, b)) in recount.iter().zip(published).enumerate() {
+        if a.len() != b.len() {
+            return Some(format!(
+                "counts[{i}]: {} options published, {} expected",
+                b.len(),
+                a.len()
+            ));
+        }
+        for (j, (x, y)) in a.iter().zip(b).enumerate() {
+            if x != y {
+                return Some(format!(
+                    "counts[{i}][{j}]: the bundle says {y}, the ballots give {x}"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Where two JSON values first differ, as a path: `outcome.items[3].selected`.
+fn value_difference(want: &Value, got: &Value, path: &str) -> Option<String> {
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                match b.get(k) {
+                    Some(w) => {
+                        if let Some(d) = value_difference(v, w, &format!("{path}.{k}")) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{path}.{k}: missing")),
+                }
+            }
+            b.keys()
+                .find(|k| !a.contains_key(*k))
+                .map(|k| format!("{path}.{k}: not produced by the rules"))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                return Some(format!(
+                    "{path}: {} entries published, the rules give {}",
+                    b.len(),
+                    a.len()
+                ));
+            }
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (x, y))| value_difference(x, y, &format!("{path}[{i}]")))
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{path}: the bundle says {b}, the rules give {a}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_bytes_fail_the_envelope_check() {
+        for bytes in [
+            &b""[..],
+            b"{}",
+            b"[1,2]",
+            br#"{"format":"piaojue-bundle/1","body":"!!!","signatures":[]}"#,
+            br#"{"format":"piaojue-bundle/9","body":"","signatures":[]}"#,
+        ] {
+            let r = verify(bytes, &Expect::default());
+            assert!(!r.verified);
+            assert_eq!(r.checks[0].name, "envelope");
+            assert!(!r.checks[0].ok);
+        }
+        // A valid envelope around garbage: the body check fails, and so do the signatures.
+        let env = Envelope::new("not json", vec![]);
+        let r = verify(env.to_json().as_bytes(), &Expect::default());
+        assert!(!r.verified);
+        assert!(r.checks.iter().any(|c| c.name == "body" && !c.ok));
+        assert!(
+            r.checks
+                .iter()
+                .any(|c| c.name == "signature.appliance" && !c.ok)
+        );
+    }
+
+    #[test]
+    fn value_differences_are_located() {
+        let a = serde_json::json!({"items": [{"selected": true}], "tie": null});
+        let b = serde_json::json!({"items": [{"selected": false}], "tie": null});
+        assert_eq!(
+            value_difference(&a, &b, "outcome").unwrap(),
+            "outcome.items[0].selected: the bundle says false, the rules give true"
+        );
+        assert!(value_difference(&a, &a, "outcome").is_none());
+    }
+}
