@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::admin::{Admin, AdminError, vote_line};
 use crate::appliance::{self, ApplianceError, ServeOptions};
 use crate::crypto;
+use crate::observer;
 use crate::rules::{MAX_TALLY_INPUT_BYTES, TallyInput};
 
 #[derive(Debug, Parser)]
@@ -65,6 +66,33 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Verify a signed result bundle: signatures, ballots, recount, rules, chain, receipt.
+    ///
+    /// Exit 0 verified, 1 not verified (every failed check is named), 2 usage or I/O error.
+    Verify {
+        /// The bundle: a file, `-` for standard input, or its URL.
+        bundle: String,
+        /// The appliance's public key (64 hex digits), as printed on the agenda.
+        #[arg(long, conflicts_with = "session")]
+        key: Option<String>,
+        /// Take the appliance key from a running appliance (`URL/api/public/session`).
+        #[arg(long)]
+        session: Option<String>,
+        /// The session's previous bundle (file or URL), to check the chain.
+        #[arg(long)]
+        previous: Option<String>,
+        /// A receipt code that must be listed.
+        #[arg(long)]
+        receipt: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A scrutineer's own key, enrolment and co-signature.
+    Scrutineer {
+        #[command(subcommand)]
+        command: ScrutineerCommand,
+    },
     /// Decide an outcome from counts alone under a rules document (see docs/rules.md).
     ///
     /// Reads `{ "rules": {…}, "items": […], "roll": {…}, "counts": [[…]] }` and prints the
@@ -76,6 +104,39 @@ enum Command {
         /// Print only the announcement text, not the JSON outcome.
         #[arg(long)]
         text: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScrutineerCommand {
+    /// Make this scrutineer's Ed25519 key (file mode 0600); prints the public key.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Enrol this key with the code on the scrutineer's card; saves the token.
+    Enrol {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        token_out: PathBuf,
+    },
+    /// Verify a closed vote's bundle and, if every check holds, co-sign it.
+    Cosign {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token_file: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// The appliance key as printed on the agenda (else taken from the appliance).
+        #[arg(long)]
+        appliance_key: Option<String>,
+        vote: String,
     },
 }
 
@@ -152,6 +213,32 @@ pub fn run() -> ExitCode {
                 EXIT_USAGE
             })
         }),
+        Command::Verify {
+            bundle,
+            key,
+            session,
+            previous,
+            receipt,
+            json,
+        } => in_runtime(async move {
+            let options = observer::VerifyOptions {
+                bundle,
+                key,
+                session,
+                previous,
+                receipt,
+                json,
+            };
+            match observer::verify(options).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(EXIT_INVALID),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(EXIT_USAGE)
+                }
+            }
+        }),
+        Command::Scrutineer { command } => in_runtime(scrutineer(command)),
         Command::Admin {
             url,
             passphrase_file,
@@ -339,6 +426,58 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 r["deputy"]["name"].as_str().unwrap_or(""),
                 r["deputy"]["presence_zh"].as_str().unwrap_or("")
             );
+        }
+    }
+    Ok(())
+}
+
+async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
+    let fail = |e: observer::UsageError| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    };
+    match command {
+        ScrutineerCommand::Keygen { out } => {
+            let public = observer::keygen(&out).map_err(fail)?;
+            println!("public key: {public}");
+            println!("key file:   {} (keep it on this machine)", out.display());
+        }
+        ScrutineerCommand::Enrol {
+            url,
+            code,
+            key,
+            token_out,
+        } => {
+            let s = observer::enrol(&url, &code, &key, &token_out)
+                .await
+                .map_err(fail)?;
+            println!(
+                "enrolled as {} {}; token in {}",
+                s["id"].as_str().unwrap_or(""),
+                s["name"].as_str().unwrap_or(""),
+                token_out.display()
+            );
+        }
+        ScrutineerCommand::Cosign {
+            url,
+            token_file,
+            key,
+            appliance_key,
+            vote,
+        } => {
+            let report = observer::cosign(&url, &token_file, &key, appliance_key.as_deref(), &vote)
+                .await
+                .map_err(fail)?;
+            observer::print_report(&report);
+            if report
+                .checks
+                .iter()
+                .any(|c| !c.ok && c.name != "cosignatures.required")
+            {
+                eprintln!("error: the bundle does not verify; not co-signed");
+                return Err(EXIT_INVALID);
+            }
+            println!("co-signed {vote}");
         }
     }
     Ok(())

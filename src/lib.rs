@@ -24,6 +24,7 @@ pub mod ballot;
 pub mod bundle;
 pub mod cli;
 pub mod crypto;
+pub mod observer;
 pub mod rules;
 pub mod server;
 pub mod session;

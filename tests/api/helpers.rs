@@ -81,6 +81,10 @@ impl TestApp {
         }
     }
 
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub async fn request(
         &self,
         method: Method,

@@ -8,3 +8,4 @@ mod bad_input;
 mod binary;
 mod secrecy;
 mod session;
+mod verify;

@@ -1,0 +1,302 @@
+//! The observer's and the scrutineer's side of the command line: `piaojue verify` and
+//! `piaojue scrutineer keygen|enrol|cosign`. Only public endpoints and the scrutineer's own
+//! token are used; the verification itself is [`crate::bundle::verify`].
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::bundle::{self, Expect, MAX_BUNDLE_BYTES, Report};
+use crate::crypto::{self, ApplianceKey, Domain};
+
+/// A usage or I/O problem: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+fn client() -> Result<reqwest::Client, UsageError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| usage(e.to_string()))
+}
+
+fn check_url(url: &str) -> Result<String, UsageError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.trim_end_matches('/').to_string())
+    } else {
+        Err(usage(format!("`{url}` is not an http:// or https:// URL")))
+    }
+}
+
+/// Fetches a URL's body, capped.
+async fn fetch(url: &str, token: Option<&str>) -> Result<Vec<u8>, UsageError> {
+    let mut request = client()?.get(url);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot fetch {url}: {e}")))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| usage(format!("cannot read {url}: {e}")))?;
+    if !status.is_success() {
+        let message = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        return Err(usage(format!("{url}: {status} {message}")));
+    }
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(usage(format!(
+            "{url}: larger than {} MiB",
+            MAX_BUNDLE_BYTES >> 20
+        )));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// A bundle from a file, `-` (stdin) or a URL.
+async fn read_bundle(source: &str) -> Result<Vec<u8>, UsageError> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        // A QR code's `#sha256=…` fragment is for the reader, not the server.
+        let url = source.split('#').next().unwrap_or(source);
+        return fetch(url, None).await;
+    }
+    let limit = MAX_BUNDLE_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    let result = if source == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        fs::File::open(source).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    result.map_err(|e| usage(format!("cannot read {source}: {e}")))?;
+    Ok(bytes)
+}
+
+/// The appliance key of a session, from its public session endpoint.
+async fn session_key(url: &str) -> Result<String, UsageError> {
+    let base = check_url(url)?;
+    let bytes = fetch(&format!("{base}/api/public/session"), None).await?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| usage(format!("{base} did not answer with a session")))?;
+    v["public_key"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| usage(format!("{base} did not give a public key")))
+}
+
+/// Options of `piaojue verify`.
+#[derive(Debug)]
+pub struct VerifyOptions {
+    pub bundle: String,
+    pub key: Option<String>,
+    pub session: Option<String>,
+    pub previous: Option<String>,
+    pub receipt: Option<String>,
+    pub json: bool,
+}
+
+/// Runs `piaojue verify`: prints the report; `Ok(true)` when every check holds.
+pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
+    let key_hex = match (&options.key, &options.session) {
+        (Some(k), None) => k.clone(),
+        (None, Some(url)) => session_key(url).await?,
+        (None, None) => {
+            return Err(usage(
+                "pin the appliance key: --key HEX (from the printed agenda) or --session URL",
+            ));
+        }
+        (Some(_), Some(_)) => return Err(usage("give --key or --session, not both")),
+    };
+    let key = crypto::public_key(key_hex.trim()).map_err(|e| usage(format!("--key: {e}")))?;
+    let bytes = read_bundle(&options.bundle).await?;
+    let previous = match &options.previous {
+        Some(p) => Some(read_bundle(p).await?),
+        None => None,
+    };
+    let report = bundle::verify(
+        &bytes,
+        &Expect {
+            key: Some(key),
+            previous: previous.as_deref(),
+            receipt: options.receipt.as_deref(),
+        },
+    );
+    if options.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print_report(&report);
+    }
+    Ok(report.verified)
+}
+
+pub fn print_report(report: &Report) {
+    let mut out = String::new();
+    if let (Some(id), Some(title)) = (&report.vote_id, &report.title) {
+        out.push_str(&format!("bundle {id} 《{title}》\n"));
+    }
+    if let Some(sha) = &report.bundle_sha256 {
+        out.push_str(&format!("sha256 {sha}\n"));
+    }
+    for c in &report.checks {
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.name,
+            c.detail
+        ));
+    }
+    let failed = report.checks.iter().filter(|c| !c.ok).count();
+    if report.verified {
+        out.push_str(&format!(
+            "verified: all {} checks hold\n",
+            report.checks.len()
+        ));
+        if let Some(a) = &report.announcement {
+            out.push_str(&format!("announcement:\n{a}\n"));
+        }
+    } else {
+        out.push_str(&format!(
+            "NOT VERIFIED: {failed} of {} checks failed\n",
+            report.checks.len()
+        ));
+    }
+    out.push_str(
+        "not checked: that these ballots are what each deputy chose (that rests on the \
+         appliance keeping its promise; each deputy checks their own receipt with --receipt)\n",
+    );
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<(), UsageError> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?;
+    f.write_all(format!("{text}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))
+}
+
+fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, UsageError> {
+    fs::read_to_string(path)
+        .map(|t| zeroize::Zeroizing::new(t.trim().to_string()))
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+}
+
+fn load_device_key(path: &Path) -> Result<ApplianceKey, UsageError> {
+    let text = read_secret(path)?;
+    let seed = zeroize::Zeroizing::new(
+        crypto::unhex::<32>(&text)
+            .ok_or_else(|| usage(format!("{}: not a key file", path.display())))?,
+    );
+    Ok(ApplianceKey::from_seed(&seed))
+}
+
+/// `piaojue scrutineer keygen`: the scrutineer's own key, made on their machine.
+pub fn keygen(out: &Path) -> Result<String, UsageError> {
+    let key = ApplianceKey::generate().map_err(|e| usage(e.to_string()))?;
+    write_secret(out, &crypto::hex(key.seed().as_ref()))?;
+    Ok(key.public_hex())
+}
+
+/// `piaojue scrutineer enrol`: binds the card's code to this key; saves the token.
+pub async fn enrol(
+    url: &str,
+    code: &str,
+    key: &Path,
+    token_out: &Path,
+) -> Result<Value, UsageError> {
+    let base = check_url(url)?;
+    let key = load_device_key(key)?;
+    let response = client()?
+        .post(format!("{base}/api/scrutineer/enrol"))
+        .json(&json!({ "code": code, "public_key": key.public_hex() }))
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {base}: {e}")))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(usage(format!("{}: {}", body["error"], body["message"])));
+    }
+    let token = body["token"]
+        .as_str()
+        .ok_or_else(|| usage("no token in the answer"))?;
+    write_secret(token_out, token)?;
+    Ok(body["scrutineer"].clone())
+}
+
+/// `piaojue scrutineer cosign`: fetches a closed vote's bundle, verifies it fully against the
+/// pinned appliance key, and only then signs it and sends the co-signature.
+pub async fn cosign(
+    url: &str,
+    token_file: &Path,
+    key: &Path,
+    appliance_key: Option<&str>,
+    vote: &str,
+) -> Result<Report, UsageError> {
+    let base = check_url(url)?;
+    if !crate::session::valid_id(vote) {
+        return Err(usage(format!("`{vote}` is not a vote id")));
+    }
+    let token = read_secret(token_file)?;
+    let key = load_device_key(key)?;
+    let pinned = match appliance_key {
+        Some(k) => k.to_string(),
+        None => session_key(&base).await?,
+    };
+    let pinned = crypto::public_key(&pinned).map_err(|e| usage(format!("appliance key: {e}")))?;
+    let bytes = fetch(
+        &format!("{base}/api/scrutineer/votes/{vote}/bundle"),
+        Some(&token),
+    )
+    .await?;
+    let report = bundle::verify(
+        &bytes,
+        &Expect {
+            key: Some(pinned),
+            ..Expect::default()
+        },
+    );
+    // Missing co-signatures are what this command supplies; every other check must hold.
+    let blocking = report
+        .checks
+        .iter()
+        .any(|c| !c.ok && c.name != "cosignatures.required");
+    if blocking {
+        return Ok(report);
+    }
+    let (_, body) = bundle::parse(&bytes).map_err(usage)?;
+    let signature = crypto::hex(&key.sign(Domain::Result, &body));
+    let response = client()?
+        .post(format!("{base}/api/scrutineer/votes/{vote}/cosign"))
+        .bearer_auth(token.as_str())
+        .json(&json!({ "signature": signature }))
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {base}: {e}")))?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(usage(format!("{}: {}", answer["error"], answer["message"])));
+    }
+    Ok(report)
+}
