@@ -48,7 +48,9 @@ pub enum CryptoError {
     Random,
     #[error("a public key must be 32 bytes as 64 hex digits")]
     KeyFormat,
-    #[error("the public key is not a valid Ed25519 point, or is of small order")]
+    #[error(
+        "the public key is not a valid, canonically encoded Ed25519 point, or is of small order"
+    )]
     WeakKey,
     #[error("a signature must be 64 bytes as 128 hex digits")]
     SignatureFormat,
@@ -213,14 +215,21 @@ pub fn fingerprint_grouped(fingerprint: &str) -> String {
     grouped(fingerprint, 4, " ")
 }
 
-/// A public key from 64 hex digits, refusing undecodable and small-order points.
+/// A public key from 64 hex digits, refusing undecodable, non-canonical and small-order points.
 pub fn public_key(hex_text: &str) -> Result<[u8; 32], CryptoError> {
     let bytes = unhex::<32>(hex_text).ok_or(CryptoError::KeyFormat)?;
-    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| CryptoError::WeakKey)?;
-    if key.is_weak() {
+    strict_key(&bytes)?;
+    Ok(bytes)
+}
+
+/// A key as RFC 8032's strict rules want it: a valid point, encoded canonically (so no two
+/// encodings of one key), not of small order.
+fn strict_key(bytes: &[u8; 32]) -> Result<VerifyingKey, CryptoError> {
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::WeakKey)?;
+    if key.is_weak() || key.to_edwards().compress().to_bytes() != *bytes {
         return Err(CryptoError::WeakKey);
     }
-    Ok(bytes)
+    Ok(key)
 }
 
 /// Strict verification of `signature` by `public` over `domain ‖ 0 ‖ body`.
@@ -230,10 +239,7 @@ pub fn verify(
     body: &[u8],
     signature: &[u8; 64],
 ) -> Result<(), CryptoError> {
-    let key = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::WeakKey)?;
-    if key.is_weak() {
-        return Err(CryptoError::WeakKey);
-    }
+    let key = strict_key(public)?;
     let sig = Signature::from_bytes(signature);
     key.verify_strict(&domain.message(body), &sig)
         .map_err(|_| CryptoError::BadSignature)
@@ -341,6 +347,21 @@ mod tests {
         let identity = format!("01{}", "00".repeat(31));
         assert!(matches!(public_key(&identity), Err(CryptoError::WeakKey)));
         assert!(public_key(&key.public_hex()).is_ok());
+        // Non-canonical encodings (y = p + k ≥ p) of points whose canonical form (y = k) is
+        // a fine key: the canonical one passes, the other is refused.
+        let mut refused = 0;
+        for k in 0u8..19 {
+            let mut canonical = [0u8; 32];
+            canonical[0] = k;
+            let mut non_canonical = [0xffu8; 32];
+            non_canonical[0] = 0xed + k;
+            non_canonical[31] = 0x7f;
+            if public_key(&hex(&canonical)).is_ok() {
+                assert!(public_key(&hex(&non_canonical)).is_err(), "y = p + {k}");
+                refused += 1;
+            }
+        }
+        assert!(refused > 0, "some small y must be a full-order point");
         assert!(public_key("zz").is_err());
     }
 

@@ -24,6 +24,8 @@ pub mod ballot;
 pub mod bundle;
 pub mod cli;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod observer;
 pub mod rules;
 pub mod server;

@@ -1,0 +1,53 @@
+//! Entry points for the fuzz targets (`fuzz/`) and the replay of their committed corpus
+//! (`tests/fuzz_corpus.rs`): every parser of outside input, fed arbitrary bytes. Each must
+//! return (an answer or a refusal), never panic.
+
+use crate::ballot::{self, CastRequest};
+use crate::bundle::{self, Expect};
+use crate::rules::{Rules, TallyInput};
+use crate::session;
+
+/// A rules document.
+pub fn rules(data: &[u8]) {
+    if let Ok(rules) = Rules::from_json(data) {
+        let _ = rules.check_items(7);
+    }
+}
+
+/// A `piaojue tally` input, decided when valid.
+pub fn tally(data: &[u8]) {
+    if let Ok(input) = TallyInput::parse(data) {
+        let report = input.decide();
+        let _ = serde_json::to_string(&report);
+    }
+}
+
+/// A roster CSV.
+pub fn roster(data: &[u8]) {
+    let _ = session::parse_roster(data);
+}
+
+/// A cast request body, checked against a 7 → 5 票决.
+pub fn cast(data: &[u8]) {
+    const RULES: &str = r#"{"kind":"project_selection","select_n":5}"#;
+    let Ok(rules) = Rules::from_json(RULES.as_bytes()) else {
+        return;
+    };
+    let items: Vec<String> = (1..=7).map(|i| format!("项目{i}")).collect();
+    if let Ok(request) = serde_json::from_slice::<CastRequest>(data) {
+        let _ = ballot::check_cast(&rules, &items, "v1", &request);
+    }
+}
+
+/// A result bundle, fully verified against a fixed key.
+pub fn bundle(data: &[u8]) {
+    let report = bundle::verify(
+        data,
+        &Expect {
+            key: Some([7; 32]),
+            previous: Some(data),
+            receipt: Some("AAAA-BBBB-CCCC-DDDD"),
+        },
+    );
+    let _ = serde_json::to_string(&report);
+}
