@@ -163,6 +163,44 @@ pub fn count(options: usize, items: usize, ballots: &[Vec<u8>]) -> Vec<Vec<u64>>
     counts
 }
 
+/// A random valid ballot (for the demo's simulated deputies and the load test): yes is
+/// chosen no more than `max_yes` times.
+pub fn random_choices(rules: &Rules, items: usize) -> Result<Vec<u8>, crypto::CryptoError> {
+    let approve = matches!(
+        rules.params,
+        KindRules::ProjectSelection {
+            form: Form::ApproveUpToN,
+            ..
+        }
+    );
+    let options = if approve { 2 } else { rules.options.len() } as u8;
+    let max_yes = match rules.params {
+        KindRules::ProjectSelection { max_yes, .. } => max_yes as usize,
+        _ => items,
+    };
+    let random = crypto::random::<64>()?;
+    let mut yes = 0;
+    let mut choices = Vec::with_capacity(items);
+    for i in 0..items {
+        // Lean towards yes so demo results look like real ones.
+        let r = random[i % 64] ^ (i as u8).wrapping_mul(31);
+        let mut c = if r.is_multiple_of(3) {
+            (r / 3) % options
+        } else {
+            0
+        };
+        if usize::from(c) == Rules::YES && options > 1 {
+            if yes >= max_yes {
+                c = 1 + (r % (options - 1));
+            } else {
+                yes += 1;
+            }
+        }
+        choices.push(c);
+    }
+    Ok(choices)
+}
+
 /// A receipt code: 80 random bits in four groups, `7KQ2-M9XD-4T8P-1RZC`. It is drawn, not
 /// derived from the choices, so it reveals nothing about them.
 pub fn new_receipt_code() -> Result<String, crypto::CryptoError> {

@@ -16,7 +16,9 @@
 //! - [`appliance`]: the data directory (`init`, key file, demo session) and `serve`.
 //! - [`admin`], [`cli`]: `piaojue admin` and the command line; `main.rs` only calls [`cli::run`].
 //!
-//! Still to come (see the open issues): `bundle` (signed results and their verifier), `web`.
+//! - [`bundle`]: the signed result bundle and its verifier (shared by server and CLI).
+//! - [`observer`]: `piaojue verify` and the scrutineer's commands.
+//! - [`web`]: the pages (tablet, console, screen, verify), embedded static files.
 
 pub mod admin;
 pub mod appliance;
@@ -31,3 +33,4 @@ pub mod rules;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod web;

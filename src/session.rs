@@ -296,9 +296,9 @@ impl DomainError {
     }
 }
 
-/// Now, as RFC 3339 UTC to the second.
+/// Now, as RFC 3339 UTC to the millisecond (so events within a second keep their order).
 pub fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]

@@ -12,12 +12,6 @@ use super::AppState;
 use super::error::ApiResult;
 use super::extract::Operator;
 
-const CSS: &str = include_str!("cards.css");
-
-pub async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

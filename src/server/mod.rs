@@ -108,6 +108,7 @@ pub fn app(state: AppState) -> Router {
     let operator = Router::new()
         .route("/login", post(operator::login))
         .route("/logout", post(operator::logout))
+        .route("/whoami", get(operator::whoami))
         .route("/status", get(operator::status))
         .route("/deputies", get(operator::deputies))
         .route(
@@ -133,7 +134,9 @@ pub fn app(state: AppState) -> Router {
         .route("/votes/{id}/result", get(operator::result))
         .route("/votes/{id}/bundle", get(operator::bundle))
         .route("/audit", get(operator::audit))
-        .route("/scrutineers", get(scrutineer::list).post(scrutineer::add));
+        .route("/scrutineers", get(scrutineer::list).post(scrutineer::add))
+        .route("/demo/checkin", post(operator::demo_checkin))
+        .route("/demo/simulate/{id}", post(operator::demo_simulate));
     let scrutineer = Router::new()
         .route("/enrol", post(scrutineer::enrol))
         .route("/status", get(scrutineer::status))
@@ -159,7 +162,16 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/tablet", tablet)
         .nest("/api/scrutineer", scrutineer)
         .route("/console/cards", get(cards::page))
-        .route("/assets/cards.css", get(cards::css))
+        .route("/assets/{*path}", get(crate::web::asset))
+        .route("/", get(|| async { crate::web::page("/") }))
+        .route("/tablet", get(|| async { crate::web::page("/tablet") }))
+        .route("/console", get(|| async { crate::web::page("/console") }))
+        .route(
+            "/console/notice",
+            get(|| async { crate::web::page("/console/notice") }),
+        )
+        .route("/screen", get(|| async { crate::web::page("/screen") }))
+        .route("/verify", get(|| async { crate::web::page("/verify") }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(security_headers))

@@ -413,3 +413,97 @@ pub async fn bundle(
 ) -> ApiResult<Response> {
     super::public::bundle_of(&state, &id)
 }
+
+fn demo_only(state: &AppState) -> ApiResult<()> {
+    if state.demo {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::NotFound,
+            "not_found",
+            "没有这个地址",
+        ))
+    }
+}
+
+/// Demo only: every deputy not yet checked in is checked in, so one person can run a vote.
+pub async fn demo_checkin(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    demo_only(&state)?;
+    let mut n = 0;
+    for d in state.store.deputies()? {
+        if d.presence == Presence::Absent {
+            state
+                .store
+                .apply(Command::SetPresence {
+                    deputy: d.id,
+                    presence: Presence::Present,
+                    actor: Actor::Operator,
+                    reason: Some("演示：模拟签到".into()),
+                })
+                .await?;
+            n += 1;
+        }
+    }
+    Ok(ok(json!({ "checked_in": n })))
+}
+
+/// Demo only: every enabled, present deputy who has not voted casts a random valid ballot.
+pub async fn demo_simulate(
+    _op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    demo_only(&state)?;
+    let vote = state.store.vote(&id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            "vote_unknown",
+            format!("没有表决 {id}"),
+        )
+    })?;
+    let adopted = state
+        .store
+        .rules(&vote.rules_sha256)?
+        .ok_or_else(unexpected)?;
+    let rules =
+        crate::rules::Rules::from_json(adopted.document.as_bytes()).map_err(|_| unexpected())?;
+    let mut cast = 0;
+    for d in state.store.deputies()? {
+        if d.presence != Presence::Present
+            || !state.store.is_enabled(&id, &d.id)?
+            || state.store.cast_mark(&id, &d.id)?.is_some()
+        {
+            continue;
+        }
+        let request = crate::ballot::CastRequest {
+            vote_id: id.clone(),
+            ballot_id: crypto::hex(&crypto::random::<16>().map_err(|_| unexpected())?),
+            choices: crate::ballot::random_choices(&rules, vote.items.len())
+                .map_err(|_| unexpected())?,
+        };
+        state
+            .store
+            .apply(Command::Cast {
+                vote: id.clone(),
+                deputy: d.id,
+                request,
+            })
+            .await?;
+        cast += 1;
+    }
+    Ok(ok(json!({ "cast": cast })))
+}
+
+/// Whether this browser holds a valid operator login (never a 401, so pages can ask first).
+pub async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| {
+            c.split(';')
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(n, _)| *n == OPERATOR_COOKIE)
+                .map(|(_, v)| v.to_string())
+        });
+    ok(json!({ "operator": token.is_some_and(|t| state.operator_sessions.check(&t)) }))
+}

@@ -9,3 +9,4 @@ mod binary;
 mod secrecy;
 mod session;
 mod verify;
+mod web;

@@ -1,0 +1,258 @@
+// The secretariat's console: attendance, roster, rules, votes from draft to announced.
+// The operator sees turnout while a vote is open, and the tally only after the close.
+import { h, show, api, ApiError, listen, stateZh, kindZh, grouped } from "./common.js";
+
+const app = document.getElementById("app");
+let status = null;
+let deputies = [];
+let filter = "";
+const countdowns = {}; // vote id → end time (ms), set when the operator opens with a countdown
+let flash = null;
+
+function note(text, error = false) {
+  flash = { text, error };
+  render();
+}
+
+async function call(method, path, body, opts = {}) {
+  try {
+    return await api(method, path, { body, ...opts });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return loginForm(e.message);
+    note(e.message || "操作失败", true);
+    throw e;
+  }
+}
+
+function loginForm(error) {
+  const input = h("input", { type: "password", id: "passphrase", autocomplete: "current-password", "aria-label": "口令" });
+  show(app, h("main", {},
+    h("h1", {}, "大会秘书处登录"),
+    error && h("div", { class: "notice error", role: "alert" }, error),
+    h("form", { onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api("POST", "/api/operator/login", { body: { passphrase: input.value } });
+        await load();
+      } catch (err) { loginForm(err.message); }
+    } }, h("p", {}, "口令："), input, " ", h("button", { class: "primary", type: "submit", id: "login" }, "登录"))));
+}
+
+async function load() {
+  try {
+    // Ask first, so a console not yet logged in shows the login form without an error.
+    if (!(await api("GET", "/api/operator/whoami")).operator) return loginForm();
+    status = await api("GET", "/api/operator/status");
+    deputies = (await api("GET", "/api/operator/deputies")).deputies;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return loginForm();
+    return note("无法连接表决系统：" + e.message, true);
+  }
+  render();
+}
+
+function figure(label, n, id) {
+  return h("div", { class: "figure" }, h("b", { id }, n), label);
+}
+
+function attendance() {
+  const a = status.attendance;
+  return h("section", {}, h("h2", {}, "出席情况"), h("div", { class: "figures" },
+    figure("应到", a.seated, "seated"), figure("实到", a.present, "present"), figure("请假", a.leave, "leave"),
+    figure("未签到", a.absent, "absent"), figure("中途退场", a.left, "left")),
+    status.demo ? h("p", {}, h("button", { id: "demo-checkin", onclick: async () => {
+      const r = await call("POST", "/api/operator/demo/checkin", {});
+      note("演示：已为" + r.checked_in + "名代表模拟签到。");
+      load();
+    } }, "演示：模拟全体代表签到")) : null);
+}
+
+function turnoutBar(t) {
+  if (!t) return "";
+  const pct = t.enabled ? Math.round((100 * t.cast) / t.enabled) : 0;
+  return h("div", {}, "已投 " + t.cast + " / " + t.enabled,
+    h("div", { class: "bar-outer" }, h("div", { class: "bar-inner", style: null, "data-pct": pct })));
+}
+
+function reason(question) {
+  const r = window.prompt(question);
+  return r && r.trim() ? r.trim() : null;
+}
+
+async function act(vote, what, body = {}) {
+  const r = await call("POST", "/api/operator/votes/" + vote.id + "/" + what, body);
+  note("《" + r.vote.title + "》" + stateZh[r.vote.state] + "。");
+  await load();
+  return r;
+}
+
+function voteActions(v) {
+  const b = (label, id, onclick, primary) => h("button", { class: primary ? "primary" : "", id: id + "-" + v.id, onclick }, label);
+  switch (v.state) {
+    case "draft":
+      return [
+        b("开始表决", "open", async () => {
+          const minutes = Number(document.getElementById("countdown-" + v.id)?.value || 0);
+          await act(v, "open");
+          if (minutes > 0) countdowns[v.id] = Date.now() + minutes * 60000;
+        }, true),
+        h("label", {}, " 倒计时(分钟) ", h("input", { id: "countdown-" + v.id, type: "number", min: 0, max: 120, value: 0, style: null, size: 3 })),
+        b("取消", "cancel", () => { const r = reason("取消表决的原因："); if (r) act(v, "cancel", { reason: r }); }),
+      ];
+    case "open":
+      return [
+        b("结束表决", "close", () => { if (window.confirm("确定结束《" + v.title + "》？结束后不能再投票。")) act(v, "close"); }, true),
+        b("取消", "cancel", () => { const r = reason("取消表决的原因（将记入审计日志）："); if (r) act(v, "cancel", { reason: r }); }),
+        status.demo ? b("演示：其余代表随机投票", "simulate", async () => {
+          const r = await call("POST", "/api/operator/demo/simulate/" + v.id, {});
+          note("演示：" + r.cast + "名代表已模拟投票。");
+          load();
+        }) : null,
+      ];
+    case "closed":
+      return [b("查看计票结果", "tally", () => showResult(v)), b("宣布结果", "announce", () => act(v, "announce"), true)];
+    case "announced":
+      return [b("查看结果", "tally", () => showResult(v)),
+        h("a", { href: "/console/notice#vote=" + v.id, target: "_blank", id: "notice-" + v.id }, "打印公告")];
+    default:
+      return [h("span", { class: "muted" }, v.cancelled_reason ? "原因：" + v.cancelled_reason : "")];
+  }
+}
+
+async function showResult(v) {
+  const r = await call("GET", "/api/operator/votes/" + v.id + "/result");
+  const bundle = await call("GET", "/api/operator/votes/" + v.id + "/bundle");
+  const cosigned = bundle.signatures.filter((s) => s.role === "scrutineer");
+  const box = document.getElementById("result-view");
+  show(box, h("h2", {}, "计票结果：" + v.title + (v.state === "closed" ? "（尚未宣布，仅秘书处可见）" : "")),
+    h("pre", { class: "announcement", id: "announcement" }, r.announcement),
+    h("p", {}, "监票人会签：" + (cosigned.length ? cosigned.map((s) => s.name).join("、") : "无")),
+    h("p", { class: "muted" }, "回执码 " + r.receipts.length + " 个；结果包 SHA-256 " + (r.vote.bundle_sha256 || "（宣布后公布）")));
+  box.scrollIntoView();
+}
+
+function votes() {
+  const rows = status.votes.map((v) => {
+    const left = countdowns[v.id] && v.state === "open" ? Math.max(0, Math.round((countdowns[v.id] - Date.now()) / 1000)) : null;
+    return h("tr", { id: "vote-" + v.id },
+      h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted" }, kindZh[v.kind] + " · " + v.items.length + "项")),
+      h("td", { class: "state" }, stateZh[v.state], left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
+      h("td", {}, turnoutBar(v.turnout)), h("td", {}, h("div", { class: "row" }, voteActions(v))));
+  });
+  const rules = status.rules;
+  const title = h("input", { id: "new-title", placeholder: "表决事项名称", size: 40 });
+  const rule = h("select", { id: "new-rules" }, rules.map((r) => h("option", { value: r.sha256 }, r.title + "（" + kindZh[r.kind] + "）")));
+  const items = h("textarea", { id: "new-items", rows: 4, cols: 50, placeholder: "每行一项：候选项目、议案或测评事项" });
+  return h("section", {}, h("h2", {}, "表决"),
+    h("table", {}, h("thead", {}, h("tr", {}, ["编号", "事项", "状态", "投票进度", "操作"].map((t) => h("th", {}, t)))), h("tbody", {}, rows)),
+    h("div", { id: "result-view" }),
+    h("h3", {}, "新建表决"),
+    h("div", { class: "row" }, title, rule),
+    items,
+    h("div", {}, h("button", { id: "create", onclick: async () => {
+      const list = items.value.split("\n").map((s) => s.trim()).filter(Boolean);
+      const r = await call("POST", "/api/operator/votes", { title: title.value, rules_sha256: rule.value, items: list });
+      note("已新建表决 " + r.vote.id + "。");
+      load();
+    } }, "新建")));
+}
+
+function rulesSection() {
+  const file = h("input", { type: "file", accept: "application/json,.json", id: "rules-file" });
+  return h("section", {}, h("h2", {}, "办法"),
+    h("ul", {}, status.rules.map((r) => h("li", {}, r.title, " ", h("span", { class: "muted mono" }, r.sha256.slice(0, 16) + "…")))),
+    h("div", { class: "row" }, file, h("button", { onclick: async () => {
+      if (!file.files[0]) return;
+      const raw = new Uint8Array(await file.files[0].arrayBuffer());
+      const r = await call("POST", "/api/operator/rules", undefined, { raw });
+      note("已通过并冻结《" + r.title + "》，SHA-256 " + r.sha256 + "。");
+      load();
+    } }, "通过办法文件")));
+}
+
+function roster() {
+  const file = h("input", { type: "file", accept: ".csv,text/csv", id: "roster-file" });
+  const search = h("input", { placeholder: "按姓名、代表团或座位筛选", value: filter, oninput: (e) => { filter = e.target.value; renderRoster(); }, id: "roster-filter" });
+  return h("section", {}, h("h2", {}, "代表名册"),
+    deputies.length === 0 ? h("div", { class: "row" }, file, h("button", { onclick: async () => {
+      if (!file.files[0]) return;
+      const raw = new Uint8Array(await file.files[0].arrayBuffer());
+      const r = await call("POST", "/api/operator/roster", undefined, { raw, contentType: "text/csv" });
+      note("已导入" + r.imported + "名代表。");
+      load();
+    } }, "导入名册 CSV")) : null,
+    h("div", { class: "row" }, search,
+      h("button", { onclick: async () => { const r = await call("POST", "/api/operator/codes", {}); note("已生成" + r.codes.length + "张登记卡的登记码。"); } }, "生成登记码"),
+      h("a", { href: "/console/cards", target: "_blank" }, "打印登记卡")),
+    h("div", { id: "roster" }));
+}
+
+function renderRoster() {
+  const el = document.getElementById("roster");
+  if (!el) return;
+  const f = filter.trim();
+  const shown = deputies.filter((d) => !f || d.name.includes(f) || d.delegation.includes(f) || d.seat.includes(f)).slice(0, 200);
+  const who = async (d, what, question) => {
+    const r = reason(question);
+    if (!r) return;
+    const out = await call("POST", "/api/operator/deputies/" + d.id + "/" + what, { reason: r });
+    if (what === "reissue") note(d.name + "的新登记码：" + out.code + "（旧终端已失效）");
+    else note(d.name + "：" + out.deputy.presence_zh);
+    load();
+  };
+  show(el, h("table", {}, h("thead", {}, h("tr", {}, ["编号", "姓名", "代表团", "座位", "状态", "终端", "操作"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, shown.map((d) => h("tr", { id: "deputy-" + d.id },
+      h("td", {}, d.id), h("td", {}, d.name), h("td", {}, d.delegation), h("td", {}, d.seat),
+      h("td", {}, d.presence_zh), h("td", {}, d.tablet_enrolled ? "已登记" : "—"),
+      h("td", {}, h("div", { class: "row" },
+        d.presence !== "present" ? h("button", { onclick: () => who(d, "checkin", "补签到原因：") }, "补签到") : h("button", { onclick: () => who(d, "checkout", "退场原因：") }, "退场"),
+        h("button", { onclick: () => who(d, "leave", "请假原因：") }, "请假"),
+        h("button", { onclick: () => who(d, "reissue", "重新发卡原因（如平板故障）：") }, "重新发卡"))))))),
+    deputies.length > shown.length ? h("p", { class: "muted" }, "仅显示前200名，请用筛选。") : null);
+}
+
+function scrutineers() {
+  const name = h("input", { placeholder: "监票人姓名", id: "scrutineer-name" });
+  return h("section", {}, h("h2", {}, "监票人"),
+    h("div", { class: "row" }, name, h("button", { onclick: async () => {
+      const r = await call("POST", "/api/operator/scrutineers", { name: name.value });
+      note("监票人 " + r.scrutineer.name + " 的登记码：" + r.code + "（只显示一次）");
+    } }, "添加监票人")));
+}
+
+function render() {
+  if (!status) return;
+  // Re-rendering must not lose what the operator is typing.
+  const keep = {};
+  const focused = document.activeElement?.id;
+  for (const el of app.querySelectorAll("input[id]:not([type=file]), textarea[id], select[id]")) keep[el.id] = el.value;
+  show(app,
+    h("header", { class: "bar" }, h("h1", {}, status.session),
+      h("span", { class: "muted" }, "设备指纹 ", h("span", { class: "mono" }, grouped(status.fingerprint).slice(0, 39) + "…")),
+      h("button", { onclick: async () => { await api("POST", "/api/operator/logout", { body: {} }); status = null; loginForm(); } }, "退出")),
+    h("main", {},
+      flash && h("div", { class: "notice" + (flash.error ? " error" : ""), role: "status", id: "flash" }, flash.text),
+      attendance(), votes(), rulesSection(), roster(), scrutineers(),
+      h("p", { class: "muted" }, "审计日志 " + status.audit.seq + " 条，链头 ", h("span", { class: "mono" }, status.audit.head.slice(0, 16) + "…"))));
+  for (const [id, v] of Object.entries(keep)) {
+    const el = document.getElementById(id);
+    if (el) el.value = v;
+  }
+  if (focused) document.getElementById(focused)?.focus();
+  renderRoster();
+  for (const bar of document.querySelectorAll(".bar-inner")) bar.style.width = bar.dataset.pct + "%";
+}
+
+// Countdowns: close the vote when its time is up.
+setInterval(async () => {
+  for (const [id, end] of Object.entries(countdowns)) {
+    const v = status?.votes.find((x) => x.id === id);
+    if (!v || v.state !== "open") { delete countdowns[id]; continue; }
+    if (Date.now() >= end) { delete countdowns[id]; await act(v, "close").catch(() => {}); }
+  }
+  if (Object.keys(countdowns).length) render();
+}, 1000);
+
+let timer = null;
+listen(() => { clearTimeout(timer); timer = setTimeout(() => status && load(), 300); });
+load();

@@ -1,0 +1,105 @@
+//! The pages: tablet, console, hall screen and verify, as static files embedded in the binary.
+//!
+//! Owns: every byte the browser runs. Invariants: nothing is rendered per request (the pages
+//! are a self-contained static app talking to the JSON API, so their files can later be
+//! installed on the tablets and pinned by hash); no inline script (the CSP forbids it); no
+//! request ever leaves the appliance (fonts, scripts and images are all here).
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// (path under /assets/, content type, bytes).
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("app.css", CSS, include_bytes!("assets/app.css")),
+    ("cards.css", CSS, include_bytes!("assets/cards.css")),
+    ("common.js", JS, include_bytes!("assets/common.js")),
+    ("sig.js", JS, include_bytes!("assets/sig.js")),
+    ("tablet.js", JS, include_bytes!("assets/tablet.js")),
+    ("console.js", JS, include_bytes!("assets/console.js")),
+    ("notice.js", JS, include_bytes!("assets/notice.js")),
+    ("screen.js", JS, include_bytes!("assets/screen.js")),
+    ("verify.js", JS, include_bytes!("assets/verify.js")),
+    (
+        "vendor/noble-ed25519.js",
+        JS,
+        include_bytes!("assets/vendor/noble-ed25519.js"),
+    ),
+    (
+        "vendor/noble-hashes/sha2.js",
+        JS,
+        include_bytes!("assets/vendor/noble-hashes/sha2.js"),
+    ),
+    (
+        "vendor/noble-hashes/_md.js",
+        JS,
+        include_bytes!("assets/vendor/noble-hashes/_md.js"),
+    ),
+    (
+        "vendor/noble-hashes/_u64.js",
+        JS,
+        include_bytes!("assets/vendor/noble-hashes/_u64.js"),
+    ),
+    (
+        "vendor/noble-hashes/utils.js",
+        JS,
+        include_bytes!("assets/vendor/noble-hashes/utils.js"),
+    ),
+];
+
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+
+/// The pages, by path.
+pub const PAGES: &[(&str, &[u8])] = &[
+    ("/", include_bytes!("assets/index.html")),
+    ("/tablet", include_bytes!("assets/tablet.html")),
+    ("/console", include_bytes!("assets/console.html")),
+    ("/console/notice", include_bytes!("assets/notice.html")),
+    ("/screen", include_bytes!("assets/screen.html")),
+    ("/verify", include_bytes!("assets/verify.html")),
+];
+
+/// Every embedded file with its path, for the hash manifest and tests.
+pub fn files() -> impl Iterator<Item = (String, &'static [u8])> {
+    ASSETS
+        .iter()
+        .map(|(p, _, b)| (format!("/assets/{p}"), *b))
+        .chain(PAGES.iter().map(|(p, b)| (p.to_string(), *b)))
+}
+
+pub fn page(path: &str) -> Response {
+    match PAGES.iter().find(|(p, _)| *p == path) {
+        Some((_, bytes)) => (
+            [
+                (header::CONTENT_TYPE, HTML),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `/assets/{*path}`: only the files listed above; anything else (a `..`, an encoded
+/// slash) simply is not in the list.
+pub async fn asset(Path(path): Path<String>) -> Response {
+    match ASSETS.iter().find(|(p, _, _)| *p == path) {
+        Some((_, mime, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "没有这个文件",
+        )
+            .into_response(),
+    }
+}
