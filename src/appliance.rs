@@ -229,14 +229,21 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Store, Applianc
         })
         .await
         .map_err(setup)?;
-    let Reply::Codes(codes) = store
-        .apply(Command::IssueCodes { deputies: None })
-        .await
-        .map_err(setup)?
-    else {
-        return Err(ApplianceError::Setup("no codes issued".into()));
-    };
+    // Codes in slices: one transaction for 3,000 deputies would hold all of it in memory at once.
     let roster = demo_roster(deputies);
+    let mut codes = Vec::with_capacity(deputies);
+    for slice in roster.chunks(250) {
+        let Reply::Codes(c) = store
+            .apply(Command::IssueCodes {
+                deputies: Some(slice.iter().map(|d| d.id.clone()).collect()),
+            })
+            .await
+            .map_err(setup)?
+        else {
+            return Err(ApplianceError::Setup("no codes issued".into()));
+        };
+        codes.extend(c);
+    }
     let mut csv = String::from("id,name,code\n");
     for (id, code) in &codes {
         let name = roster

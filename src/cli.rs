@@ -88,6 +88,40 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Simulated tablets against a running demo appliance: enrol, events, signed ballots, casts,
+    /// receipts; then close, announce and verify. Its last line is machine-readable.
+    Loadtest {
+        /// The appliance's URL.
+        #[arg(long)]
+        url: String,
+        /// The demo's data directory (for `demo/codes.csv` and `demo/operator-passphrase`).
+        #[arg(long, default_value = "./piaojue-data")]
+        data: PathBuf,
+        /// How many tablets.
+        #[arg(long)]
+        tablets: usize,
+        /// The kind of vote to run: project_selection, satisfaction or motion.
+        #[arg(long, default_value = "project_selection")]
+        kind: String,
+        /// `burst` (all at once) or `spread:SECONDS`.
+        #[arg(long, default_value = "burst")]
+        arrival: crate::loadtest::Arrival,
+        /// Append each receipt code to this file the moment it is verified.
+        #[arg(long)]
+        receipts: Option<PathBuf>,
+        /// Leave the vote open at the end (no close, announce or verify).
+        #[arg(long)]
+        keep_open: bool,
+        /// The vote to run (default: the first not yet opened of --kind).
+        #[arg(long)]
+        vote: Option<String>,
+    },
+    /// The floor: N casts straight into a fresh store (receipt signatures and group-committed
+    /// fsyncs), without HTTP, on this machine.
+    Floor {
+        #[arg(long, default_value_t = 3000)]
+        tablets: usize,
+    },
     /// A scrutineer's own key, enrolment and co-signature.
     Scrutineer {
         #[command(subcommand)]
@@ -239,6 +273,64 @@ pub fn run() -> ExitCode {
             }
         }),
         Command::Scrutineer { command } => in_runtime(scrutineer(command)),
+        Command::Loadtest {
+            url,
+            data,
+            tablets,
+            kind,
+            arrival,
+            receipts,
+            keep_open,
+            vote,
+        } => in_runtime(async move {
+            let kind: crate::rules::Kind =
+                serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
+                    eprintln!(
+                        "error: --kind `{kind}`: use project_selection, satisfaction or motion"
+                    );
+                    EXIT_USAGE
+                })?;
+            let options = crate::loadtest::Options {
+                url,
+                data,
+                tablets,
+                kind,
+                arrival,
+                receipts,
+                keep_open,
+                vote,
+            };
+            match crate::loadtest::run(options).await {
+                Ok(summary) => {
+                    println!("{}", summary.line());
+                    if summary.failed > 0 {
+                        Err(EXIT_INVALID)
+                    } else {
+                        Ok(())
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(EXIT_USAGE)
+                }
+            }
+        }),
+        Command::Floor { tablets } => in_runtime(async move {
+            if !(1..=5000).contains(&tablets) {
+                eprintln!("error: --tablets must be 1 to 5000");
+                return Err(EXIT_USAGE);
+            }
+            match crate::loadtest::floor(tablets).await {
+                Ok(line) => {
+                    println!("{line}");
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(EXIT_USAGE)
+                }
+            }
+        }),
         Command::Admin {
             url,
             passphrase_file,

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod crypto;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod loadtest;
 pub mod observer;
 pub mod rules;
 pub mod server;

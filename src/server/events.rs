@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde_json::json;
 use tokio_stream::StreamExt;
@@ -14,14 +14,28 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::AppState;
 use crate::session::VoteState;
 
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// `tablet`: only the votes' changes of state.
+    #[serde(default)]
+    scope: Option<String>,
+}
+
 pub async fn stream(
     State(state): State<AppState>,
+    Query(scope): Query<Scope>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let source = if scope.scope.as_deref() == Some("tablet") {
+        state.vote_events.subscribe()
+    } else {
+        state.events.subscribe()
+    };
     let hello = tokio_stream::once(Ok(Event::default()
         .event("hello")
         .data(json!({ "session": state.store.meta().name }).to_string())));
     // A listener that falls behind skips what it missed; it re-reads state on the next event.
-    let updates = BroadcastStream::new(state.events.subscribe()).filter_map(|msg| {
+    let updates = BroadcastStream::new(source).filter_map(|msg| {
         msg.ok()
             .map(|text| Ok(Event::default().event("update").data(text.as_ref())))
     });
@@ -32,6 +46,7 @@ pub async fn stream(
 pub async fn ticker(state: AppState) {
     let mut last_turnout: HashMap<String, u64> = HashMap::new();
     let mut last_attendance = serde_json::Value::Null;
+    let mut last_epoch = u64::MAX;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
@@ -47,11 +62,16 @@ pub async fn ticker(state: AppState) {
                 }
             }
         }
-        if let Ok(attendance) = super::public::attendance(&state)
-            && attendance != last_attendance
+        // Reading every deputy is only worth it when one of them changed.
+        let epoch = state.store.presence_epoch();
+        if epoch != last_epoch
+            && let Ok(attendance) = super::public::attendance(&state)
         {
-            last_attendance = attendance.clone();
-            state.publish(json!({ "type": "attendance", "attendance": attendance }));
+            last_epoch = epoch;
+            if attendance != last_attendance {
+                last_attendance = attendance.clone();
+                state.publish(json!({ "type": "attendance", "attendance": attendance }));
+            }
         }
     }
 }

@@ -79,6 +79,9 @@ pub struct AppState {
     pub operator_sessions: Arc<OperatorSessions>,
     /// Server-sent events, as JSON text (votes' states, turnout, attendance).
     pub events: broadcast::Sender<Arc<str>>,
+    /// Only the votes' changes of state: all a tablet needs, so 3,000 tablets are not woken
+    /// twice a second for turnout they never show.
+    pub vote_events: broadcast::Sender<Arc<str>>,
     /// One passphrase check at a time: a flood of logins cannot eat both cores.
     pub login_gate: Arc<Semaphore>,
     pub demo: bool,
@@ -87,11 +90,13 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, key: Arc<ApplianceKey>, demo: bool) -> AppState {
         let (events, _) = broadcast::channel(1024);
+        let (vote_events, _) = broadcast::channel(64);
         AppState {
             store,
             key,
             operator_sessions: Arc::default(),
             events,
+            vote_events,
             login_gate: Arc::new(Semaphore::new(1)),
             demo,
         }
@@ -99,7 +104,11 @@ impl AppState {
 
     /// Pushes an event to every listener; nobody listening is fine.
     pub fn publish(&self, event: serde_json::Value) {
-        let _ = self.events.send(Arc::from(event.to_string()));
+        let text: Arc<str> = Arc::from(event.to_string());
+        if event["type"] == "vote" {
+            let _ = self.vote_events.send(text.clone());
+        }
+        let _ = self.events.send(text);
     }
 }
 

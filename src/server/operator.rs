@@ -481,14 +481,7 @@ pub async fn demo_simulate(
             choices: crate::ballot::random_choices(&rules, vote.items.len())
                 .map_err(|_| unexpected())?,
         };
-        state
-            .store
-            .apply(Command::Cast {
-                vote: id.clone(),
-                deputy: d.id,
-                request,
-            })
-            .await?;
+        state.store.cast(&id, &d.id, request).await?;
         cast += 1;
     }
     Ok(ok(json!({ "cast": cast })))

@@ -167,17 +167,7 @@ pub async fn cast(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<CastRequest>,
 ) -> ApiResult<Response> {
-    let Reply::Receipt(receipt) = state
-        .store
-        .apply(Command::Cast {
-            vote: id,
-            deputy: deputy.id,
-            request,
-        })
-        .await?
-    else {
-        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
-    };
+    let receipt = state.store.cast(&id, &deputy.id, request).await?;
     Ok(ok(json!({
         "receipt_code": receipt.receipt_code,
         "body": receipt.body,

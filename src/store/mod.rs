@@ -28,7 +28,7 @@ use crate::session::{Deputy, DomainError, ErrorKind, Vote};
 pub use writer::{Actor, Command, Reply};
 
 /// sled's page cache: small, an appliance has little data (SPEC §7).
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// The most commands one group commit takes.
 const MAX_BATCH: usize = 4096;
 
@@ -233,6 +233,10 @@ pub struct Store {
     trees: Trees,
     jobs: mpsc::Sender<writer::Job>,
     meta: Arc<SessionMeta>,
+    key: Arc<ApplianceKey>,
+    presence_epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// SHA-256 of each opened vote's signed ballot (it never changes once signed).
+    ballot_hashes: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 fn store_dir(data: &Path) -> PathBuf {
@@ -325,11 +329,12 @@ impl Store {
             db,
             trees.clone(),
             data.to_path_buf(),
-            Some(key),
+            Some(key.clone()),
             meta.clone(),
         )
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         w.set_head(head);
+        let presence_epoch = w.presence_epoch.clone();
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
         std::thread::Builder::new()
             .name("piaojue-writer".into())
@@ -339,7 +344,16 @@ impl Store {
             trees,
             jobs: tx,
             meta: Arc::new(meta),
+            key,
+            presence_epoch,
+            ballot_hashes: Arc::default(),
         })
+    }
+
+    /// Changes whenever a deputy's record (presence, tablet) changes.
+    pub fn presence_epoch(&self) -> u64 {
+        self.presence_epoch
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn meta(&self) -> &SessionMeta {
@@ -355,6 +369,67 @@ impl Store {
             .map_err(|_| internal("the store's writer has stopped"))?;
         rx.await
             .map_err(|_| internal("the store's writer has stopped"))?
+    }
+
+    /// Casts a ballot. The receipt is signed here, on the caller's thread, so that signatures
+    /// run in parallel and the single writer only checks and stores; a receipt code that
+    /// happens to be taken already is drawn again.
+    pub async fn cast(
+        &self,
+        vote: &str,
+        deputy: &str,
+        request: crate::ballot::CastRequest,
+    ) -> Result<Receipt, DomainError> {
+        let ballot_sha256 = self.ballot_sha256(vote)?;
+        for _ in 0..3 {
+            let receipt_code = crate::ballot::new_receipt_code().map_err(to_internal)?;
+            let body = crate::ballot::ReceiptBody {
+                format: crate::ballot::RECEIPT_FORMAT.into(),
+                appliance_key: self.meta.public_key.clone(),
+                vote_id: vote.into(),
+                receipt_code: receipt_code.clone(),
+                ballot_sha256: ballot_sha256.clone(),
+            }
+            .body();
+            let signature = crypto::hex(&self.key.sign(crypto::Domain::Receipt, body.as_bytes()));
+            let receipt = Receipt {
+                body,
+                signature,
+                receipt_code,
+            };
+            match self
+                .apply(Command::Cast {
+                    vote: vote.into(),
+                    deputy: deputy.into(),
+                    request: request.clone(),
+                    receipt,
+                })
+                .await
+            {
+                Ok(Reply::Receipt(r)) => return Ok(r),
+                Err(e) if e.code == writer::RECEIPT_COLLISION => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Err(internal("unexpected reply to a cast")),
+            }
+        }
+        Err(internal("no free receipt code"))
+    }
+
+    fn ballot_sha256(&self, vote: &str) -> Result<String, DomainError> {
+        let mut cache = self.ballot_hashes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = cache.get(vote) {
+            return Ok(h.clone());
+        }
+        let v = self
+            .vote(vote)?
+            .ok_or_else(|| DomainError::not_found("vote_unknown", format!("没有表决 {vote}")))?;
+        let Some(ballot) = v.ballot else {
+            // Not open yet: the writer gives the precise refusal.
+            return Ok(String::new());
+        };
+        let h = crypto::sha256_hex(ballot.body.as_bytes());
+        cache.insert(vote.to_string(), h.clone());
+        Ok(h)
     }
 
     pub fn deputy(&self, id: &str) -> Result<Option<Deputy>, DomainError> {
@@ -544,6 +619,28 @@ impl Store {
         }
         out
     }
+}
+
+/// The floor of durable storage, for `piaojue floor`: `records` inserted into a fresh sled
+/// store at `dir` in one batch, then one flush and one fsync, as a group commit does.
+#[doc(hidden)]
+pub fn floor_commit(dir: &Path, records: &[Vec<u8>]) -> Result<std::time::Duration, StoreError> {
+    let db = open_db(dir)?;
+    let tree = db
+        .open_tree("floor")
+        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+    let t = std::time::Instant::now();
+    let mut batch = sled::Batch::default();
+    for (i, r) in records.iter().enumerate() {
+        batch.insert(&(i as u64).to_be_bytes(), r.as_slice());
+    }
+    tree.apply_batch(batch)
+        .and_then(|()| db.flush().map(|_| ()))
+        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+    fs::File::open(store_dir(dir).join("db"))
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+    Ok(t.elapsed())
 }
 
 pub(crate) fn ballots(trees: &Trees, vote: &str) -> Result<Vec<Vec<u8>>, DomainError> {

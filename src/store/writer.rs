@@ -78,10 +78,12 @@ pub enum Command {
     OpenVote {
         vote: String,
     },
+    /// A cast, with its receipt already signed off the writer's thread (see [`super::Store::cast`]).
     Cast {
         vote: String,
         deputy: String,
         request: CastRequest,
+        receipt: Receipt,
     },
     CloseVote {
         vote: String,
@@ -162,6 +164,30 @@ pub(super) struct Writer {
     meta: SessionMeta,
     head: ChainHead,
     rules: HashMap<String, Arc<Rules>>,
+    votes: HashMap<String, Arc<Vote>>,
+    /// Bumped whenever a deputy's record changes, so readers know when attendance moved.
+    pub(super) presence_epoch: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The stable code of a receipt code drawn twice: [`super::Store::cast`] draws again.
+pub(crate) const RECEIPT_COLLISION: &str = "receipt_collision";
+
+/// What the casts of one batch have done so far, before their shared transaction commits.
+#[derive(Default)]
+struct CastOverlay {
+    marks: HashMap<Vec<u8>, CastMark>,
+    receipts: std::collections::HashSet<Vec<u8>>,
+    counts: HashMap<String, u64>,
+}
+
+enum PreparedCast {
+    Retry(Receipt),
+    New {
+        tx: Tx,
+        actor: Actor,
+        detail: serde_json::Value,
+        receipt: Receipt,
+    },
 }
 
 fn conflict(code: &'static str, message: impl Into<String>) -> DomainError {
@@ -218,6 +244,8 @@ impl Writer {
                 hash: [0; 32],
             },
             rules: HashMap::new(),
+            votes: HashMap::new(),
+            presence_epoch: Arc::default(),
         })
     }
 
@@ -247,19 +275,52 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let results: Vec<_> = batch
-                .into_iter()
-                .map(|job| {
-                    let result = self.apply(job.command);
-                    (job.reply, result)
-                })
-                .collect();
+            // Casts share one transaction (and one audit append) per run of casts; any other
+            // command first commits the casts before it, so it sees them.
+            let mut replies = Vec::with_capacity(batch.len());
+            let mut results: Vec<Option<Result<Reply, DomainError>>> =
+                Vec::with_capacity(batch.len());
+            let mut group: Vec<(Tx, Actor, &'static str, serde_json::Value)> = Vec::new();
+            let mut overlay = CastOverlay::default();
+            for job in batch {
+                replies.push(job.reply);
+                match job.command {
+                    Command::Cast {
+                        vote,
+                        deputy,
+                        request,
+                        receipt,
+                    } => {
+                        let r = self.prepare_cast(&vote, &deputy, request, receipt, &mut overlay);
+                        results.push(Some(match r {
+                            Ok(PreparedCast::Retry(receipt)) => Ok(Reply::Receipt(receipt)),
+                            Ok(PreparedCast::New {
+                                tx,
+                                actor,
+                                detail,
+                                receipt,
+                            }) => {
+                                group.push((tx, actor, "cast", detail));
+                                Ok(Reply::Receipt(receipt))
+                            }
+                            Err(e) => Err(e),
+                        }));
+                    }
+                    other => {
+                        self.commit_group(&mut group, &mut overlay);
+                        results.push(Some(self.apply(other)));
+                    }
+                }
+            }
+            self.commit_group(&mut group, &mut overlay);
             if let Err(e) = super::sync(&self.db, &self.data) {
                 tracing::error!(error = %e, "fsync of the store failed; stopping so recovery runs on restart");
                 std::process::abort();
             }
-            for (reply, result) in results {
-                let _ = reply.send(result);
+            for (reply, result) in replies.into_iter().zip(results) {
+                if let Some(result) = result {
+                    let _ = reply.send(result);
+                }
             }
         }
     }
@@ -272,27 +333,69 @@ impl Writer {
         action: &str,
         detail: serde_json::Value,
     ) -> Result<(), DomainError> {
-        let entry = AuditEntry {
-            seq: self.head.seq + 1,
-            time: now(),
-            actor: actor.name(),
-            action: action.into(),
-            detail,
-            prev: crypto::hex(&self.head.hash),
-        };
-        let entry_bytes = serde_json::to_vec(&entry).map_err(internal)?;
-        let head = ChainHead {
-            seq: entry.seq,
-            hash: crypto::sha256(&entry_bytes),
-        };
+        self.commit_many(vec![(tx, actor.clone(), action, detail)])
+    }
+
+    /// Commits the batch's casts, if any, in one transaction.
+    fn commit_group(
+        &mut self,
+        group: &mut Vec<(Tx, Actor, &'static str, serde_json::Value)>,
+        overlay: &mut CastOverlay,
+    ) {
+        if group.is_empty() {
+            return;
+        }
+        let entries = std::mem::take(group);
+        if self.commit_many(entries).is_err() {
+            // commit_many aborts on storage failure; an encoding error cannot happen here.
+            tracing::error!("the casts of a batch could not be committed; stopping");
+            std::process::abort();
+        }
+        *overlay = CastOverlay::default();
+    }
+
+    /// Commits several commands' writes, each with its audit entry in chain order, in one
+    /// transaction: all of them are stored, or none.
+    fn commit_many(
+        &mut self,
+        entries: Vec<(Tx, Actor, &str, serde_json::Value)>,
+    ) -> Result<(), DomainError> {
+        let mut head = self.head;
+        let mut writes: Vec<(T, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let time = now();
+        for (tx, actor, action, detail) in entries {
+            let entry = AuditEntry {
+                seq: head.seq + 1,
+                time: time.clone(),
+                actor: actor.name(),
+                action: action.into(),
+                detail,
+                prev: crypto::hex(&head.hash),
+            };
+            let entry_bytes = serde_json::to_vec(&entry).map_err(internal)?;
+            head = ChainHead {
+                seq: entry.seq,
+                hash: crypto::sha256(&entry_bytes),
+            };
+            writes.extend(tx.writes);
+            writes.push((
+                T::Audit,
+                entry.seq.to_be_bytes().to_vec(),
+                Some(entry_bytes),
+            ));
+        }
         let head_bytes = serde_json::to_vec(&head).map_err(internal)?;
-        let trees: Vec<&sled::Tree> = (0..super::TREE_NAMES.len())
-            .map(|i| &self.trees.all[i])
-            .collect();
+        writes.push((T::Meta, b"audit_head".to_vec(), Some(head_bytes)));
+        // Only the trees these commands touch take part: a transaction's cost grows with them.
+        let mut used: Vec<usize> = writes.iter().map(|(t, _, _)| *t as usize).collect();
+        used.sort_unstable();
+        used.dedup();
+        let slot = |t: T| used.iter().position(|&u| u == t as usize).unwrap_or(0);
+        let trees: Vec<&sled::Tree> = used.iter().map(|&i| &self.trees.all[i]).collect();
         let result: sled::transaction::TransactionResult<(), ()> =
             trees.as_slice().transaction(|t| {
-                for (tree, key, value) in &tx.writes {
-                    let tree = &t[*tree as usize];
+                for (tree, key, value) in &writes {
+                    let tree = &t[slot(*tree)];
                     match value {
                         Some(v) => {
                             tree.insert(key.as_slice(), v.as_slice())?;
@@ -302,17 +405,24 @@ impl Writer {
                         }
                     }
                 }
-                t[T::Audit as usize].insert(&entry.seq.to_be_bytes(), entry_bytes.as_slice())?;
-                t[T::Meta as usize].insert("audit_head", head_bytes.as_slice())?;
                 Ok(())
             });
-        result.map_err(|e| {
+        if let Err(e) = result {
+            // A failed transaction on the single writer means storage trouble: stop, and let
+            // recovery run on restart rather than answer from a state that is not stored.
             tracing::error!(error = ?e, "transaction failed; stopping");
-            // A failed transaction on the single writer means storage trouble: stop.
             std::process::abort();
-            #[allow(unreachable_code)]
-            internal("transaction")
-        })?;
+        }
+        // Votes written here are re-read from the store next time.
+        for (tree, key, _) in &writes {
+            if *tree == T::Votes {
+                self.votes.remove(String::from_utf8_lossy(key).as_ref());
+            }
+        }
+        if writes.iter().any(|(t, _, _)| *t == T::Deputies) {
+            self.presence_epoch
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
         self.head = head;
         Ok(())
     }
@@ -381,7 +491,22 @@ impl Writer {
                 vote,
                 deputy,
                 request,
-            } => self.cast(&vote, &deputy, request),
+                receipt,
+            } => {
+                let mut overlay = CastOverlay::default();
+                match self.prepare_cast(&vote, &deputy, request, receipt, &mut overlay)? {
+                    PreparedCast::Retry(r) => Ok(Reply::Receipt(r)),
+                    PreparedCast::New {
+                        tx,
+                        actor,
+                        detail,
+                        receipt,
+                    } => {
+                        self.commit_many(vec![(tx, actor, "cast", detail)])?;
+                        Ok(Reply::Receipt(receipt))
+                    }
+                }
+            }
             Command::CloseVote { vote } => self.close_vote(&vote),
             Command::AnnounceVote { vote } => self.announce_vote(&vote),
             Command::CancelVote { vote, reason } => self.cancel_vote(&vote, &reason),
@@ -713,21 +838,27 @@ impl Writer {
         Ok(Reply::Vote(Box::new(vote)))
     }
 
-    fn cast(
+    /// Checks a cast against the stored state and this batch's casts so far; returns the
+    /// writes and the receipt, or the stored receipt of a retry.
+    fn prepare_cast(
         &mut self,
         vote_id: &str,
         deputy_id: &str,
         request: CastRequest,
-    ) -> Result<Reply, DomainError> {
-        let vote = self.vote(vote_id)?;
+        receipt: Receipt,
+        overlay: &mut CastOverlay,
+    ) -> Result<PreparedCast, DomainError> {
+        let vote = self.cached_vote(vote_id)?;
         let mark_key = scoped(vote_id, deputy_id.as_bytes());
         let ballot_id_sha256 = crypto::sha256_hex(request.ballot_id.as_bytes());
         // A retry of an acknowledged cast gets its receipt back, even after the close.
-        if let Some(mark) =
-            read_json::<CastMark>(self.trees.get(T::Casts), &mark_key).map_err(internal)?
-        {
+        let earlier = match overlay.marks.get(&mark_key) {
+            Some(m) => Some(m.clone()),
+            None => read_json::<CastMark>(self.trees.get(T::Casts), &mark_key).map_err(internal)?,
+        };
+        if let Some(mark) = earlier {
             if mark.ballot_id_sha256 == ballot_id_sha256 {
-                return Ok(Reply::Receipt(mark.receipt));
+                return Ok(PreparedCast::Retry(mark.receipt));
             }
             return Err(conflict("already_cast", "您已投票，每位代表只能投票一次"));
         }
@@ -761,60 +892,62 @@ impl Writer {
         }
         let rules = self.rules(&vote.rules_sha256)?;
         let choices = ballot::check_cast(&rules, &vote.items, vote_id, &request)?;
-        let receipt_code = loop {
-            let code = ballot::new_receipt_code().map_err(internal)?;
-            let taken = self
+        // The receipt was signed before the checks; it must be for this vote and its code new.
+        let receipt_key = scoped(vote_id, receipt.receipt_code.as_bytes());
+        let fresh = !overlay.receipts.contains(&receipt_key)
+            && !self
                 .trees
                 .get(T::Receipts)
-                .contains_key(scoped(vote_id, code.as_bytes()))
+                .contains_key(&receipt_key)
                 .map_err(internal)?;
-            if !taken {
-                break code;
-            }
-        };
-        let ballot_body = vote.ballot.as_ref().map(|b| b.body.as_str()).unwrap_or("");
-        let body = ReceiptBody {
-            format: ballot::RECEIPT_FORMAT.into(),
-            appliance_key: self.meta.public_key.clone(),
-            vote_id: vote_id.into(),
-            receipt_code: receipt_code.clone(),
-            ballot_sha256: crypto::sha256_hex(ballot_body.as_bytes()),
+        let body: ReceiptBody = serde_json::from_str(&receipt.body).map_err(internal)?;
+        if !fresh || body.vote_id != vote_id || body.receipt_code != receipt.receipt_code {
+            return Err(DomainError::new(
+                ErrorKind::Internal,
+                RECEIPT_COLLISION,
+                "回执码重复，请重试",
+            ));
         }
-        .body();
-        let signature = crypto::hex(&self.key()?.sign(Domain::Receipt, body.as_bytes()));
-        let receipt = Receipt {
-            body,
-            signature,
-            receipt_code: receipt_code.clone(),
-        };
         let mark = CastMark {
             ballot_id_sha256,
             receipt: receipt.clone(),
             named_choices: (!rules.secret).then(|| choices.clone()),
         };
-        let turnout = read_u64(self.trees.get(T::Counts), vote_id.as_bytes()).map_err(internal)?;
+        let committed =
+            read_u64(self.trees.get(T::Counts), vote_id.as_bytes()).map_err(internal)?;
+        let added = overlay.counts.entry(vote_id.to_string()).or_insert(0);
+        *added += 1;
+        let turnout = committed + *added;
         // The ballot's key is random: storage order says nothing about cast order.
         let slot = crypto::random::<16>().map_err(internal)?;
         let mut tx = Tx::default();
-        tx.put_json(T::Casts, mark_key, &mark);
+        tx.put_json(T::Casts, mark_key.clone(), &mark);
         tx.put(T::Ballots, scoped(vote_id, &slot), choices);
-        tx.put(
-            T::Receipts,
-            scoped(vote_id, receipt_code.as_bytes()),
-            Vec::new(),
-        );
+        tx.put(T::Receipts, receipt_key.clone(), Vec::new());
         tx.put(
             T::Counts,
             vote_id.as_bytes(),
-            (turnout + 1).to_be_bytes().to_vec(),
+            turnout.to_be_bytes().to_vec(),
         );
-        self.commit(
+        overlay.marks.insert(mark_key, mark);
+        overlay.receipts.insert(receipt_key);
+        Ok(PreparedCast::New {
             tx,
-            &Actor::Deputy(deputy_id.into()),
-            "cast",
-            json!({ "vote": vote_id }),
-        )?;
-        Ok(Reply::Receipt(receipt))
+            actor: Actor::Deputy(deputy_id.into()),
+            detail: json!({ "vote": vote_id }),
+            receipt,
+        })
+    }
+
+    /// A vote, from memory after the first read: every vote write goes through this writer,
+    /// which keeps the cache in step (see [`Writer::put_vote`]).
+    fn cached_vote(&mut self, id: &str) -> Result<Arc<Vote>, DomainError> {
+        if let Some(v) = self.votes.get(id) {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(self.vote(id)?);
+        self.votes.insert(id.to_string(), v.clone());
+        Ok(v)
     }
 
     fn close_vote(&mut self, id: &str) -> Result<Reply, DomainError> {

@@ -271,3 +271,54 @@ async fn every_answer_carries_the_security_headers() {
         }
     }
 }
+
+/// Two casts from one tablet at the same instant land in the same group commit: one ballot
+/// is stored, the other refused; the same cast sent twice at once gets one receipt.
+#[tokio::test]
+async fn simultaneous_casts_from_one_deputy_store_one_ballot() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(6).await;
+    let tablets = app.enrol_all().await;
+    let vote = app.create_vote("决议", &rules[2], &["决议"]).await;
+    app.post(
+        &format!("/api/operator/votes/{vote}/open"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    let path = format!("/api/tablet/votes/{vote}/cast");
+    let (_, t0) = &tablets[0];
+    let cast = |c: u8| json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": [c] });
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let (a, b, c) = tokio::join!(
+            app.post(&path, Auth::Token(t0), cast(0)),
+            app.post(&path, Auth::Token(t0), cast(1)),
+            app.post(&path, Auth::Token(t0), cast(2)),
+        );
+        answers.extend([a, b, c]);
+    }
+    let stored = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(
+        stored, 1,
+        "exactly one of fifteen simultaneous casts is stored"
+    );
+    for a in answers.iter().filter(|a| a.status != 200) {
+        a.err(409, "already_cast");
+    }
+    let (_, t1) = &tablets[1];
+    let same = cast(0);
+    let (a, b) = tokio::join!(
+        app.post(&path, Auth::Token(t1), same.clone()),
+        app.post(&path, Auth::Token(t1), same.clone())
+    );
+    assert_eq!(
+        a.ok(),
+        b.ok(),
+        "a duplicated cast gets one and the same receipt"
+    );
+    assert_eq!(app.store.ballots(&vote).unwrap().len(), 2);
+    assert_eq!(app.store.turnout(&vote).unwrap(), 2);
+    app.store.verify_chain().unwrap();
+}

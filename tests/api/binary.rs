@@ -56,6 +56,8 @@ impl Server {
                 c
             }
         };
+        // Its own process group, so that killing it takes strace's tracee along.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command
             .env("PIAOJUE_LOG", "debug")
             .stdout(Stdio::piped())
@@ -82,6 +84,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

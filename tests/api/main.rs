@@ -6,6 +6,7 @@ mod helpers;
 
 mod bad_input;
 mod binary;
+mod crash;
 mod secrecy;
 mod session;
 mod verify;

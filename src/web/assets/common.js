@@ -59,8 +59,8 @@ export function grouped(hex, n = 4) {
 }
 
 /** Listens to the appliance's events and calls `onUpdate(event)`; reconnects by itself. */
-export function listen(onUpdate, onState) {
-  const es = new EventSource("/api/events");
+export function listen(onUpdate, onState, scope) {
+  const es = new EventSource("/api/events" + (scope ? "?scope=" + scope : ""));
   es.addEventListener("hello", () => onState?.(true));
   es.addEventListener("update", (e) => {
     try { onUpdate(JSON.parse(e.data)); } catch { /* a malformed event is ignored */ }

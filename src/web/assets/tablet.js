@@ -272,6 +272,6 @@ listen(onEvent, (up) => {
   const el = document.getElementById("offline");
   if (!up && !el) document.body.append(h("div", { class: "notice error", id: "offline" }, "与表决系统的连接中断，正在重连……"));
   if (up) { el?.remove(); onEvent(); }
-});
+}, "tablet");
 if (params.get("code")) enrol(params.get("code"), params.get("fp"));
 else refresh();

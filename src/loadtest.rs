@@ -1,0 +1,805 @@
+//! `piaojue loadtest`: simulated tablets that speak the tablet page's protocol (enrol, hold a
+//! server-sent events connection, fetch and verify the signed ballot, cast, verify the signed
+//! receipt), driving a whole vote through the operator API; and `piaojue floor`, the cost of the
+//! unavoidable work alone (receipt signatures and group-committed fsyncs, no HTTP).
+//!
+//! The last line of `loadtest` is an interface:
+//! `loadtest: tablets=N cast=N acknowledged=N failed=N p50_ms=X p99_ms=X max_ms=X burst_ms=X
+//! close_to_bundle_ms=X verify_ms=X server_rss_mb=X`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Semaphore, watch};
+
+use crate::admin::Admin;
+use crate::ballot;
+use crate::crypto::{self, Domain};
+use crate::rules::{Kind, Rules};
+
+/// When the tablets cast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// All at once, as when the chair says 「请表决」.
+    Burst,
+    /// Uniformly over this many seconds.
+    Spread(f64),
+}
+
+impl Options {
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Kind::Motion => "motion",
+            Kind::ProjectSelection => "project_selection",
+            Kind::Satisfaction => "satisfaction",
+        }
+    }
+}
+
+impl std::str::FromStr for Arrival {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "burst" {
+            return Ok(Arrival::Burst);
+        }
+        match s.strip_prefix("spread:").map(str::parse::<f64>) {
+            Some(Ok(secs)) if (0.0..=3600.0).contains(&secs) => Ok(Arrival::Spread(secs)),
+            _ => Err(format!(
+                "`{s}`: use `burst` or `spread:SECONDS` (0 to 3600)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub url: String,
+    pub data: PathBuf,
+    pub tablets: usize,
+    pub kind: Kind,
+    pub arrival: Arrival,
+    pub receipts: Option<PathBuf>,
+    pub keep_open: bool,
+    pub vote: Option<String>,
+}
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub tablets: usize,
+    pub cast: usize,
+    pub acknowledged: usize,
+    pub failed: usize,
+    pub latencies_ms: Vec<f64>,
+    pub burst_ms: f64,
+    pub close_to_bundle_ms: Option<f64>,
+    pub verify_ms: Option<f64>,
+    pub server_rss_mb: Option<f64>,
+}
+
+impl Summary {
+    /// The machine-readable last line.
+    pub fn line(&self) -> String {
+        let mut l = self.latencies_ms.clone();
+        l.sort_by(f64::total_cmp);
+        let pct = |p: f64| -> String {
+            if l.is_empty() {
+                return "-".into();
+            }
+            let i = ((p * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1;
+            format!("{:.1}", l[i])
+        };
+        let opt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
+        format!(
+            "loadtest: tablets={} cast={} acknowledged={} failed={} p50_ms={} p99_ms={} max_ms={} burst_ms={:.1} close_to_bundle_ms={} verify_ms={} server_rss_mb={}",
+            self.tablets,
+            self.cast,
+            self.acknowledged,
+            self.failed,
+            pct(0.50),
+            pct(0.99),
+            l.last().map_or("-".into(), |m| format!("{m:.1}")),
+            self.burst_ms,
+            opt(self.close_to_bundle_ms),
+            opt(self.verify_ms),
+            opt(self.server_rss_mb),
+        )
+    }
+}
+
+fn client() -> Result<Client, String> {
+    Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(usize::MAX)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A request that survives a restarting appliance: transport errors and 5xx are retried
+/// (same body, so a cast stays the same cast) until `deadline`; 4xx is final.
+async fn call(
+    client: &Client,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    deadline: Instant,
+) -> Result<(StatusCode, Value), String> {
+    let mut wait = Duration::from_millis(50);
+    loop {
+        let mut r = client.request(method.clone(), url);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let outcome = match r.send().await {
+            Ok(res) => {
+                let status = res.status();
+                match res.bytes().await {
+                    Ok(bytes) if !status.is_server_error() => {
+                        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                        return Ok((status, v));
+                    }
+                    Ok(_) => format!("{status}"),
+                    Err(e) => e.to_string(),
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() + wait > deadline {
+            return Err(format!("{url}: {outcome}"));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_millis(1000));
+    }
+}
+
+/// Runs the load test; the caller prints [`Summary::line`].
+pub async fn run(o: Options) -> Result<Summary, String> {
+    let base = o.url.trim_end_matches('/').to_string();
+    let codes = read_codes(&o.data.join("demo/codes.csv"))?;
+    if o.tablets == 0 || o.tablets > codes.len() {
+        return Err(format!(
+            "--tablets must be 1 to {} (the demo's deputies)",
+            codes.len()
+        ));
+    }
+    let passphrase_file = o.data.join("demo/operator-passphrase");
+    let admin = login(&base, &passphrase_file).await?;
+    let client = client()?;
+    let deadline = || Instant::now() + Duration::from_secs(120);
+    let session = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{base}/api/public/session"),
+        None,
+        None,
+        deadline(),
+    )
+    .await?
+    .1;
+    let public_key = crypto::public_key(session["public_key"].as_str().unwrap_or(""))
+        .map_err(|e| format!("the appliance's key: {e}"))?;
+
+    // The vote.
+    let votes = admin_call(
+        &admin,
+        &passphrase_file,
+        &base,
+        "GET",
+        "/api/operator/votes",
+        None,
+    )
+    .await?;
+    let kind = serde_json::to_value(o.kind).unwrap_or(Value::Null);
+    let vote = match &o.vote {
+        Some(v) => votes["votes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["id"] == v.as_str())
+            .cloned()
+            .ok_or_else(|| format!("no vote {v}"))?,
+        None => votes["votes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["kind"] == kind && x["state"] == "draft")
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "no vote of kind {} left to open; restart the demo with a fresh --data",
+                    o.kind_name()
+                )
+            })?,
+    };
+    let vote_id = vote["id"].as_str().unwrap_or("").to_string();
+
+    // Enrol every tablet (each enrolment checks its deputy in). A code already used, by an
+    // earlier run or by an enrolment whose answer a crash swallowed, is reissued.
+    let progress = Progress::new(o.tablets);
+    let gate = Arc::new(Semaphore::new(64));
+    let mut enrolments = Vec::new();
+    let shared_admin = Arc::new(admin);
+    for (id, code) in codes.into_iter().take(o.tablets) {
+        let (client, base, gate, admin_base) =
+            (client.clone(), base.clone(), gate.clone(), base.clone());
+        let passphrase_file = passphrase_file.clone();
+        let progress = progress.clone();
+        let admin = shared_admin.clone();
+        enrolments.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+            let url = format!("{base}/api/tablet/enrol");
+            let mut code = code;
+            for _ in 0..5 {
+                let (status, body) = call(
+                    &client,
+                    reqwest::Method::POST,
+                    &url,
+                    None,
+                    Some(&json!({ "code": code })),
+                    deadline(),
+                )
+                .await?;
+                if status.is_success() {
+                    progress.enrolled.fetch_add(1, Ordering::Relaxed);
+                    return Ok::<String, String>(body["token"].as_str().unwrap_or("").to_string());
+                }
+                let r = admin_call(
+                    &admin,
+                    &passphrase_file,
+                    &admin_base,
+                    "POST",
+                    &format!("/api/operator/deputies/{id}/reissue"),
+                    Some(json!({ "reason": "负载测试：重新发卡" })),
+                )
+                .await?;
+                code = r["code"].as_str().unwrap_or("").to_string();
+            }
+            Err(format!("{id}: could not enrol"))
+        }));
+    }
+    let mut tokens = Vec::with_capacity(o.tablets);
+    for e in enrolments {
+        tokens.push(e.await.map_err(|e| e.to_string())??);
+    }
+    let admin = Arc::try_unwrap(shared_admin)
+        .map_err(|_| "the operator session is still shared".to_string())?;
+
+    // One server-sent events connection per tablet, held for the whole run.
+    let mut listeners = Vec::with_capacity(o.tablets);
+    for _ in 0..o.tablets {
+        let (client, url) = (client.clone(), format!("{base}/api/events?scope=tablet"));
+        listeners.push(tokio::spawn(async move {
+            loop {
+                if let Ok(mut res) = client
+                    .get(&url)
+                    .timeout(Duration::from_secs(3600))
+                    .send()
+                    .await
+                {
+                    while let Ok(Some(_)) = res.chunk().await {}
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }));
+    }
+
+    if vote["state"] == "draft" {
+        admin_call(
+            &admin,
+            &passphrase_file,
+            &base,
+            "POST",
+            &format!("/api/operator/votes/{vote_id}/open"),
+            Some(json!({})),
+        )
+        .await?;
+    }
+
+    let receipts = match &o.receipts {
+        Some(p) => Some(Arc::new(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?,
+        ))),
+        None => None,
+    };
+    let (go_tx, go_rx) = watch::channel(None::<Instant>);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let mut casts = Vec::with_capacity(o.tablets);
+    for (i, token) in tokens.into_iter().enumerate() {
+        let (client, base, vote_id) = (client.clone(), base.clone(), vote_id.clone());
+        let (receipts, progress, ready) = (receipts.clone(), progress.clone(), ready.clone());
+        let mut go = go_rx.clone();
+        let delay = match o.arrival {
+            Arrival::Burst => Duration::ZERO,
+            Arrival::Spread(s) => Duration::from_secs_f64(s * (i as f64 + 0.5) / o.tablets as f64),
+        };
+        casts.push(tokio::spawn(async move {
+            let url = format!("{base}/api/tablet/votes/{vote_id}/ballot");
+            let (status, b) = call(
+                &client,
+                reqwest::Method::GET,
+                &url,
+                Some(&token),
+                None,
+                deadline(),
+            )
+            .await?;
+            if !status.is_success() {
+                return Err(format!("ballot: {status} {b}"));
+            }
+            let body = b["body"].as_str().unwrap_or("");
+            let sig = crypto::unhex::<64>(b["signature"].as_str().unwrap_or(""))
+                .ok_or("ballot signature")?;
+            crypto::verify(&public_key, Domain::Ballot, body.as_bytes(), &sig)
+                .map_err(|e| format!("ballot: {e}"))?;
+            let definition: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+            let rules = rules_of(&definition)?;
+            let choices =
+                ballot::random_choices(&rules, definition["items"].as_array().map_or(0, Vec::len))
+                    .map_err(|e| e.to_string())?;
+            let cast = json!({
+                "vote_id": vote_id,
+                "ballot_id": crypto::hex(&crypto::random::<16>().map_err(|e| e.to_string())?),
+                "choices": choices,
+            });
+            ready.fetch_add(1, Ordering::Relaxed);
+            let start = loop {
+                if let Some(t) = *go.borrow_and_update() {
+                    break t;
+                }
+                go.changed().await.map_err(|e| e.to_string())?;
+            };
+            tokio::time::sleep_until((start + delay).into()).await;
+            let sent = Instant::now();
+            let url = format!("{base}/api/tablet/votes/{vote_id}/cast");
+            progress.sent.fetch_add(1, Ordering::Relaxed);
+            let (status, r) = call(
+                &client,
+                reqwest::Method::POST,
+                &url,
+                Some(&token),
+                Some(&cast),
+                deadline(),
+            )
+            .await?;
+            if !status.is_success() {
+                return Err(format!("cast: {status} {r}"));
+            }
+            let received = Instant::now();
+            let rbody = r["body"].as_str().unwrap_or("");
+            let rsig = crypto::unhex::<64>(r["signature"].as_str().unwrap_or(""))
+                .ok_or("receipt signature")?;
+            crypto::verify(&public_key, Domain::Receipt, rbody.as_bytes(), &rsig)
+                .map_err(|e| format!("receipt: {e}"))?;
+            let code = r["receipt_code"].as_str().unwrap_or("").to_string();
+            if let Some(f) = &receipts {
+                let mut f = f.lock().await;
+                writeln!(f, "{code}")
+                    .and_then(|()| f.flush())
+                    .map_err(|e| e.to_string())?;
+            }
+            progress.acknowledged.fetch_add(1, Ordering::Relaxed);
+            Ok((sent, received))
+        }));
+    }
+    // Everyone has a verified ballot in hand: go.
+    while ready.load(Ordering::Relaxed) < o.tablets && !casts.iter().all(|c| c.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = go_tx.send(Some(Instant::now()));
+    let mut first_sent: Option<Instant> = None;
+    let mut last_received: Option<Instant> = None;
+    let mut latencies = Vec::with_capacity(o.tablets);
+    let mut failed = 0;
+    let mut errors = Vec::new();
+    for c in casts {
+        match c.await.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok((sent, received)) => {
+                first_sent = Some(first_sent.map_or(sent, |f| f.min(sent)));
+                last_received = Some(last_received.map_or(received, |l| l.max(received)));
+                latencies.push((received - sent).as_secs_f64() * 1000.0);
+            }
+            Err(e) => {
+                failed += 1;
+                errors.push(e);
+            }
+        }
+    }
+    progress.stop();
+    for e in errors.iter().take(5) {
+        eprintln!("loadtest: a tablet failed: {e}");
+    }
+    let burst_ms = match (first_sent, last_received) {
+        (Some(f), Some(l)) => (l - f).as_secs_f64() * 1000.0,
+        _ => 0.0,
+    };
+    let rss = server_rss_mb(&base);
+    let mut summary = Summary {
+        tablets: o.tablets,
+        cast: progress.sent.load(Ordering::Relaxed),
+        acknowledged: latencies.len(),
+        failed,
+        latencies_ms: latencies,
+        burst_ms,
+        close_to_bundle_ms: None,
+        verify_ms: None,
+        server_rss_mb: rss,
+    };
+    for l in listeners {
+        l.abort();
+    }
+    if !o.keep_open {
+        let t = Instant::now();
+        admin_call(
+            &admin,
+            &passphrase_file,
+            &base,
+            "POST",
+            &format!("/api/operator/votes/{vote_id}/close"),
+            Some(json!({})),
+        )
+        .await?;
+        let bundle = admin
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/operator/votes/{vote_id}/bundle"),
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        summary.close_to_bundle_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
+        admin_call(
+            &admin,
+            &passphrase_file,
+            &base,
+            "POST",
+            &format!("/api/operator/votes/{vote_id}/announce"),
+            Some(json!({})),
+        )
+        .await?;
+        summary.verify_ms = Some(verify_with_binary(&bundle, &crypto::hex(&public_key))?);
+        summary.server_rss_mb = server_rss_mb(&base).or(summary.server_rss_mb);
+    }
+    Ok(summary)
+}
+
+/// Times `piaojue verify` (this same binary) on the bundle; fails if it does not verify.
+fn verify_with_binary(bundle: &Value, key: &str) -> Result<f64, String> {
+    let dir = std::env::temp_dir().join(format!("piaojue-loadtest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("bundle.json");
+    std::fs::write(&file, bundle.to_string()).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let out = std::process::Command::new(exe)
+        .arg("verify")
+        .arg(&file)
+        .args(["--key", key])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        return Err(format!(
+            "the bundle does not verify:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    Ok(ms)
+}
+
+/// The rules a ballot definition implies, enough to draw a valid random ballot.
+fn rules_of(definition: &Value) -> Result<Rules, String> {
+    let mut doc = json!({
+        "kind": definition["kind"],
+        "options": definition["options"],
+    });
+    if definition["kind"] == "project_selection" {
+        doc["select_n"] = definition["max_yes"].clone();
+        doc["max_yes"] = definition["max_yes"].clone();
+        doc["form"] = definition["form"].clone();
+    }
+    Rules::from_json(doc.to_string().as_bytes()).map_err(|e| e.to_string())
+}
+
+fn read_codes(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 3).then(|| (f[0].to_string(), f[2].to_string()))
+        })
+        .collect())
+}
+
+async fn login(base: &str, passphrase_file: &Path) -> Result<Admin, String> {
+    let mut wait = Duration::from_millis(100);
+    for _ in 0..60 {
+        match Admin::login(base, passphrase_file).await {
+            Ok(a) => return Ok(a),
+            Err(crate::admin::AdminError::Failed(_)) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("cannot log in to {base}"))
+}
+
+/// An operator call that logs in again if the appliance restarted (sessions live in memory).
+async fn admin_call(
+    admin: &Admin,
+    passphrase_file: &Path,
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let payload = || {
+        body.clone()
+            .map(|b| ("application/json", b.to_string().into_bytes()))
+    };
+    match admin.call(method.clone(), path, payload()).await {
+        Ok(v) => Ok(v),
+        Err(crate::admin::AdminError::Refused { code, message })
+            if code != "login_required" && code != "login_expired" =>
+        {
+            Err(format!("{code}: {message}"))
+        }
+        Err(_) => {
+            let fresh = login(base, passphrase_file).await?;
+            fresh
+                .call(method, path, payload())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Peak resident memory of the process listening on `base`'s port, when it runs here.
+pub fn server_rss_mb(base: &str) -> Option<f64> {
+    let url = reqwest::Url::parse(base).ok()?;
+    let host = url.host_str()?;
+    if !(host == "localhost" || host.parse::<std::net::IpAddr>().ok()?.is_loopback()) {
+        return None;
+    }
+    let port = url.port_or_known_default()?;
+    let inode = listening_inode(port)?;
+    let target = format!("socket:[{inode}]");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let pid = entry.file_name();
+        let Some(pid) = pid
+            .to_str()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == target))
+        {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let kb: f64 = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            return Some(kb / 1024.0);
+        }
+    }
+    None
+}
+
+fn listening_inode(port: u16) -> Option<String> {
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(file).ok()?;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+            if f.len() > 9
+                && f[3] == "0A"
+                && f[1].rsplit(':').next() == Some(&format!("{port:04X}"))
+            {
+                return Some(f[9].to_string());
+            }
+        }
+    }
+    None
+}
+
+/// A progress line on a terminal (nothing in CI logs).
+#[derive(Clone)]
+struct Progress {
+    total: usize,
+    enrolled: Arc<AtomicUsize>,
+    sent: Arc<AtomicUsize>,
+    acknowledged: Arc<AtomicUsize>,
+    ticker: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let p = Progress {
+            total,
+            enrolled: Arc::default(),
+            sent: Arc::default(),
+            acknowledged: Arc::default(),
+            ticker: Arc::default(),
+        };
+        if std::io::stderr().is_terminal() {
+            let q = p.clone();
+            let handle = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    let bar = |n: usize| {
+                        let filled = n * 30 / q.total.max(1);
+                        format!("[{}{}]", "#".repeat(filled), ".".repeat(30 - filled))
+                    };
+                    let acked = q.acknowledged.load(Ordering::Relaxed);
+                    eprint!(
+                        "\rloadtest: enrolled {}/{}  receipts {} {}/{}   ",
+                        q.enrolled.load(Ordering::Relaxed),
+                        q.total,
+                        bar(acked),
+                        acked,
+                        q.total
+                    );
+                }
+            });
+            if let Ok(mut t) = p.ticker.lock() {
+                *t = Some(handle);
+            }
+        }
+        p
+    }
+
+    fn stop(&self) {
+        if let Ok(mut t) = self.ticker.lock()
+            && let Some(h) = t.take()
+        {
+            h.abort();
+            eprintln!();
+        }
+    }
+}
+
+/// `piaojue floor`: N casts straight into a fresh store (validation, receipt signature,
+/// transaction, group-committed fsync) with no HTTP: what any appliance must pay.
+pub async fn floor(tablets: usize) -> Result<String, String> {
+    use crate::store::{Command, Reply, Store};
+    let dir = std::env::temp_dir().join(format!("piaojue-floor-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let pass = dir.join("passphrase");
+    std::fs::write(&pass, "floor measurement passphrase").map_err(|e| e.to_string())?;
+    let data = dir.join("data");
+    crate::appliance::init(&data, "floor", Some(&pass)).map_err(|e| e.to_string())?;
+    let key = Arc::new(crate::appliance::load_key(&data).map_err(|e| e.to_string())?);
+    let store = Store::open(&data, key).map_err(|e| e.to_string())?;
+    let e = |e: crate::session::DomainError| e.to_string();
+    let roster = crate::appliance::demo_roster(tablets);
+    store
+        .apply(Command::ImportRoster {
+            entries: roster.clone(),
+        })
+        .await
+        .map_err(e)?;
+    for d in &roster {
+        store
+            .apply(Command::SetPresence {
+                deputy: d.id.clone(),
+                presence: crate::session::Presence::Present,
+                actor: crate::store::Actor::Operator,
+                reason: Some("floor".into()),
+            })
+            .await
+            .map_err(e)?;
+    }
+    let doc = include_bytes!("../firmware-config/rules/project-selection.json");
+    let Reply::Rules(r) = store
+        .apply(Command::AdoptRules {
+            document: doc.to_vec(),
+        })
+        .await
+        .map_err(e)?
+    else {
+        return Err("rules".into());
+    };
+    let items: Vec<String> = (1..=7).map(|i| format!("项目{i}")).collect();
+    let Reply::Vote(v) = store
+        .apply(Command::CreateVote {
+            title: "floor".into(),
+            rules_sha256: r.sha256,
+            items: items.clone(),
+        })
+        .await
+        .map_err(e)?
+    else {
+        return Err("vote".into());
+    };
+    store
+        .apply(Command::OpenVote { vote: v.id.clone() })
+        .await
+        .map_err(e)?;
+    let rules = Rules::from_json(doc).map_err(|e| e.to_string())?;
+    let mut requests = Vec::with_capacity(tablets);
+    for d in &roster {
+        requests.push((
+            d.id.clone(),
+            ballot::CastRequest {
+                vote_id: v.id.clone(),
+                ballot_id: crypto::hex(&crypto::random::<16>().map_err(|e| e.to_string())?),
+                choices: ballot::random_choices(&rules, items.len()).map_err(|e| e.to_string())?,
+            },
+        ));
+    }
+    let t = Instant::now();
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(deputy, request)| {
+            let store = store.clone();
+            let vote = v.id.clone();
+            tokio::spawn(async move { store.cast(&vote, &deputy, request).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        if matches!(task.await, Ok(Ok(_))) {
+            ok += 1;
+        }
+    }
+    let store_path_ms = t.elapsed().as_secs_f64() * 1000.0;
+    drop(store);
+    if ok != tablets {
+        return Err(format!("only {ok} of {tablets} casts were stored"));
+    }
+    // The floor proper: N receipt signatures, and N records group-committed with one fsync.
+    let signer = crypto::ApplianceKey::generate().map_err(|e| e.to_string())?;
+    let receipt = ballot::ReceiptBody {
+        format: ballot::RECEIPT_FORMAT.into(),
+        appliance_key: signer.public_hex(),
+        vote_id: "v1".into(),
+        receipt_code: "7KQ2-M9XD-4T8P-1RZC".into(),
+        ballot_sha256: crypto::sha256_hex(b"ballot"),
+    }
+    .body();
+    let t = Instant::now();
+    let mut records = Vec::with_capacity(tablets);
+    for i in 0..tablets {
+        let sig = signer.sign(Domain::Receipt, format!("{receipt}{i}").as_bytes());
+        let mut record = receipt.clone().into_bytes();
+        record.extend_from_slice(&sig);
+        records.push(record);
+    }
+    let sign_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let commit =
+        crate::store::floor_commit(&dir.join("floor"), &records).map_err(|e| e.to_string())?;
+    let commit_ms = commit.as_secs_f64() * 1000.0;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!(
+        "floor: tablets={tablets} floor_ms={:.1} sign_ms={sign_ms:.1} commit_ms={commit_ms:.1} store_path_ms={store_path_ms:.1}",
+        sign_ms + commit_ms
+    ))
+}
