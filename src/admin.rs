@@ -50,7 +50,8 @@ impl Admin {
                 "--url must start with http:// or https://, not `{url}`"
             )));
         }
-        let client = Client::builder()
+        let client = crate::tls::client_builder()
+            .map_err(AdminError::Failed)?
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .map_err(|e| AdminError::Failed(e.to_string()))?;

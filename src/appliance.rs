@@ -58,7 +58,9 @@ pub fn init(
     data: &Path,
     session_name: &str,
     passphrase_file: Option<&Path>,
+    tls_names: &[String],
 ) -> Result<Created, ApplianceError> {
+    crate::tls::names(tls_names).map_err(|e| ApplianceError::Usage(format!("--tls-name: {e}")))?;
     let name = session_name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApplianceError::Usage(
@@ -103,6 +105,7 @@ pub fn init(
             .map_err(|e| ApplianceError::Setup(e.to_string()))?,
     };
     Store::create(data, &meta)?;
+    crate::tls::create(data, tls_names).map_err(ApplianceError::Setup)?;
     Ok(Created {
         fingerprint: key.fingerprint(),
         public_key: key.public_hex(),
@@ -211,7 +214,7 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Store, Applianc
             "--demo-deputies must be between 3 and 5000".into(),
         ));
     }
-    let created = init(data, DEMO_SESSION, None)?;
+    let created = init(data, DEMO_SESSION, None, &[])?;
     let demo = data.join("demo");
     fs::DirBuilder::new()
         .mode(0o700)
@@ -317,17 +320,14 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub demo: bool,
     pub demo_deputies: usize,
+    /// HTTPS on loopback too (always on any other address).
+    pub tls: bool,
 }
 
 /// Runs the appliance until Ctrl-C or SIGTERM.
 pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
-    if !options.listen.ip().is_loopback() {
-        return Err(ApplianceError::Usage(format!(
-            "refusing to serve plain HTTP on {}: only loopback addresses are allowed until TLS \
-             is configured (HTTPS on the venue LAN arrives with the appliance's TLS set-up)",
-            options.listen
-        )));
-    }
+    // Plain HTTP only on loopback: on the venue LAN anyone could read or forge it.
+    let tls = options.tls || !options.listen.ip().is_loopback();
     let fresh_demo = options.demo && !options.data.join(KEY_FILE).exists();
     let store = if fresh_demo {
         create_demo(&options.data, options.demo_deputies).await?
@@ -335,39 +335,62 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
         Store::open(&options.data, Arc::new(load_key(&options.data)?))?
     };
     let key = Arc::new(load_key(&options.data)?);
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
+    let listener = std::net::TcpListener::bind(options.listen)
         .map_err(|e| ApplianceError::Usage(format!("cannot listen on {}: {e}", options.listen)))?;
     let addr = listener.local_addr().map_err(io(&options.data))?;
-    let state = AppState::new(store, key.clone(), options.demo);
-    let base = format!("http://{addr}");
-    println!("piaojue 票决 — {}", state.store.meta().name);
-    println!(
+    let mut state = AppState::new(store, key.clone(), options.demo);
+    state.tls = tls;
+    let scheme = if tls { "https" } else { "http" };
+    let base = format!("{scheme}://{addr}");
+    crate::say!("piaojue 票决 — {}", state.store.meta().name);
+    crate::say!(
         "  key fingerprint: {}",
         crypto::fingerprint_grouped(&key.fingerprint())
     );
-    println!("  listening:       {base}");
-    println!("  public session:  {base}/api/public/session");
-    println!("  public votes:    {base}/api/public/votes");
-    println!("  enrolment cards: {base}/console/cards (after operator login)");
+    crate::say!("  listening:       {base}");
+    crate::say!("  public session:  {base}/api/public/session");
+    crate::say!("  public votes:    {base}/api/public/votes");
+    crate::say!("  enrolment cards: {base}/console/cards (after operator login)");
     if options.demo {
         let demo = options.data.join("demo");
-        println!(
+        crate::say!(
             "  demo:            {} ({}), codes in {}, operator passphrase in {}",
             if fresh_demo { "created" } else { "resumed" },
             options.data.display(),
             demo.join("codes.csv").display(),
             demo.join("operator-passphrase").display()
         );
-        println!(
+        crate::say!(
             "  try:             piaojue admin --url {base} --passphrase-file {} status",
             demo.join("operator-passphrase").display()
         );
     }
-    tracing::info!(%addr, "serving");
-    server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(io(&options.data))
+    if tls {
+        crate::say!(
+            "  TLS:             CA certificate for tablets and browsers in {}",
+            crate::tls::dir(&options.data).join("ca.pem").display()
+        );
+    }
+    tracing::info!(%addr, tls, "serving");
+    if tls {
+        let config = crate::tls::server_config(&options.data)
+            .await
+            .map_err(|e| {
+                ApplianceError::Setup(format!(
+                    "TLS: {e} (run `piaojue tls renew --data {}`)",
+                    options.data.display()
+                ))
+            })?;
+        server::serve_tls(listener, state, config, shutdown_signal())
+            .await
+            .map_err(io(&options.data))
+    } else {
+        listener.set_nonblocking(true).map_err(io(&options.data))?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(io(&options.data))?;
+        server::serve(listener, state, shutdown_signal())
+            .await
+            .map_err(io(&options.data))
+    }
 }
 
 async fn shutdown_signal() {

@@ -22,6 +22,9 @@ use crate::rules::{MAX_TALLY_INPUT_BYTES, TallyInput};
     about = "票决: a voting appliance for people's congress sessions, with verifiable results"
 )]
 struct Cli {
+    /// The appliance's CA certificate (`DIR/tls/ca.pem`), to reach it over HTTPS.
+    #[arg(long, global = true)]
+    cacert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +42,10 @@ enum Command {
         /// Take the operator passphrase from this file instead of generating one.
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
+        /// A host name or address the appliance's TLS certificate covers (repeat for each;
+        /// localhost and loopback are always covered).
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
     },
     /// Run the appliance.
     Serve {
@@ -54,6 +61,19 @@ enum Command {
         /// Deputies in the demo roster.
         #[arg(long, default_value_t = 300, requires = "demo")]
         demo_deputies: usize,
+        /// HTTPS on loopback too (it is always on for any other address).
+        #[arg(long)]
+        tls: bool,
+    },
+    /// The appliance's TLS certificate.
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
+    /// The appliance's signing key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// The secretariat's commands against a running appliance.
     Admin {
@@ -142,6 +162,27 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum TlsCommand {
+    /// A new server certificate from the appliance's CA; a running server picks it up.
+    Renew {
+        #[arg(long, default_value = "./piaojue-data")]
+        data: PathBuf,
+        /// The names and addresses to cover (default: those of the current certificate).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// The public key, its fingerprint as printed on the agenda, and a QR code of it.
+    Show {
+        #[arg(long, default_value = "./piaojue-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ScrutineerCommand {
     /// Make this scrutineer's Ed25519 key (file mode 0600); prints the public key.
     Keygen {
@@ -222,24 +263,53 @@ enum AdminCommand {
 /// Runs the command line; `main` returns what this returns.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(ca) = cli.cacert {
+        if !ca.is_file() {
+            eprintln!("error: --cacert {}: no such file", ca.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        crate::tls::trust(ca);
+    }
     match cli.command {
+        Command::Tls {
+            command: TlsCommand::Renew { data, names },
+        } => {
+            let names = (!names.is_empty()).then_some(names);
+            match crate::tls::renew(&data, names.as_deref()) {
+                Ok(n) => {
+                    crate::say!("renewed the server certificate for {}", n.join(", "));
+                    crate::say!("a running appliance loads it within 5 seconds");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+        Command::Keys {
+            command: KeysCommand::Show { data },
+        } => keys_show(&data),
         Command::Tally { file, text } => tally(&file, text),
         Command::Init {
             data,
             session_name,
             passphrase_file,
-        } => init(&data, &session_name, passphrase_file.as_deref()),
+            tls_names,
+        } => init(&data, &session_name, passphrase_file.as_deref(), &tls_names),
         Command::Serve {
             data,
             listen,
             demo,
             demo_deputies,
+            tls,
         } => in_runtime(async move {
             appliance::serve(ServeOptions {
                 data,
                 listen,
                 demo,
                 demo_deputies,
+                tls,
             })
             .await
             .map_err(|e| {
@@ -302,7 +372,7 @@ pub fn run() -> ExitCode {
             };
             match crate::loadtest::run(options).await {
                 Ok(summary) => {
-                    println!("{}", summary.line());
+                    crate::say!("{}", summary.line());
                     if summary.failed > 0 {
                         Err(EXIT_INVALID)
                     } else {
@@ -322,7 +392,7 @@ pub fn run() -> ExitCode {
             }
             match crate::loadtest::floor(tablets).await {
                 Ok(line) => {
-                    println!("{line}");
+                    crate::say!("{line}");
                     Ok(())
                 }
                 Err(e) => {
@@ -374,18 +444,52 @@ fn init_tracing() {
         .try_init();
 }
 
-fn init(data: &Path, session_name: &str, passphrase_file: Option<&Path>) -> ExitCode {
-    match appliance::init(data, session_name, passphrase_file) {
+fn keys_show(data: &Path) -> ExitCode {
+    let key = match appliance::load_key(data) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let fingerprint = key.fingerprint();
+    crate::say!("public key:      {}", key.public_hex());
+    crate::say!(
+        "key fingerprint: {}",
+        crypto::fingerprint_grouped(&fingerprint)
+    );
+    // The public key as a QR code, for observers' phones and the printed agenda.
+    if let Ok(code) = qrcode::QrCode::new(key.public_hex().as_bytes()) {
+        let text = code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build();
+        crate::say!("{text}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn init(
+    data: &Path,
+    session_name: &str,
+    passphrase_file: Option<&Path>,
+    tls_names: &[String],
+) -> ExitCode {
+    match appliance::init(data, session_name, passphrase_file, tls_names) {
         Ok(created) => {
-            println!("appliance created in {}", data.display());
-            println!("session:         {session_name}");
-            println!("public key:      {}", created.public_key);
-            println!(
+            crate::say!("appliance created in {}", data.display());
+            crate::say!("session:         {session_name}");
+            crate::say!("public key:      {}", created.public_key);
+            crate::say!(
                 "key fingerprint: {}",
                 crypto::fingerprint_grouped(&created.fingerprint)
             );
+            crate::say!(
+                "TLS CA:          {} (install it on the tablets and observers' machines)",
+                data.join("tls/ca.pem").display()
+            );
             if let Some(p) = created.passphrase {
-                println!(
+                crate::say!(
                     "operator passphrase (shown once, write it down): {}",
                     p.as_str()
                 );
@@ -405,30 +509,34 @@ fn init(data: &Path, session_name: &str, passphrase_file: Option<&Path>) -> Exit
 async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Result<(), AdminError> {
     let admin = Admin::login(url, passphrase_file).await?;
     let print = |v: &serde_json::Value| {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        crate::say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     };
     let read = |file: &Path, max: usize| read_capped(file, max).map_err(AdminError::Failed);
     match command {
         AdminCommand::Status => {
             let s = admin.get("/api/operator/status").await?;
             let a = &s["attendance"];
-            println!("session:     {}", s["session"].as_str().unwrap_or(""));
-            println!(
+            crate::say!("session:     {}", s["session"].as_str().unwrap_or(""));
+            crate::say!(
                 "fingerprint: {}",
                 crypto::fingerprint_grouped(s["fingerprint"].as_str().unwrap_or(""))
             );
-            println!(
+            crate::say!(
                 "attendance:  应到 {} 实到 {} 请假 {} 未签到 {} 中途退场 {}",
-                a["seated"], a["present"], a["leave"], a["absent"], a["left"]
+                a["seated"],
+                a["present"],
+                a["leave"],
+                a["absent"],
+                a["left"]
             );
-            println!(
+            crate::say!(
                 "audit:       {} entries, head {}",
                 s["audit"]["seq"],
                 s["audit"]["head"].as_str().unwrap_or("")
             );
-            println!("votes:");
+            crate::say!("votes:");
             for v in s["votes"].as_array().into_iter().flatten() {
-                println!("  {}", vote_line(v));
+                crate::say!("  {}", vote_line(v));
             }
         }
         AdminCommand::Votes => print(&admin.get("/api/operator/votes").await?),
@@ -439,7 +547,7 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
             let r = admin
                 .get(&format!("/api/operator/votes/{vote}/result"))
                 .await?;
-            println!("{}", r["announcement"].as_str().unwrap_or(""));
+            crate::say!("{}", r["announcement"].as_str().unwrap_or(""));
         }
         AdminCommand::Cancel { vote, reason } => {
             let v = admin
@@ -448,7 +556,7 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                     json!({ "reason": reason }),
                 )
                 .await?;
-            println!("{}", vote_line(&v["vote"]));
+            crate::say!("{}", vote_line(&v["vote"]));
         }
         AdminCommand::Result { vote } => print(
             &admin
@@ -464,7 +572,7 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                     Some(("text/csv; charset=utf-8", bytes)),
                 )
                 .await?;
-            println!("imported {} deputies", r["imported"]);
+            crate::say!("imported {} deputies", r["imported"]);
         }
         AdminCommand::Rules { file } => {
             let bytes = read(&file, crate::rules::MAX_DOCUMENT_BYTES)?;
@@ -475,7 +583,7 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                     Some(("application/json", bytes)),
                 )
                 .await?;
-            println!(
+            crate::say!(
                 "adopted {} {}",
                 r["sha256"].as_str().unwrap_or(""),
                 r["title"].as_str().unwrap_or("")
@@ -492,13 +600,13 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                     json!({ "title": title, "rules_sha256": rules, "items": items }),
                 )
                 .await?;
-            println!("{}", vote_line(&v["vote"]));
+            crate::say!("{}", vote_line(&v["vote"]));
         }
         AdminCommand::Codes => {
             let r = admin.post_json("/api/operator/codes", json!({})).await?;
-            println!("deputy,code");
+            crate::say!("deputy,code");
             for c in r["codes"].as_array().into_iter().flatten() {
-                println!(
+                crate::say!(
                     "{},{}",
                     c["deputy"].as_str().unwrap_or(""),
                     c["code"].as_str().unwrap_or("")
@@ -512,7 +620,7 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                     json!({ "reason": reason }),
                 )
                 .await?;
-            println!(
+            crate::say!(
                 "{} {} {}",
                 r["deputy"]["id"].as_str().unwrap_or(""),
                 r["deputy"]["name"].as_str().unwrap_or(""),
@@ -531,8 +639,8 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
     match command {
         ScrutineerCommand::Keygen { out } => {
             let public = observer::keygen(&out).map_err(fail)?;
-            println!("public key: {public}");
-            println!("key file:   {} (keep it on this machine)", out.display());
+            crate::say!("public key: {public}");
+            crate::say!("key file:   {} (keep it on this machine)", out.display());
         }
         ScrutineerCommand::Enrol {
             url,
@@ -543,7 +651,7 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
             let s = observer::enrol(&url, &code, &key, &token_out)
                 .await
                 .map_err(fail)?;
-            println!(
+            crate::say!(
                 "enrolled as {} {}; token in {}",
                 s["id"].as_str().unwrap_or(""),
                 s["name"].as_str().unwrap_or(""),
@@ -569,7 +677,7 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
                 eprintln!("error: the bundle does not verify; not co-signed");
                 return Err(EXIT_INVALID);
             }
-            println!("co-signed {vote}");
+            crate::say!("co-signed {vote}");
         }
     }
     Ok(())
@@ -584,7 +692,7 @@ async fn transition(admin: &Admin, vote: &str, action: &str) -> Result<(), Admin
     let v = admin
         .post_json(&format!("/api/operator/votes/{vote}/{action}"), json!({}))
         .await?;
-    println!("{}", vote_line(&v["vote"]));
+    crate::say!("{}", vote_line(&v["vote"]));
     Ok(())
 }
 

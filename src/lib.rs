@@ -20,6 +20,15 @@
 //! - [`observer`]: `piaojue verify` and the scrutineer's commands.
 //! - [`web`]: the pages (tablet, console, screen, verify), embedded static files.
 
+/// `println!` that never panics: a closed stdout (output piped into `head`) is not our error.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+pub(crate) use say;
+
 pub mod admin;
 pub mod appliance;
 pub mod ballot;
@@ -34,4 +43,5 @@ pub mod rules;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod tls;
 pub mod web;

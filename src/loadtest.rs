@@ -113,7 +113,7 @@ impl Summary {
 }
 
 fn client() -> Result<Client, String> {
-    Client::builder()
+    crate::tls::client_builder()?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(usize::MAX)
@@ -227,6 +227,39 @@ pub async fn run(o: Options) -> Result<Summary, String> {
     // earlier run or by an enrolment whose answer a crash swallowed, is reissued.
     let progress = Progress::new(o.tablets);
     let gate = Arc::new(Semaphore::new(64));
+    // Deputies whose tablet enrolled in an earlier run get a fresh code first: a used code
+    // would count as a failed (guessing) attempt against this machine's address.
+    let listed = admin_call(
+        &admin,
+        &passphrase_file,
+        &base,
+        "GET",
+        "/api/operator/deputies",
+        None,
+    )
+    .await?;
+    let enrolled: std::collections::HashSet<String> = listed["deputies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["tablet_enrolled"] == true)
+        .filter_map(|d| d["id"].as_str().map(str::to_string))
+        .collect();
+    let mut codes = codes;
+    for (id, code) in codes.iter_mut().take(o.tablets) {
+        if enrolled.contains(id.as_str()) {
+            let r = admin_call(
+                &admin,
+                &passphrase_file,
+                &base,
+                "POST",
+                &format!("/api/operator/deputies/{id}/reissue"),
+                Some(json!({ "reason": "负载测试：重新发卡" })),
+            )
+            .await?;
+            *code = r["code"].as_str().unwrap_or("").to_string();
+        }
+    }
     let mut enrolments = Vec::new();
     let shared_admin = Arc::new(admin);
     for (id, code) in codes.into_iter().take(o.tablets) {
@@ -695,7 +728,7 @@ pub async fn floor(tablets: usize) -> Result<String, String> {
     let pass = dir.join("passphrase");
     std::fs::write(&pass, "floor measurement passphrase").map_err(|e| e.to_string())?;
     let data = dir.join("data");
-    crate::appliance::init(&data, "floor", Some(&pass)).map_err(|e| e.to_string())?;
+    crate::appliance::init(&data, "floor", Some(&pass), &[]).map_err(|e| e.to_string())?;
     let key = Arc::new(crate::appliance::load_key(&data).map_err(|e| e.to_string())?);
     let store = Store::open(&data, key).map_err(|e| e.to_string())?;
     let e = |e: crate::session::DomainError| e.to_string();

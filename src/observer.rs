@@ -22,7 +22,8 @@ fn usage(message: impl Into<String>) -> UsageError {
 }
 
 fn client() -> Result<reqwest::Client, UsageError> {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
+        .map_err(usage)?
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| usage(e.to_string()))
@@ -135,7 +136,7 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
         },
     );
     if options.json {
-        println!(
+        crate::say!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );

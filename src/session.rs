@@ -274,6 +274,8 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     TooLarge,
+    TooMany,
+    Timeout,
     Internal,
 }
 

@@ -20,9 +20,9 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// `http://HOST` as the client reached the appliance: the name tablets and phones will use.
+/// `http(s)://HOST` as the client reached the appliance: the name tablets and phones will use.
 /// A Host header that is not a plain host name or address is not trusted.
-pub fn origin(headers: &HeaderMap) -> String {
+pub fn origin(headers: &HeaderMap, tls: bool) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -32,7 +32,7 @@ pub fn origin(headers: &HeaderMap) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
         })
         .unwrap_or("localhost");
-    format!("http://{host}")
+    format!("{}://{host}", if tls { "https" } else { "http" })
 }
 
 /// The tablet URL a card's QR carries.
@@ -59,7 +59,7 @@ pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let origin = origin(&headers);
+    let origin = origin(&headers, state.tls);
     let fingerprint = state.key.fingerprint();
     let mut deputies = state.store.deputies()?;
     deputies.sort_by(|a, b| a.id.cmp(&b.id));

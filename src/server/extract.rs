@@ -36,14 +36,34 @@ where
                 "请求须为 JSON（Content-Type: application/json）",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorKind::TooLarge, "body_too_large", "请求内容过大")
-            } else {
-                ApiError::new(ErrorKind::Invalid, "bad_body", "请求内容无法读取")
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// How long a client may take to send a body: a slow-loris trickle is cut off.
+const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A whole body, within the route's size limit and [`BODY_DEADLINE`].
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let read = Bytes::from_request(req, state);
+        let bytes = tokio::time::timeout(BODY_DEADLINE, read)
+            .await
+            .map_err(|_| ApiError::new(ErrorKind::Timeout, "body_timeout", "请求内容发送过慢"))?
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(ErrorKind::TooLarge, "body_too_large", "请求内容过大")
+                } else {
+                    ApiError::new(ErrorKind::Invalid, "bad_body", "请求内容无法读取")
+                }
+            })?;
+        Ok(RawBody(bytes))
     }
 }
 

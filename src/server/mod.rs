@@ -9,6 +9,7 @@ mod cards;
 mod error;
 mod events;
 mod extract;
+mod limits;
 mod operator;
 mod public;
 mod scrutineer;
@@ -85,6 +86,12 @@ pub struct AppState {
     /// One passphrase check at a time: a flood of logins cannot eat both cores.
     pub login_gate: Arc<Semaphore>,
     pub demo: bool,
+    /// Served over HTTPS: answers carry HSTS.
+    pub tls: bool,
+    /// Failed enrolments (tablets and scrutineers) per address.
+    pub enrol_failures: Arc<limits::FailureLimiter>,
+    /// Failed operator logins per address.
+    pub login_failures: Arc<limits::FailureLimiter>,
 }
 
 impl AppState {
@@ -99,6 +106,17 @@ impl AppState {
             vote_events,
             login_gate: Arc::new(Semaphore::new(1)),
             demo,
+            tls: false,
+            enrol_failures: Arc::new(limits::FailureLimiter::new(
+                "enrolment",
+                20,
+                Duration::from_secs(300),
+            )),
+            login_failures: Arc::new(limits::FailureLimiter::new(
+                "operator login",
+                5,
+                Duration::from_secs(300),
+            )),
         }
     }
 
@@ -183,7 +201,10 @@ pub fn app(state: AppState) -> Router {
         .route("/verify", get(|| async { crate::web::page("/verify") }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -193,7 +214,11 @@ async fn not_found() -> ApiError {
 
 /// Headers on every answer: a strict CSP without inline script, no sniffing, no framing,
 /// no referrer, and no caching of API answers.
-async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Response {
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let h = response.headers_mut();
@@ -216,6 +241,12 @@ async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Res
     if api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if state.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     response
 }
 
@@ -234,6 +265,48 @@ pub async fn serve(
     .await;
     ticker.abort();
     result
+}
+
+/// Serves HTTPS on `listener` until `shutdown` resolves, with the certificate of `config`
+/// (which reloads itself when renewed).
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    state: AppState,
+    config: axum_server::tls_rustls::RustlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let ticker = tokio::spawn(events::ticker(state.clone()));
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(5)));
+    });
+    listener.set_nonblocking(true)?;
+    let result = axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await;
+    ticker.abort();
+    result
+}
+
+/// Refuses an address that failed too often (429, with how long to wait).
+pub(crate) fn shut_out(
+    limiter: &limits::FailureLimiter,
+    ip: std::net::IpAddr,
+) -> Result<(), ApiError> {
+    match limiter.blocked(ip) {
+        Some(left) => Err(ApiError::new(
+            ErrorKind::TooMany,
+            "too_many_attempts",
+            format!(
+                "尝试次数过多，请{}分钟后再试或联系大会秘书处",
+                left.as_secs() / 60 + 1
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A JSON answer with status 200.

@@ -1,15 +1,14 @@
 //! The secretariat's endpoints (operator cookie): roster, codes, attendance, rules, votes.
 //! The operator never sees a choice of a secret vote: only the tally after the close.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiResult;
-use super::extract::{JsonBody, OPERATOR_COOKIE, Operator};
+use super::extract::{JsonBody, OPERATOR_COOKIE, Operator, RawBody};
 use super::public::{attendance, result_of, vote_summary};
 use super::{ApiError, AppState, ok};
 use crate::crypto;
@@ -24,8 +23,10 @@ pub struct Login {
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<Response> {
+    super::shut_out(&state.login_failures, peer.ip())?;
     if body.passphrase.len() > 256 {
         return Err(ApiError::new(
             ErrorKind::Invalid,
@@ -44,7 +45,7 @@ pub async fn login(
         .await
         .unwrap_or(false);
     if !good {
-        tracing::warn!("operator login refused");
+        state.login_failures.failed(peer.ip());
         return Err(ApiError::new(
             ErrorKind::Unauthorized,
             "bad_passphrase",
@@ -60,7 +61,8 @@ pub async fn login(
             detail: json!({}),
         })
         .await?;
-    let cookie = format!("{OPERATOR_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    let secure = if state.tls { "; Secure" } else { "" };
+    let cookie = format!("{OPERATOR_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
     Ok((
         [(header::SET_COOKIE, cookie)],
         axum::Json(json!({ "ok": true })),
@@ -119,7 +121,7 @@ pub async fn deputies(_op: Operator, State(state): State<AppState>) -> ApiResult
 pub async fn import_roster(
     _op: Operator,
     State(state): State<AppState>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let entries = parse_roster(&body)
         .map_err(|e| ApiError::new(ErrorKind::Invalid, "bad_roster", format!("名册有误：{e}")))?;
@@ -244,7 +246,7 @@ pub async fn adopt_rules(
     _op: Operator,
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let json = headers
         .get(header::CONTENT_TYPE)

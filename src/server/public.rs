@@ -189,7 +189,7 @@ pub async fn qr(
         .ok_or_else(|| ApiError::new(ErrorKind::Conflict, "no_result", "该表决尚无结果"))?;
     let url = format!(
         "{}/api/public/votes/{id}/bundle#sha256={}",
-        super::cards::origin(&headers),
+        super::cards::origin(&headers, state.tls),
         bundle.sha256
     );
     Ok((

@@ -2,7 +2,7 @@
 //! watch attendance, turnout and the audit log. They never see a choice; co-signing results
 //! builds on the keys enrolled here.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
@@ -56,8 +56,14 @@ pub struct Enrol {
 
 pub async fn enrol(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     JsonBody(body): JsonBody<Enrol>,
 ) -> ApiResult<Response> {
+    super::shut_out(&state.enrol_failures, peer.ip())?;
+    let failed = |e: ApiError| {
+        state.enrol_failures.failed(peer.ip());
+        e
+    };
     let public_key = crypto::public_key(&body.public_key).map_err(|e| {
         ApiError::new(
             ErrorKind::Invalid,
@@ -85,7 +91,8 @@ pub async fn enrol(
             token_sha256: crypto::sha256_hex(token.as_bytes()),
             public_key: crypto::hex(&public_key),
         })
-        .await?
+        .await
+        .map_err(|e| failed(e.into()))?
     else {
         return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
     };

@@ -1,7 +1,9 @@
 //! A deputy's tablet: enrol with the card's code, check in and out, fetch the signed ballot,
 //! cast once, keep the signed receipt.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
@@ -41,12 +43,19 @@ fn bad_code() -> ApiError {
 /// Binds this tablet to the deputy whose card it is; the deputy is then checked in.
 pub async fn enrol(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Enrol>,
 ) -> ApiResult<Response> {
+    super::shut_out(&state.enrol_failures, peer.ip())?;
+    let failed = |e: ApiError| {
+        state.enrol_failures.failed(peer.ip());
+        e
+    };
     // 160-bit codes are 32 base32 characters; anything else cannot be one.
     let code = crypto::normalize_code(&body.code)
         .filter(|c| c.len() == 32)
-        .ok_or_else(bad_code)?;
+        .ok_or_else(bad_code)
+        .map_err(failed)?;
     let token = crypto::hex(
         &crypto::random::<32>()
             .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
@@ -57,7 +66,8 @@ pub async fn enrol(
             code,
             token_sha256: crypto::sha256_hex(token.as_bytes()),
         })
-        .await?
+        .await
+        .map_err(|e| failed(e.into()))?
     else {
         return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
     };

@@ -322,3 +322,82 @@ async fn simultaneous_casts_from_one_deputy_store_one_ballot() {
     assert_eq!(app.store.turnout(&vote).unwrap(), 2);
     app.store.verify_chain().unwrap();
 }
+
+/// A guessing run against enrolment codes is shut out while enrolled tablets keep voting;
+/// a flood of wrong passphrases is shut out too, and the operator who knows it is not.
+#[tokio::test]
+async fn guessing_codes_is_shut_out_while_tablets_vote() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(40).await;
+    let tablets = app.enrol_all().await;
+    let vote = app.create_vote("决议", &rules[2], &["决议"]).await;
+    app.post(
+        &format!("/api/operator/votes/{vote}/open"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    let path = format!("/api/tablet/votes/{vote}/cast");
+    let guesses = async {
+        let mut statuses = Vec::new();
+        for i in 0..60 {
+            let code = format!("{:032}", i);
+            let a = app
+                .post("/api/tablet/enrol", Auth::None, json!({ "code": code }))
+                .await;
+            statuses.push(a.status.as_u16());
+        }
+        statuses
+    };
+    let votes = async {
+        let mut ok = 0;
+        for (_, t) in &tablets {
+            let a = app
+                .post(
+                    &path,
+                    Auth::Token(t),
+                    json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": [0] }),
+                )
+                .await;
+            if a.status == 200 {
+                ok += 1;
+            }
+        }
+        ok
+    };
+    let (statuses, ok) = tokio::join!(guesses, votes);
+    assert_eq!(
+        ok, 40,
+        "every enrolled tablet voted during the guessing run"
+    );
+    assert!(statuses[..20].iter().all(|&s| s == 401), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|&s| s == 429), "{statuses:?}");
+    let a = app
+        .post(
+            "/api/tablet/enrol",
+            Auth::None,
+            json!({ "code": "A".repeat(32) }),
+        )
+        .await;
+    a.err(429, "too_many_attempts");
+    // Logins: five wrong passphrases, then even the right one waits.
+    for _ in 0..5 {
+        app.post(
+            "/api/operator/login",
+            Auth::None,
+            json!({ "passphrase": "wrong guess" }),
+        )
+        .await
+        .err(401, "bad_passphrase");
+    }
+    app.post(
+        "/api/operator/login",
+        Auth::None,
+        json!({ "passphrase": crate::helpers::PASSPHRASE }),
+    )
+    .await
+    .err(429, "too_many_attempts");
+    // The operator already logged in is not affected.
+    app.get("/api/operator/status", Auth::Operator).await.ok();
+}

@@ -143,7 +143,7 @@ async fn enrol(client: &Client, base: &str, code: &str) -> String {
 async fn kill_9_mid_vote_loses_nothing_and_admin_drives_the_vote() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let client = Client::new();
+    let client = crate::helpers::http();
     let mut server = Server::start(&data, 30, None);
     let codes = codes(&data);
     assert_eq!(codes.len(), 30);
@@ -265,7 +265,7 @@ async fn an_edited_audit_entry_stops_the_server_from_starting() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut server = Server::start(&data, 5, None);
-    let client = Client::new();
+    let client = crate::helpers::http();
     enrol(&client, &server.base, &codes(&data)[0].1).await;
     server.kill9();
     {
@@ -305,7 +305,7 @@ async fn a_ballot_is_fsynced_before_it_is_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let trace = dir.path().join("strace.log");
-    let client = Client::new();
+    let client = crate::helpers::http();
     let token = {
         // Create the demo first (without strace, to keep the trace small).
         let server = Server::start(&data, 3, None);

@@ -50,7 +50,9 @@ fn free_port() -> u16 {
 }
 
 async fn votes(base: &str) -> Option<Value> {
-    reqwest::get(format!("{base}/api/public/votes"))
+    crate::helpers::http()
+        .get(format!("{base}/api/public/votes"))
+        .send()
         .await
         .ok()?
         .json()
@@ -143,7 +145,9 @@ async fn twenty_kill_9s_during_casting_lose_no_acknowledged_ballot() {
     };
     admin(&["close", "v1"]);
     admin(&["announce", "v1"]);
-    let bundle = reqwest::get(format!("{base}/api/public/votes/v1/bundle"))
+    let bundle = crate::helpers::http()
+        .get(format!("{base}/api/public/votes/v1/bundle"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -151,7 +155,9 @@ async fn twenty_kill_9s_during_casting_lose_no_acknowledged_ballot() {
         .unwrap();
     let file = dir.path().join("bundle.json");
     std::fs::write(&file, &bundle).unwrap();
-    let session: Value = reqwest::get(format!("{base}/api/public/session"))
+    let session: Value = crate::helpers::http()
+        .get(format!("{base}/api/public/session"))
+        .send()
         .await
         .unwrap()
         .json()

@@ -15,6 +15,12 @@ use tokio::sync::oneshot;
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
+/// An HTTP client (rustls needs its ring provider chosen before the first client).
+pub fn http() -> Client {
+    piaojue::tls::install_provider();
+    Client::new()
+}
+
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -54,7 +60,7 @@ impl Answer {
 pub fn init_appliance(dir: &Path) {
     let file = dir.join("passphrase");
     std::fs::write(&file, PASSPHRASE).unwrap();
-    appliance::init(&dir.join("data"), "测试县人大会议", Some(&file)).unwrap();
+    appliance::init(&dir.join("data"), "测试县人大会议", Some(&file), &[]).unwrap();
 }
 
 impl TestApp {
@@ -73,7 +79,7 @@ impl TestApp {
         }));
         TestApp {
             base,
-            client: Client::new(),
+            client: http(),
             _dir: dir,
             store,
             cookie: None,

@@ -9,5 +9,6 @@ mod binary;
 mod crash;
 mod secrecy;
 mod session;
+mod tls;
 mod verify;
 mod web;

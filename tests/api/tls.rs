@@ -1,0 +1,132 @@
+//! HTTPS with the appliance's own CA: `serve --tls` on loopback, always on other addresses,
+//! HSTS and a Secure cookie, a certificate renewed while serving.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_piaojue");
+
+struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(data: &std::path::Path, listen: &str, tls: bool) -> (Server, String) {
+    let mut c = Command::new(BIN);
+    c.args(["serve", "--data"])
+        .arg(data)
+        .args(["--listen", listen]);
+    if tls {
+        c.arg("--tls");
+    }
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server starts").unwrap();
+        if let Some(u) = line.trim().strip_prefix("listening:") {
+            break u.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), url)
+}
+
+fn client(ca: &std::path::Path) -> reqwest::Client {
+    piaojue::tls::install_provider();
+    let cert = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_with_the_appliance_ca_and_a_renewed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "a long enough passphrase").unwrap();
+    let out = Command::new(BIN)
+        .args(["init", "--data"])
+        .arg(&data)
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .args(["--tls-name", "piaojue.venue.lan"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ca = data.join("tls/ca.pem");
+    let (server, url) = start(&data, "127.0.0.1:0", true);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let c = client(&ca);
+    let r = c.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    let r = c
+        .post(format!("{url}/api/operator/login"))
+        .json(&serde_json::json!({ "passphrase": "a long enough passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
+    // Without the CA, the certificate is not trusted; plain HTTP gets no answer.
+    piaojue::tls::install_provider();
+    let stranger = reqwest::Client::new();
+    assert!(stranger.get(format!("{url}/healthz")).send().await.is_err());
+    let plain = url.replace("https://", "http://");
+    assert!(reqwest::get(format!("{plain}/healthz")).await.is_err());
+    // `piaojue admin` over HTTPS with --cacert.
+    let admin = Command::new(BIN)
+        .args(["admin", "--url", &url, "--passphrase-file"])
+        .arg(&pass)
+        .arg("--cacert")
+        .arg(&ca)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(
+        admin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    // Renewal while serving: the new certificate is picked up, the session goes on.
+    let before = std::fs::read(data.join("tls/server.pem")).unwrap();
+    let renew = Command::new(BIN)
+        .args(["tls", "renew", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(renew.status.success());
+    assert_ne!(before, std::fs::read(data.join("tls/server.pem")).unwrap());
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let fresh = client(&ca);
+    assert_eq!(
+        fresh
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    drop(server);
+    // On any address but loopback, it is HTTPS whatever the flags.
+    let (_server, url) = start(&data, "0.0.0.0:0", false);
+    assert!(url.starts_with("https://"), "{url}");
+}
