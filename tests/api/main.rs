@@ -7,6 +7,7 @@ mod helpers;
 mod bad_input;
 mod binary;
 mod crash;
+mod firmware;
 mod secrecy;
 mod session;
 mod tls;
