@@ -14,16 +14,23 @@ fn have(tool: &str) -> bool {
 
 #[test]
 fn the_systemd_unit_is_sandboxed_to_an_exposure_of_at_most_2() {
-    assert!(have("systemd-analyze"), "systemd-analyze is needed (.ci/test installs systemd)");
+    assert!(
+        have("systemd-analyze"),
+        "systemd-analyze is needed (.ci/test installs systemd)"
+    );
     let out = Command::new("systemd-analyze")
         .args(["security", "--offline=true"])
         .arg(repo("deploy/piaojue.service"))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let level: f64 = text
         .lines()
-        .find_map(|l| l.split("Overall exposure level for piaojue.service: ").nth(1))
+        .find_map(|l| {
+            l.split("Overall exposure level for piaojue.service: ")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
@@ -39,7 +46,11 @@ fn the_firewall_rules_parse_and_let_in_only_https() {
             .arg(repo("firmware-config/nftables.conf"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "nft -c: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "nft -c: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // Whatever nft says, the shape: every chain drops by default, only port 443 is let in.
     for chain in ["input", "forward", "output"] {
@@ -52,16 +63,25 @@ fn the_firewall_rules_parse_and_let_in_only_https() {
         .filter(|l| !l.trim_start().starts_with('#') && l.contains("tcp dport"))
         .collect();
     assert!(!tcp_ports.is_empty());
-    assert!(tcp_ports.iter().all(|l| l.contains("tcp dport 443")), "{tcp_ports:?}");
+    assert!(
+        tcp_ports.iter().all(|l| l.contains("tcp dport 443")),
+        "{tcp_ports:?}"
+    );
 }
 
 #[test]
 fn the_kiosk_allows_only_the_appliance() {
-    let p: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(repo("firmware-config/kiosk/chromium-policy.json")).unwrap()).unwrap();
+    let p: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo("firmware-config/kiosk/chromium-policy.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(p["URLBlocklist"], serde_json::json!(["*"]));
     for url in p["URLAllowlist"].as_array().unwrap() {
-        assert!(url.as_str().unwrap().starts_with("https://piaojue.venue.lan/"));
+        assert!(
+            url.as_str()
+                .unwrap()
+                .starts_with("https://piaojue.venue.lan/")
+        );
     }
     assert_eq!(p["DeveloperToolsAvailability"], 2, "no developer tools");
     assert_eq!(p["DownloadRestrictions"], 3, "no downloads");
@@ -70,9 +90,16 @@ fn the_kiosk_allows_only_the_appliance() {
 #[test]
 fn the_sysctl_file_is_key_equals_value() {
     let text = std::fs::read_to_string(repo("firmware-config/sysctl.conf")).unwrap();
-    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let (k, v) = line.split_once(" = ").unwrap_or_else(|| panic!("`{line}`"));
-        assert!(k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c)), "{k}");
+        assert!(
+            k.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c)),
+            "{k}"
+        );
         assert!(!v.trim().is_empty());
     }
 }
@@ -81,15 +108,29 @@ fn the_sysctl_file_is_key_equals_value() {
 #[test]
 fn no_aws_lc_and_no_openssl_in_the_dependency_tree() {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--edges", "normal,build", "--prefix", "none", "--offline"])
+        .args([
+            "tree",
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tree = String::from_utf8_lossy(&out.stdout);
     assert!(tree.contains("rustls v0.23"), "rustls is in the tree");
     for banned in ["aws-lc", "openssl"] {
-        assert!(!tree.to_lowercase().contains(banned), "{banned} in:\n{tree}");
+        assert!(
+            !tree.to_lowercase().contains(banned),
+            "{banned} in:\n{tree}"
+        );
     }
 }
 
@@ -97,7 +138,10 @@ fn no_aws_lc_and_no_openssl_in_the_dependency_tree() {
 fn no_private_key_is_ever_committed() {
     let ignore = std::fs::read_to_string(repo(".gitignore")).unwrap();
     for pattern in ["*.key", "*.pem", "/piaojue-data"] {
-        assert!(ignore.lines().any(|l| l.trim() == pattern), "{pattern} in .gitignore");
+        assert!(
+            ignore.lines().any(|l| l.trim() == pattern),
+            "{pattern} in .gitignore"
+        );
     }
     let out = Command::new("git")
         .args(["ls-files"])
@@ -108,10 +152,16 @@ fn no_private_key_is_ever_committed() {
         if file.ends_with(".key") || file.ends_with(".pem") || file.contains("appliance.key") {
             panic!("{file} is in git");
         }
-        if file.starts_with("tests/") || file.starts_with("fuzz/") || file.starts_with("src/web/assets/vendor") {
+        if file.starts_with("tests/")
+            || file.starts_with("fuzz/")
+            || file.starts_with("src/web/assets/vendor")
+        {
             continue;
         }
         let text = std::fs::read_to_string(repo(file)).unwrap_or_default();
-        assert!(!text.contains("PRIVATE KEY-----"), "{file} holds a private key");
+        assert!(
+            !text.contains("PRIVATE KEY-----"),
+            "{file} holds a private key"
+        );
     }
 }
