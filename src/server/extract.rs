@@ -84,6 +84,28 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// The operator's session cookie, if the request carries one.
+pub fn operator_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == OPERATOR_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// The bearer token of a tablet or a scrutineer's device, if the request carries one.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// The request comes from a logged-in operator (the `piaojue_operator` cookie).
 #[derive(Debug)]
 pub struct Operator;
@@ -99,15 +121,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == OPERATOR_COOKIE)
-            .map(|(_, value)| value.to_string());
+        let token = operator_cookie(&parts.headers);
         let Some(token) = token else {
             if parts.headers.contains_key(header::AUTHORIZATION) {
                 return Err(ApiError::new(
@@ -147,20 +161,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let Some(token) = token else {
-            if parts.headers.contains_key(header::COOKIE)
-                && parts
-                    .headers
-                    .get(header::COOKIE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|c| c.contains(OPERATOR_COOKIE))
-            {
+        let Some(token) = bearer(parts) else {
+            if operator_cookie(&parts.headers).is_some() {
                 return Err(ApiError::new(
                     ErrorKind::Forbidden,
                     "deputies_only",
@@ -204,19 +206,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::Unauthorized,
-                    "token_missing",
-                    "监票人终端尚未登记",
-                )
-            })?;
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Unauthorized,
+                "token_missing",
+                "监票人终端尚未登记",
+            )
+        })?;
         let hash = crypto::sha256_hex(token.as_bytes());
         if let Some(s) = state.store.scrutineer_by_token(&hash)? {
             return Ok(ScrutineerAuth(s));

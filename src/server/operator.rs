@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiResult;
-use super::extract::{JsonBody, OPERATOR_COOKIE, Operator, RawBody};
+use super::extract::{JsonBody, OPERATOR_COOKIE, Operator, RawBody, operator_cookie};
 use super::public::{attendance, result_of, vote_summary};
 use super::{ApiError, AppState, ok};
 use crate::crypto;
@@ -71,16 +71,7 @@ pub async fn login(
 }
 
 pub async fn logout(_op: Operator, State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| {
-            c.split(';')
-                .filter_map(|p| p.trim().split_once('='))
-                .find(|(n, _)| *n == OPERATOR_COOKIE)
-                .map(|(_, v)| v.to_string())
-        })
-    {
+    if let Some(token) = operator_cookie(&headers) {
         state.operator_sessions.remove(&token);
     }
     let cookie = format!("{OPERATOR_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
@@ -491,14 +482,6 @@ pub async fn demo_simulate(
 
 /// Whether this browser holds a valid operator login (never a 401, so pages can ask first).
 pub async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| {
-            c.split(';')
-                .filter_map(|p| p.trim().split_once('='))
-                .find(|(n, _)| *n == OPERATOR_COOKIE)
-                .map(|(_, v)| v.to_string())
-        });
+    let token = operator_cookie(&headers);
     ok(json!({ "operator": token.is_some_and(|t| state.operator_sessions.check(&t)) }))
 }

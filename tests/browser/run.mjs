@@ -216,7 +216,9 @@ test("the verify page verifies the bundle and the deputy's receipt, and rejects 
   // A key the observer typed that is not the appliance's.
   await page.fill("#key", "11".repeat(32));
   await page.click("#verify-vote");
-  await page.waitForFunction(() => document.querySelector("#verdict")?.textContent.includes("未通过"));
+  // The tampered file's report is still on screen: wait for the new one.
+  await page.waitForFunction(() => document.querySelector("#report")?.textContent.includes("另一把密钥"));
+  assert.match(await text(page, "#verdict"), /未通过/);
   assert.match(await text(page, "#report"), /结果包由另一把密钥签名/);
   clean(page);
 });
