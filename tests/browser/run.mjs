@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
-const BIN = process.env.PIAOJUE_BIN || join(root, "target", "debug", "piaojue");
+const BIN = process.env.PIAOJUE_BIN || join(process.env.CARGO_TARGET_DIR || join(root, "target"), "debug", "piaojue");
 const shots = process.env.UPDATE_SCREENSHOTS ? join(root, "docs", "screenshots") : mkdtempSync(join(tmpdir(), "piaojue-shots-"));
 mkdirSync(shots, { recursive: true });
 
