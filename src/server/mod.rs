@@ -283,7 +283,9 @@ pub async fn serve_tls(
         stopper.graceful_shutdown(Some(Duration::from_secs(5)));
     });
     listener.set_nonblocking(true)?;
-    let result = axum_server::from_tcp_rustls(listener, config)?
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(RefusePlainHttp);
+    let result = axum_server::from_tcp(listener)?
+        .acceptor(acceptor)
         .handle(handle)
         .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
         .await;
@@ -306,6 +308,50 @@ pub(crate) fn shut_out(
             ),
         )),
         None => Ok(()),
+    }
+}
+
+/// Before the TLS handshake: a client that speaks plain HTTP to the HTTPS port gets a 400
+/// that says so, in Chinese, and the connection closes; one that sends nothing in 10 s is cut
+/// off. Neither is logged per connection.
+#[derive(Debug, Clone, Copy)]
+struct RefusePlainHttp;
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> for RefusePlainHttp {
+    type Stream = tokio::net::TcpStream;
+    type Service = S;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<(Self::Stream, S)>> + Send>,
+    >;
+
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        Box::pin(async move {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(Duration::from_secs(10), stream.peek(&mut first)).await {
+                Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => Ok((stream, service)),
+                Ok(Ok(1)) => {
+                    use tokio::io::AsyncWriteExt as _;
+                    let mut stream = stream;
+                    let body =
+                        "请使用 HTTPS 访问表决系统（https://…）。This port speaks HTTPS only.\n";
+                    let answer = format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        stream.write_all(answer.as_bytes()),
+                    )
+                    .await;
+                    let _ = stream.shutdown().await;
+                    Err(std::io::Error::other("plain HTTP on the HTTPS port"))
+                }
+                _ => Err(std::io::Error::other("no TLS handshake")),
+            }
+        })
     }
 }
 

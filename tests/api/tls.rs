@@ -85,12 +85,15 @@ async fn https_with_the_appliance_ca_and_a_renewed_certificate() {
             .unwrap()
             .contains("; Secure")
     );
-    // Without the CA, the certificate is not trusted; plain HTTP gets no answer.
+    // Without the CA, the certificate is not trusted.
     piaojue::tls::install_provider();
     let stranger = reqwest::Client::new();
     assert!(stranger.get(format!("{url}/healthz")).send().await.is_err());
+    // Plain HTTP to the HTTPS port is told so, with a 400, and the connection closes.
     let plain = url.replace("https://", "http://");
-    assert!(reqwest::get(format!("{plain}/healthz")).await.is_err());
+    let r = reqwest::get(format!("{plain}/healthz")).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("请使用 HTTPS"));
     // `piaojue admin` over HTTPS with --cacert.
     let admin = Command::new(BIN)
         .args(["admin", "--url", &url, "--passphrase-file"])
