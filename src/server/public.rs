@@ -98,18 +98,15 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
             format!("表决{}，尚无结果", vote.state.name_zh()),
         ));
     };
-    let rules = state.store.rules(&vote.rules_sha256)?;
-    let secret = rules
-        .as_ref()
-        .and_then(|r| crate::rules::Rules::from_json(r.document.as_bytes()).ok())
-        .is_none_or(|r| r.secret);
+    // A document that cannot be read counts as secret: never publish names by mistake.
+    let rules = state
+        .store
+        .rules(&vote.rules_sha256)?
+        .and_then(|r| crate::rules::Rules::from_json(r.document.as_bytes()).ok());
+    let secret = rules.as_ref().is_none_or(|r| r.secret);
     let mut named = Vec::new();
     if !secret {
-        let options = rules
-            .as_ref()
-            .and_then(|r| crate::rules::Rules::from_json(r.document.as_bytes()).ok())
-            .map(|r| r.options)
-            .unwrap_or_default();
+        let options = rules.map(|r| r.options).unwrap_or_default();
         for (deputy, mark) in state.store.cast_marks(&vote.id)? {
             let name = state
                 .store
