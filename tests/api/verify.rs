@@ -562,6 +562,25 @@ async fn re_signed_tampering_is_caught_by_the_content_checks() {
         body["receipts"],
         "every receipt a tablet got is listed"
     );
+    // The named vote publishes who chose what; the secret ones name nobody.
+    let named = s
+        .app
+        .get("/api/public/votes/v4/result", Auth::None)
+        .await
+        .ok();
+    let list = named["named_choices"].as_array().unwrap();
+    assert_eq!(list.len(), 40);
+    assert!(
+        list.iter()
+            .all(|n| n["name"].as_str().is_some_and(|x| !x.is_empty()))
+    );
+    assert_eq!(
+        list.iter()
+            .filter(|n| n["choices"] == json!(["赞成"]))
+            .count(),
+        30
+    );
+    assert_eq!(result["named_choices"], serde_json::Value::Null);
 
     let resign = |key: &ApplianceKey, f: &dyn Fn(&mut Value)| -> Vec<u8> {
         let mut b = body.clone();
