@@ -114,17 +114,20 @@ pub fn init(
 }
 
 /// Writes a secret file with mode 0600, never over an existing one, and syncs it.
-fn write_secret(path: &Path, text: &str) -> Result<(), ApplianceError> {
+/// (Also how a scrutineer's key and token are saved: `crate::observer`.)
+pub(crate) fn write_secret_file(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(io(path))?;
-    f.write_all(text.as_bytes()).map_err(io(path))?;
-    f.write_all(b"\n").map_err(io(path))?;
-    f.sync_all().map_err(io(path))?;
-    Ok(())
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<(), ApplianceError> {
+    write_secret_file(path, text).map_err(io(path))
 }
 
 /// Reads the appliance key, refusing a key file others can read.

@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -185,14 +184,7 @@ pub fn print_report(report: &Report) {
 }
 
 fn write_secret(path: &Path, text: &str) -> Result<(), UsageError> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?;
-    f.write_all(format!("{text}\n").as_bytes())
-        .and_then(|()| f.sync_all())
+    crate::appliance::write_secret_file(path, text)
         .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -2,43 +2,29 @@
 //! tablets cast; after the last restart the vote is closed and announced, and every receipt
 //! a tablet received is in the published, verified bundle, with no deputy counted twice.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::helpers::{Running, serve};
+
 const BIN: &str = env!("CARGO_BIN_EXE_piaojue");
 
-/// A server process that is killed when dropped, on success and on a failed assertion alike.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(data: &Path, port: u16) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--demo-deputies", "200", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("the server starts").unwrap();
-        if line.trim_start().starts_with("listening:") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Server(child)
+fn start(data: &Path, port: u16) -> Running {
+    let data = data.to_str().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    serve(&[
+        "--demo",
+        "--demo-deputies",
+        "200",
+        "--data",
+        data,
+        "--listen",
+        &listen,
+    ])
+    .0
 }
 
 fn free_port() -> u16 {

@@ -230,3 +230,37 @@ pub enum Auth<'a> {
 pub fn ballot_id() -> String {
     piaojue::crypto::hex(&piaojue::crypto::random::<16>().unwrap())
 }
+
+/// A child process killed (and reaped) when dropped, on success and on a failed assertion alike.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real `piaojue serve ARGS…` and waits for the URL it prints.
+pub fn serve(args: &[&str]) -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_piaojue"))
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let running = Running(child);
+    let url = loop {
+        let line = lines.next().expect("the server starts").unwrap();
+        if let Some(u) = line.trim().strip_prefix("listening:") {
+            break u.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on it.
+    std::thread::spawn(move || for _ in lines {});
+    (running, url)
+}

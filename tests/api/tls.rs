@@ -1,41 +1,19 @@
 //! HTTPS with the appliance's own CA: `serve --tls` on loopback, always on other addresses,
 //! HSTS and a Secure cookie, a certificate renewed while serving.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use crate::helpers::{Running, serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_piaojue");
 
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(data: &std::path::Path, listen: &str, tls: bool) -> (Server, String) {
-    let mut c = Command::new(BIN);
-    c.args(["serve", "--data"])
-        .arg(data)
-        .args(["--listen", listen]);
+fn start(data: &std::path::Path, listen: &str, tls: bool) -> (Running, String) {
+    let data = data.to_str().unwrap();
+    let mut args = vec!["--data", data, "--listen", listen];
     if tls {
-        c.arg("--tls");
+        args.push("--tls");
     }
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the server starts").unwrap();
-        if let Some(u) = line.trim().strip_prefix("listening:") {
-            break u.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url)
+    serve(&args)
 }
 
 fn client(ca: &std::path::Path) -> reqwest::Client {
