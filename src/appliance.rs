@@ -13,10 +13,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::crypto::{self, ApplianceKey};
 use crate::server::{self, AppState};
+use crate::session::Session;
 use crate::session::{RosterEntry, now};
-use crate::store::{Command, Reply, SessionMeta, Store};
+use crate::store::{Actor, SessionMeta, Store};
+use piaojue_core::crypto::{self, ApplianceKey};
 
 const KEY_FILE: &str = "appliance.key";
 /// The shortest operator passphrase accepted from a file.
@@ -104,7 +105,11 @@ pub fn init(
         passphrase_hash: crypto::hash_passphrase(&passphrase)
             .map_err(|e| ApplianceError::Setup(e.to_string()))?,
     };
-    Store::create(data, &meta)?;
+    let detail = serde_json::json!({ "session": meta.name, "public_key": meta.public_key });
+    Store::create(data, &meta, move |tx| {
+        tx.audit(Actor::System, "init", detail);
+        Ok(())
+    })?;
     crate::tls::create(data, tls_names).map_err(ApplianceError::Setup)?;
     Ok(Created {
         fingerprint: key.fingerprint(),
@@ -211,7 +216,7 @@ pub fn demo_roster(n: usize) -> Vec<RosterEntry> {
 }
 
 /// Creates the demo session in `data` on first start: roster, codes, rules, three votes.
-pub async fn create_demo(data: &Path, deputies: usize) -> Result<Store, ApplianceError> {
+pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, ApplianceError> {
     if !(3..=5000).contains(&deputies) {
         return Err(ApplianceError::Usage(
             "--demo-deputies must be between 3 and 5000".into(),
@@ -227,50 +232,44 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Store, Applianc
         write_secret(&demo.join("operator-passphrase"), p)?;
     }
     let key = Arc::new(load_key(data)?);
-    let store = Store::open(data, key)?;
-    let setup = |e: crate::session::DomainError| ApplianceError::Setup(e.to_string());
-    store
-        .apply(Command::ImportRoster {
-            entries: demo_roster(deputies),
-        })
-        .await
-        .map_err(setup)?;
-    // Codes in slices: one transaction for 3,000 deputies would hold all of it in memory at once.
+    let session = Session::new(Store::open(data, &key.public_hex())?, key);
+    let setup = |e: piaojue_core::refusal::Refusal| ApplianceError::Setup(e.to_string());
     let roster = demo_roster(deputies);
+    session.import_roster(roster.clone()).await.map_err(setup)?;
+    // Codes in slices: one transaction for 3,000 deputies would hold all of it in memory at once.
     let mut codes = Vec::with_capacity(deputies);
     for slice in roster.chunks(250) {
-        let Reply::Codes(c) = store
-            .apply(Command::IssueCodes {
-                deputies: Some(slice.iter().map(|d| d.id.clone()).collect()),
-            })
-            .await
-            .map_err(setup)?
-        else {
-            return Err(ApplianceError::Setup("no codes issued".into()));
-        };
-        codes.extend(c);
+        let ids = slice.iter().map(|d| d.id.clone()).collect();
+        codes.extend(session.issue_codes(Some(ids)).await.map_err(setup)?);
     }
-    let mut csv = String::from("id,name,code\n");
-    for (id, code) in &codes {
-        let name = roster
-            .iter()
-            .find(|r| &r.id == id)
-            .map_or("", |r| r.name.as_str());
-        csv.push_str(&format!("{id},{name},{code}\n"));
-    }
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let written: Result<(), csv::Error> = (|| {
+        csv.write_record(["id", "name", "code"])?;
+        for (id, code) in &codes {
+            let name = roster
+                .iter()
+                .find(|r| &r.id == id)
+                .map_or("", |r| r.name.as_str());
+            csv.write_record([id.as_str(), name, code.as_str()])?;
+        }
+        csv.flush()?;
+        Ok(())
+    })();
+    let csv = written
+        .map_err(|e| e.to_string())
+        .and_then(|()| csv.into_inner().map_err(|e| e.to_string()))
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()))
+        .map_err(ApplianceError::Setup)?;
     write_secret(&demo.join("codes.csv"), csv.trim_end())?;
     let mut hashes = Vec::new();
     for doc in DEMO_RULES {
-        let Reply::Rules(r) = store
-            .apply(Command::AdoptRules {
-                document: doc.to_vec(),
-            })
-            .await
-            .map_err(setup)?
-        else {
-            return Err(ApplianceError::Setup("rules not adopted".into()));
-        };
-        hashes.push(r.sha256);
+        hashes.push(
+            session
+                .adopt_rules(doc.to_vec())
+                .await
+                .map_err(setup)?
+                .sha256,
+        );
     }
     let votes: [(&str, usize, Vec<&str>); 3] = [
         (
@@ -304,16 +303,13 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Store, Applianc
         ),
     ];
     for (title, rules, items) in votes {
-        store
-            .apply(Command::CreateVote {
-                title: title.into(),
-                rules_sha256: hashes[rules].clone(),
-                items: items.into_iter().map(str::to_string).collect(),
-            })
+        let items = items.into_iter().map(str::to_string).collect();
+        session
+            .create_vote(title.into(), hashes[rules].clone(), items)
             .await
             .map_err(setup)?;
     }
-    Ok(store)
+    Ok(session)
 }
 
 /// Options of `piaojue serve`.
@@ -332,23 +328,23 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
     // Plain HTTP only on loopback: on the venue LAN anyone could read or forge it.
     let tls = options.tls || !options.listen.ip().is_loopback();
     let fresh_demo = options.demo && !options.data.join(KEY_FILE).exists();
-    let store = if fresh_demo {
+    let session = if fresh_demo {
         create_demo(&options.data, options.demo_deputies).await?
     } else {
-        Store::open(&options.data, Arc::new(load_key(&options.data)?))?
+        let key = Arc::new(load_key(&options.data)?);
+        Session::new(Store::open(&options.data, &key.public_hex())?, key)
     };
-    let key = Arc::new(load_key(&options.data)?);
     let listener = std::net::TcpListener::bind(options.listen)
         .map_err(|e| ApplianceError::Usage(format!("cannot listen on {}: {e}", options.listen)))?;
     let addr = listener.local_addr().map_err(io(&options.data))?;
-    let mut state = AppState::new(store, key.clone(), options.demo);
+    let mut state = AppState::new(session, options.demo);
     state.tls = tls;
     let scheme = if tls { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
     crate::say!("piaojue 票决 — {}", state.store.meta().name);
     crate::say!(
         "  key fingerprint: {}",
-        crypto::fingerprint_grouped(&key.fingerprint())
+        crypto::fingerprint_grouped(&state.fingerprint)
     );
     crate::say!("  listening:       {base}");
     crate::say!("  public session:  {base}/api/public/session");

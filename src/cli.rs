@@ -11,9 +11,9 @@ use serde_json::json;
 
 use crate::admin::{Admin, AdminError, vote_line};
 use crate::appliance::{self, ApplianceError, ServeOptions};
-use crate::crypto;
 use crate::observer;
-use crate::rules::{MAX_TALLY_INPUT_BYTES, TallyInput};
+use piaojue_core::crypto;
+use piaojue_core::rules::{MAX_TALLY_INPUT_BYTES, TallyInput};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,37 +110,12 @@ enum Command {
     },
     /// Simulated tablets against a running demo appliance: enrol, events, signed ballots, casts,
     /// receipts; then close, announce and verify. Its last line is machine-readable.
+    /// Simulated tablets against a running demo appliance: forwards to `piaojue-loadtest`
+    /// (installed beside this binary), with the same arguments.
+    #[command(disable_help_flag = true)]
     Loadtest {
-        /// The appliance's URL.
-        #[arg(long)]
-        url: String,
-        /// The demo's data directory (for `demo/codes.csv` and `demo/operator-passphrase`).
-        #[arg(long, default_value = "./piaojue-data")]
-        data: PathBuf,
-        /// How many tablets.
-        #[arg(long)]
-        tablets: usize,
-        /// The kind of vote to run: project_selection, satisfaction or motion.
-        #[arg(long, default_value = "project_selection")]
-        kind: String,
-        /// `burst` (all at once) or `spread:SECONDS`.
-        #[arg(long, default_value = "burst")]
-        arrival: crate::loadtest::Arrival,
-        /// Append each receipt code to this file the moment it is verified.
-        #[arg(long)]
-        receipts: Option<PathBuf>,
-        /// Leave the vote open at the end (no close, announce or verify).
-        #[arg(long)]
-        keep_open: bool,
-        /// The vote to run (default: the first not yet opened of --kind).
-        #[arg(long)]
-        vote: Option<String>,
-    },
-    /// The floor: N casts straight into a fresh store (receipt signatures and group-committed
-    /// fsyncs), without HTTP, on this machine.
-    Floor {
-        #[arg(long, default_value_t = 3000)]
-        tablets: usize,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// A scrutineer's own key, enrolment and co-signature.
     Scrutineer {
@@ -263,7 +238,7 @@ enum AdminCommand {
 /// Runs the command line; `main` returns what this returns.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(ca) = cli.cacert {
+    if let Some(ca) = cli.cacert.clone() {
         if !ca.is_file() {
             eprintln!("error: --cacert {}: no such file", ca.display());
             return ExitCode::from(EXIT_USAGE);
@@ -343,64 +318,7 @@ pub fn run() -> ExitCode {
             }
         }),
         Command::Scrutineer { command } => in_runtime(scrutineer(command)),
-        Command::Loadtest {
-            url,
-            data,
-            tablets,
-            kind,
-            arrival,
-            receipts,
-            keep_open,
-            vote,
-        } => in_runtime(async move {
-            let kind: crate::rules::Kind =
-                serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
-                    eprintln!(
-                        "error: --kind `{kind}`: use project_selection, satisfaction or motion"
-                    );
-                    EXIT_USAGE
-                })?;
-            let options = crate::loadtest::Options {
-                url,
-                data,
-                tablets,
-                kind,
-                arrival,
-                receipts,
-                keep_open,
-                vote,
-            };
-            match crate::loadtest::run(options).await {
-                Ok(summary) => {
-                    crate::say!("{}", summary.line());
-                    if summary.failed > 0 {
-                        Err(EXIT_INVALID)
-                    } else {
-                        Ok(())
-                    }
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Err(EXIT_USAGE)
-                }
-            }
-        }),
-        Command::Floor { tablets } => in_runtime(async move {
-            if !(1..=5000).contains(&tablets) {
-                eprintln!("error: --tablets must be 1 to 5000");
-                return Err(EXIT_USAGE);
-            }
-            match crate::loadtest::floor(tablets).await {
-                Ok(line) => {
-                    crate::say!("{line}");
-                    Ok(())
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Err(EXIT_USAGE)
-                }
-            }
-        }),
+        Command::Loadtest { args } => forward_loadtest(cli.cacert.as_deref(), &args),
         Command::Admin {
             url,
             passphrase_file,
@@ -411,6 +329,30 @@ pub fn run() -> ExitCode {
                 e.exit_code()
             })
         }),
+    }
+}
+
+/// Runs `piaojue-loadtest` from beside this binary with `args`, and exits as it does.
+fn forward_loadtest(cacert: Option<&Path>, args: &[String]) -> ExitCode {
+    let tool = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("piaojue-loadtest")));
+    let Some(tool) = tool.filter(|t| t.is_file()) else {
+        eprintln!(
+            "error: piaojue-loadtest is not installed beside piaojue (cargo build --release builds both)"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let mut command = std::process::Command::new(&tool);
+    if let Some(ca) = cacert {
+        command.arg("--cacert").arg(ca);
+    }
+    match command.args(args).status() {
+        Ok(status) => ExitCode::from(status.code().map_or(EXIT_USAGE, |c| c as u8)),
+        Err(e) => {
+            eprintln!("error: {}: {e}", tool.display());
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 
@@ -509,7 +451,11 @@ fn init(
 async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Result<(), AdminError> {
     let admin = Admin::login(url, passphrase_file).await?;
     let print = |v: &serde_json::Value| {
-        crate::say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        // Pretty-printing a JSON value cannot fail; print it plain if it ever did.
+        match serde_json::to_string_pretty(v) {
+            Ok(text) => crate::say!("{text}"),
+            Err(_) => crate::say!("{v}"),
+        }
     };
     let read = |file: &Path, max: usize| read_capped(file, max).map_err(AdminError::Failed);
     match command {
@@ -575,7 +521,7 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
             crate::say!("imported {} deputies", r["imported"]);
         }
         AdminCommand::Rules { file } => {
-            let bytes = read(&file, crate::rules::MAX_DOCUMENT_BYTES)?;
+            let bytes = read(&file, piaojue_core::rules::MAX_DOCUMENT_BYTES)?;
             let r = admin
                 .call(
                     reqwest::Method::POST,

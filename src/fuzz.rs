@@ -2,10 +2,10 @@
 //! (`tests/fuzz_corpus.rs`): every parser of outside input, fed arbitrary bytes. Each must
 //! return (an answer or a refusal), never panic.
 
-use crate::ballot::{self, CastRequest};
-use crate::bundle::{self, Expect};
-use crate::rules::{Rules, TallyInput};
 use crate::session;
+use piaojue_core::ballot::{self, CastRequest};
+use piaojue_core::bundle::{self, Expect};
+use piaojue_core::rules::{Rules, TallyInput};
 
 /// A rules document.
 pub fn rules(data: &[u8]) {

@@ -31,15 +31,10 @@ pub(crate) use say;
 
 pub mod admin;
 pub mod appliance;
-pub mod ballot;
-pub mod bundle;
 pub mod cli;
-pub mod crypto;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod loadtest;
 pub mod observer;
-pub mod rules;
 pub mod server;
 pub mod session;
 pub mod store;

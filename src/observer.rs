@@ -1,6 +1,6 @@
 //! The observer's and the scrutineer's side of the command line: `piaojue verify` and
 //! `piaojue scrutineer keygen|enrol|cosign`. Only public endpoints and the scrutineer's own
-//! token are used; the verification itself is [`crate::bundle::verify`].
+//! token are used; the verification itself is [`piaojue_core::bundle::verify`].
 
 use std::fs;
 use std::io::{Read, Write};
@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::bundle::{self, Expect, MAX_BUNDLE_BYTES, Report};
-use crate::crypto::{self, ApplianceKey, Domain};
+use piaojue_core::bundle::{self, Expect, MAX_BUNDLE_BYTES, Report};
+use piaojue_core::crypto::{self, ApplianceKey, Domain};
 
 /// A usage or I/O problem: exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -135,10 +135,11 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
         },
     );
     if options.json {
-        crate::say!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        // A report of strings and booleans always serialises; say so if it ever did not.
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => crate::say!("{text}"),
+            Err(e) => eprintln!("error: the report cannot be written as JSON: {e}"),
+        }
     } else {
         print_report(&report);
     }

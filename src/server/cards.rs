@@ -60,7 +60,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let origin = origin(&headers, state.tls);
-    let fingerprint = state.key.fingerprint();
+    let fingerprint = state.fingerprint.clone();
     let mut deputies = state.store.deputies()?;
     deputies.sort_by(|a, b| a.id.cmp(&b.id));
     let codes: std::collections::HashMap<String, String> =
@@ -79,7 +79,7 @@ pub async fn page(
             id = escape(&d.id),
             qr = qr_svg(&tablet_url(&origin, code, &fingerprint)),
             code = escape(code),
-            fp = escape(&crate::crypto::fingerprint_grouped(&fingerprint)[..19]),
+            fp = escape(&piaojue_core::crypto::fingerprint_grouped(&fingerprint)[..19]),
         ));
     }
     if cards.is_empty() {

@@ -8,8 +8,10 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::crypto;
-use crate::session::{Deputy, ErrorKind};
+use crate::session::Deputy;
+use crate::store::Holder;
+use piaojue_core::crypto;
+use piaojue_core::refusal::{Device, Refusal};
 
 /// A JSON body: `Content-Type: application/json` required (a cross-site form cannot send
 /// it without a preflight), unknown fields refused by the types, errors naming the field.
@@ -30,11 +32,7 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !json {
-            return Err(ApiError::new(
-                ErrorKind::Invalid,
-                "content_type",
-                "请求须为 JSON（Content-Type: application/json）",
-            ));
+            return Err(ApiError(Refusal::NotJson));
         }
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
         parse_json(&bytes).map(JsonBody)
@@ -55,12 +53,12 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
         let read = Bytes::from_request(req, state);
         let bytes = tokio::time::timeout(BODY_DEADLINE, read)
             .await
-            .map_err(|_| ApiError::new(ErrorKind::Timeout, "body_timeout", "请求内容发送过慢"))?
+            .map_err(|_| ApiError(Refusal::BodyTimeout))?
             .map_err(|e| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(ErrorKind::TooLarge, "body_too_large", "请求内容过大")
+                    ApiError(Refusal::BodyTooLarge)
                 } else {
-                    ApiError::new(ErrorKind::Invalid, "bad_body", "请求内容无法读取")
+                    ApiError(Refusal::BadBody)
                 }
             })?;
         Ok(RawBody(bytes))
@@ -72,15 +70,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = if path == "." {
-            format!("JSON 格式有误：{inner}")
+        let detail = if path == "." {
+            inner.to_string()
         } else {
-            format!("JSON 格式有误：{path}: {inner}")
+            format!("{path}: {inner}")
         };
-        ApiError::new(ErrorKind::Invalid, "bad_json", message)
+        ApiError(Refusal::BadJson(detail))
     })?;
-    de.end()
-        .map_err(|_| ApiError::new(ErrorKind::Invalid, "bad_json", "JSON 之后还有多余内容"))?;
+    de.end().map_err(|_| ApiError(Refusal::TrailingJson))?;
     Ok(value)
 }
 
@@ -124,26 +121,14 @@ where
         let token = operator_cookie(&parts.headers);
         let Some(token) = token else {
             if parts.headers.contains_key(header::AUTHORIZATION) {
-                return Err(ApiError::new(
-                    ErrorKind::Forbidden,
-                    "operators_only",
-                    "只有大会秘书处可以这样做",
-                ));
+                return Err(ApiError(Refusal::OperatorsOnly));
             }
-            return Err(ApiError::new(
-                ErrorKind::Unauthorized,
-                "login_required",
-                "请先以秘书处身份登录",
-            ));
+            return Err(ApiError(Refusal::LoginRequired));
         };
         if state.operator_sessions.check(&token) {
             Ok(Operator)
         } else {
-            Err(ApiError::new(
-                ErrorKind::Unauthorized,
-                "login_expired",
-                "登录已失效，请重新登录",
-            ))
+            Err(ApiError(Refusal::LoginExpired))
         }
     }
 }
@@ -163,32 +148,19 @@ where
         let state = AppState::from_ref(state);
         let Some(token) = bearer(parts) else {
             if operator_cookie(&parts.headers).is_some() {
-                return Err(ApiError::new(
-                    ErrorKind::Forbidden,
-                    "deputies_only",
-                    "只有代表的表决终端可以这样做",
-                ));
+                return Err(ApiError(Refusal::DeputiesOnly));
             }
-            return Err(ApiError::new(
-                ErrorKind::Unauthorized,
-                "token_missing",
-                "表决终端尚未登记",
-            ));
+            return Err(ApiError(Refusal::TokenMissing(Device::Tablet)));
         };
         // Looked up by hash: the token itself is never stored or compared.
         let hash = crypto::sha256_hex(token.as_bytes());
-        match state.store.deputy_by_token(&hash)? {
-            Some(d) => Ok(DeputyAuth(d)),
-            None if state.store.scrutineer_by_token(&hash)?.is_some() => Err(ApiError::new(
-                ErrorKind::Forbidden,
-                "deputies_only",
-                "只有代表的表决终端可以这样做",
-            )),
-            None => Err(ApiError::new(
-                ErrorKind::Unauthorized,
-                "token_invalid",
-                "表决终端的登记已失效，请向大会秘书处申请新的登记卡",
-            )),
+        let invalid = || ApiError(Refusal::TokenInvalid(Device::Tablet));
+        match state.store.token_holder(&hash)? {
+            Some(Holder::Deputy(id)) => {
+                state.store.deputy(&id)?.map(DeputyAuth).ok_or_else(invalid)
+            }
+            Some(Holder::Scrutineer(_)) => Err(ApiError(Refusal::DeputiesOnly)),
+            None => Err(invalid()),
         }
     }
 }
@@ -206,28 +178,17 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::Unauthorized,
-                "token_missing",
-                "监票人终端尚未登记",
-            )
-        })?;
+        let token = bearer(parts).ok_or(ApiError(Refusal::TokenMissing(Device::Scrutineer)))?;
         let hash = crypto::sha256_hex(token.as_bytes());
-        if let Some(s) = state.store.scrutineer_by_token(&hash)? {
-            return Ok(ScrutineerAuth(s));
+        let invalid = || ApiError(Refusal::TokenInvalid(Device::Scrutineer));
+        match state.store.token_holder(&hash)? {
+            Some(Holder::Scrutineer(id)) => state
+                .store
+                .scrutineer(&id)?
+                .map(ScrutineerAuth)
+                .ok_or_else(invalid),
+            Some(Holder::Deputy(_)) => Err(ApiError(Refusal::ScrutineersOnly)),
+            None => Err(invalid()),
         }
-        if state.store.deputy_by_token(&hash)?.is_some() {
-            return Err(ApiError::new(
-                ErrorKind::Forbidden,
-                "scrutineers_only",
-                "只有监票人可以这样做",
-            ));
-        }
-        Err(ApiError::new(
-            ErrorKind::Unauthorized,
-            "token_invalid",
-            "监票人终端的登记已失效",
-        ))
     }
 }

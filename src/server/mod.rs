@@ -29,8 +29,10 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast};
 
-use crate::crypto::{self, ApplianceKey};
-use crate::session::{ErrorKind, MAX_ROSTER_BYTES};
+use piaojue_core::crypto;
+use piaojue_core::refusal::Refusal;
+
+use crate::session::{MAX_ROSTER_BYTES, Session};
 use crate::store::Store;
 
 pub use error::ApiError;
@@ -49,8 +51,7 @@ pub struct OperatorSessions {
 impl OperatorSessions {
     fn create(&self) -> Result<String, ApiError> {
         let token = crypto::hex(
-            &crypto::random::<32>()
-                .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
+            &crypto::random::<32>().map_err(|e| Refusal::internal("随机数生成失败", e))?,
         );
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -75,8 +76,12 @@ impl OperatorSessions {
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The session's transitions (every change goes through it).
+    pub session: Session,
+    /// The store, for reads.
     pub store: Store,
-    pub key: Arc<ApplianceKey>,
+    /// The appliance key's fingerprint, as printed on the cards and the 公告.
+    pub fingerprint: String,
     pub operator_sessions: Arc<OperatorSessions>,
     /// Server-sent events, as JSON text (votes' states, turnout, attendance).
     pub events: broadcast::Sender<Arc<str>>,
@@ -95,12 +100,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, key: Arc<ApplianceKey>, demo: bool) -> AppState {
+    pub fn new(session: Session, demo: bool) -> AppState {
         let (events, _) = broadcast::channel(1024);
         let (vote_events, _) = broadcast::channel(64);
+        let store = session.store().clone();
+        let fingerprint = session.fingerprint();
         AppState {
+            session,
             store,
-            key,
+            fingerprint,
             operator_sessions: Arc::default(),
             events,
             vote_events,
@@ -151,7 +159,9 @@ pub fn app(state: AppState) -> Router {
             "/rules",
             get(operator::rules_list)
                 .post(operator::adopt_rules)
-                .layer(DefaultBodyLimit::max(crate::rules::MAX_DOCUMENT_BYTES)),
+                .layer(DefaultBodyLimit::max(
+                    piaojue_core::rules::MAX_DOCUMENT_BYTES,
+                )),
         )
         .route("/votes", get(operator::votes).post(operator::create_vote))
         .route("/votes/{id}/open", post(operator::open_vote))
@@ -209,7 +219,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(ErrorKind::NotFound, "not_found", "没有这个地址")
+    ApiError(Refusal::NotFound)
 }
 
 /// Headers on every answer: a strict CSP without inline script, no sniffing, no framing,
@@ -299,14 +309,9 @@ pub(crate) fn shut_out(
     ip: std::net::IpAddr,
 ) -> Result<(), ApiError> {
     match limiter.blocked(ip) {
-        Some(left) => Err(ApiError::new(
-            ErrorKind::TooMany,
-            "too_many_attempts",
-            format!(
-                "尝试次数过多，请{}分钟后再试或联系大会秘书处",
-                left.as_secs() / 60 + 1
-            ),
-        )),
+        Some(left) => Err(ApiError(Refusal::TooManyAttempts {
+            minutes: left.as_secs() / 60 + 1,
+        })),
         None => Ok(()),
     }
 }

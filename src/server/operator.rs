@@ -11,9 +11,10 @@ use super::error::ApiResult;
 use super::extract::{JsonBody, OPERATOR_COOKIE, Operator, RawBody, operator_cookie};
 use super::public::{attendance, result_of, vote_summary};
 use super::{ApiError, AppState, ok};
-use crate::crypto;
-use crate::session::{DeputyView, ErrorKind, Presence, Vote, parse_roster};
-use crate::store::{Actor, Command, Reply};
+use crate::session::{DeputyView, Presence, Vote, parse_roster};
+use crate::store::Actor;
+use piaojue_core::crypto;
+use piaojue_core::refusal::Refusal;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,38 +29,26 @@ pub async fn login(
 ) -> ApiResult<Response> {
     super::shut_out(&state.login_failures, peer.ip())?;
     if body.passphrase.len() > 256 {
-        return Err(ApiError::new(
-            ErrorKind::Invalid,
-            "bad_passphrase",
-            "口令过长",
-        ));
+        return Err(ApiError(Refusal::PassphraseTooLong));
     }
     let stored = state.store.meta().passphrase_hash.clone();
     let _permit = state
         .login_gate
         .acquire()
         .await
-        .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "服务正在关闭"))?;
+        .map_err(|e| Refusal::internal("服务正在关闭", e))?;
     let passphrase = zeroize::Zeroizing::new(body.passphrase);
     let good = tokio::task::spawn_blocking(move || crypto::check_passphrase(&passphrase, &stored))
         .await
         .unwrap_or(false);
     if !good {
         state.login_failures.failed(peer.ip());
-        return Err(ApiError::new(
-            ErrorKind::Unauthorized,
-            "bad_passphrase",
-            "口令不正确",
-        ));
+        return Err(ApiError(Refusal::WrongPassphrase));
     }
     let token = state.operator_sessions.create()?;
     state
-        .store
-        .apply(Command::Note {
-            actor: Actor::Operator,
-            action: "login",
-            detail: json!({}),
-        })
+        .session
+        .note(Actor::Operator, "login", json!({}))
         .await?;
     let secure = if state.tls { "; Secure" } else { "" };
     let cookie = format!("{OPERATOR_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
@@ -92,7 +81,7 @@ pub async fn status(_op: Operator, State(state): State<AppState>) -> ApiResult<R
     let head = state.store.audit_head()?;
     Ok(ok(json!({
         "session": state.store.meta().name,
-        "fingerprint": state.key.fingerprint(),
+        "fingerprint": state.fingerprint.clone(),
         "attendance": attendance(&state)?,
         "votes": votes,
         "rules": state.store.rules_list()?.iter().map(|r| json!({
@@ -114,11 +103,8 @@ pub async fn import_roster(
     State(state): State<AppState>,
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
-    let entries = parse_roster(&body)
-        .map_err(|e| ApiError::new(ErrorKind::Invalid, "bad_roster", format!("名册有误：{e}")))?;
-    let Reply::Imported(n) = state.store.apply(Command::ImportRoster { entries }).await? else {
-        return Err(unexpected());
-    };
+    let entries = parse_roster(&body).map_err(Refusal::BadRoster)?;
+    let n = state.session.import_roster(entries).await?;
     Ok(ok(json!({ "imported": n })))
 }
 
@@ -135,15 +121,7 @@ pub async fn issue_codes(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<IssueCodes>,
 ) -> ApiResult<Response> {
-    let Reply::Codes(codes) = state
-        .store
-        .apply(Command::IssueCodes {
-            deputies: body.deputies,
-        })
-        .await?
-    else {
-        return Err(unexpected());
-    };
+    let codes = state.session.issue_codes(body.deputies).await?;
     let codes: Vec<_> = codes
         .into_iter()
         .map(|(id, code)| json!({ "deputy": id, "code": code }))
@@ -163,18 +141,10 @@ async fn presence(
     presence: Presence,
     reason: String,
 ) -> ApiResult<Response> {
-    let Reply::Deputy(d) = state
-        .store
-        .apply(Command::SetPresence {
-            deputy: id,
-            presence,
-            actor: Actor::Operator,
-            reason: Some(reason),
-        })
-        .await?
-    else {
-        return Err(unexpected());
-    };
+    let d = state
+        .session
+        .set_presence(id, presence, Actor::Operator, Some(reason))
+        .await?;
     Ok(ok(json!({ "deputy": DeputyView::from(&d) })))
 }
 
@@ -214,17 +184,7 @@ pub async fn reissue(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
-    let Reply::Codes(codes) = state
-        .store
-        .apply(Command::Reissue {
-            deputy: id,
-            reason: body.reason,
-        })
-        .await?
-    else {
-        return Err(unexpected());
-    };
-    let (deputy, code) = codes.into_iter().next().ok_or_else(unexpected)?;
+    let (deputy, code) = state.session.reissue(id, body.reason).await?;
     Ok(ok(json!({ "deputy": deputy, "code": code })))
 }
 
@@ -244,21 +204,9 @@ pub async fn adopt_rules(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(ApiError::new(
-            ErrorKind::Invalid,
-            "content_type",
-            "办法文件须以 application/json 提交",
-        ));
+        return Err(ApiError(Refusal::RulesNotJson));
     }
-    let Reply::Rules(adopted) = state
-        .store
-        .apply(Command::AdoptRules {
-            document: body.to_vec(),
-        })
-        .await?
-    else {
-        return Err(unexpected());
-    };
+    let adopted = state.session.adopt_rules(body.to_vec()).await?;
     Ok(ok(json!({
         "sha256": adopted.sha256, "title": adopted.title, "kind": adopted.kind,
         "adopted_at": adopted.adopted_at,
@@ -288,28 +236,15 @@ pub async fn create_vote(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewVote>,
 ) -> ApiResult<Response> {
-    let vote = vote_reply(
-        state
-            .store
-            .apply(Command::CreateVote {
-                title: body.title,
-                rules_sha256: body.rules_sha256,
-                items: body.items,
-            })
-            .await?,
-    )?;
+    let vote = state
+        .session
+        .create_vote(body.title, body.rules_sha256, body.items)
+        .await?;
     Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
 }
 
-fn vote_reply(reply: Reply) -> ApiResult<Vote> {
-    match reply {
-        Reply::Vote(v) => Ok(*v),
-        _ => Err(unexpected()),
-    }
-}
-
-async fn transition(state: &AppState, command: Command) -> ApiResult<Response> {
-    let vote = vote_reply(state.store.apply(command).await?)?;
+/// Answers a vote's change of state, and tells every listener.
+fn transition(state: &AppState, vote: Vote) -> ApiResult<Response> {
     state.publish(json!({ "type": "vote", "vote": vote.id, "state": vote.state }));
     Ok(ok(json!({ "vote": vote_summary(state, &vote)? })))
 }
@@ -319,7 +254,7 @@ pub async fn open_vote(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    transition(&state, Command::OpenVote { vote: id }).await
+    transition(&state, state.session.open_vote(id).await?)
 }
 
 pub async fn close_vote(
@@ -327,7 +262,7 @@ pub async fn close_vote(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    transition(&state, Command::CloseVote { vote: id }).await
+    transition(&state, state.session.close_vote(id).await?)
 }
 
 pub async fn announce_vote(
@@ -335,7 +270,7 @@ pub async fn announce_vote(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    transition(&state, Command::AnnounceVote { vote: id }).await
+    transition(&state, state.session.announce_vote(id).await?)
 }
 
 pub async fn cancel_vote(
@@ -344,14 +279,7 @@ pub async fn cancel_vote(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
-    transition(
-        &state,
-        Command::CancelVote {
-            vote: id,
-            reason: body.reason,
-        },
-    )
-    .await
+    transition(&state, state.session.cancel_vote(id, body.reason).await?)
 }
 
 /// The tally of a closed vote, privately, before it is announced.
@@ -360,13 +288,7 @@ pub async fn result(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let vote = state.store.vote(&id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::NotFound,
-            "vote_unknown",
-            format!("没有表决 {id}"),
-        )
-    })?;
+    let vote = state.store.vote(&id)?.ok_or(Refusal::VoteUnknown(id))?;
     Ok(ok(result_of(&state, &vote)?))
 }
 
@@ -394,10 +316,6 @@ pub async fn audit(
     })))
 }
 
-fn unexpected() -> ApiError {
-    ApiError::new(ErrorKind::Internal, "internal", "内部错误")
-}
-
 /// The signed bundle of a closed vote, before it is announced.
 pub async fn bundle(
     _op: Operator,
@@ -411,11 +329,7 @@ fn demo_only(state: &AppState) -> ApiResult<()> {
     if state.demo {
         Ok(())
     } else {
-        Err(ApiError::new(
-            ErrorKind::NotFound,
-            "not_found",
-            "没有这个地址",
-        ))
+        Err(ApiError(Refusal::NotFound))
     }
 }
 
@@ -426,13 +340,13 @@ pub async fn demo_checkin(_op: Operator, State(state): State<AppState>) -> ApiRe
     for d in state.store.deputies()? {
         if d.presence == Presence::Absent {
             state
-                .store
-                .apply(Command::SetPresence {
-                    deputy: d.id,
-                    presence: Presence::Present,
-                    actor: Actor::Operator,
-                    reason: Some("演示：模拟签到".into()),
-                })
+                .session
+                .set_presence(
+                    d.id,
+                    Presence::Present,
+                    Actor::Operator,
+                    Some("演示：模拟签到".into()),
+                )
                 .await?;
             n += 1;
         }
@@ -447,19 +361,16 @@ pub async fn demo_simulate(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     demo_only(&state)?;
-    let vote = state.store.vote(&id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::NotFound,
-            "vote_unknown",
-            format!("没有表决 {id}"),
-        )
-    })?;
+    let vote = state
+        .store
+        .vote(&id)?
+        .ok_or_else(|| Refusal::VoteUnknown(id.clone()))?;
     let adopted = state
         .store
         .rules(&vote.rules_sha256)?
-        .ok_or_else(unexpected)?;
-    let rules =
-        crate::rules::Rules::from_json(adopted.document.as_bytes()).map_err(|_| unexpected())?;
+        .ok_or_else(|| Refusal::RulesUnknown(vote.rules_sha256.clone()))?;
+    let rules = piaojue_core::rules::Rules::from_json(adopted.document.as_bytes())
+        .map_err(|e| Refusal::internal("内部错误", e))?;
     let mut cast = 0;
     for d in state.store.deputies()? {
         if d.presence != Presence::Present
@@ -468,13 +379,15 @@ pub async fn demo_simulate(
         {
             continue;
         }
-        let request = crate::ballot::CastRequest {
+        let request = piaojue_core::ballot::CastRequest {
             vote_id: id.clone(),
-            ballot_id: crypto::hex(&crypto::random::<16>().map_err(|_| unexpected())?),
-            choices: crate::ballot::random_choices(&rules, vote.items.len())
-                .map_err(|_| unexpected())?,
+            ballot_id: crypto::hex(
+                &crypto::random::<16>().map_err(|e| Refusal::internal("随机数生成失败", e))?,
+            ),
+            choices: piaojue_core::ballot::random_choices(&rules, vote.items.len())
+                .map_err(|e| Refusal::internal("随机数生成失败", e))?,
         };
-        state.store.cast(&id, &d.id, request).await?;
+        state.session.cast(&id, &d.id, request).await?;
         cast += 1;
     }
     Ok(ok(json!({ "cast": cast })))

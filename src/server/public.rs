@@ -6,9 +6,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::ApiResult;
-use super::{ApiError, AppState, ok};
-use crate::crypto;
-use crate::session::{ErrorKind, Presence, Vote, VoteState};
+use super::{AppState, ok};
+use crate::session::{Presence, Vote, VoteState};
+use piaojue_core::bundle::choice_words;
+use piaojue_core::crypto;
+use piaojue_core::refusal::Refusal;
 
 pub async fn healthz(State(state): State<AppState>) -> ApiResult<Response> {
     let head = state.store.audit_head()?;
@@ -30,7 +32,7 @@ pub fn attendance(state: &AppState) -> ApiResult<Value> {
 
 pub async fn session(State(state): State<AppState>) -> ApiResult<Response> {
     let meta = state.store.meta();
-    let fingerprint = state.key.fingerprint();
+    let fingerprint = state.fingerprint.clone();
     Ok(ok(json!({
         "name": meta.name,
         "public_key": meta.public_key,
@@ -92,17 +94,13 @@ pub async fn votes(State(state): State<AppState>) -> ApiResult<Response> {
 /// for a named vote, each deputy's choices.
 pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
     let Some(outcome) = &vote.result else {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "no_result",
-            format!("表决{}，尚无结果", vote.state.name_zh()),
-        ));
+        return Err(Refusal::NoResult(Some(vote.state.name_zh())).into());
     };
     // A document that cannot be read counts as secret: never publish names by mistake.
     let rules = state
         .store
         .rules(&vote.rules_sha256)?
-        .and_then(|r| crate::rules::Rules::from_json(r.document.as_bytes()).ok());
+        .and_then(|r| piaojue_core::rules::Rules::from_json(r.document.as_bytes()).ok());
     let secret = rules.as_ref().is_none_or(|r| r.secret);
     let mut named = Vec::new();
     if !secret {
@@ -113,12 +111,7 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
                 .deputy(&deputy)?
                 .map(|d| d.name)
                 .unwrap_or_default();
-            let choices: Vec<String> = mark
-                .named_choices
-                .unwrap_or_default()
-                .iter()
-                .map(|&c| options.get(usize::from(c)).cloned().unwrap_or_default())
-                .collect();
+            let choices = choice_words(&options, &mark.named_choices.unwrap_or_default());
             named.push(json!({ "deputy": deputy, "name": name, "choices": choices }));
         }
     }
@@ -135,19 +128,12 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
 
 /// A vote that has been announced, or 404.
 fn announced(state: &AppState, id: &str) -> ApiResult<Vote> {
-    let vote = state.store.vote(id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::NotFound,
-            "vote_unknown",
-            format!("没有表决 {id}"),
-        )
-    })?;
+    let vote = state
+        .store
+        .vote(id)?
+        .ok_or_else(|| Refusal::VoteUnknown(id.into()))?;
     if vote.state != VoteState::Announced {
-        return Err(ApiError::new(
-            ErrorKind::NotFound,
-            "not_announced",
-            format!("表决{}，结果尚未宣布", vote.state.name_zh()),
-        ));
+        return Err(Refusal::NotAnnounced(vote.state.name_zh()).into());
     }
     Ok(vote)
 }
@@ -159,11 +145,11 @@ pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> Ap
 
 /// The signed bundle of a vote (closed or announced, as the caller's role allows).
 pub fn bundle_of(state: &AppState, id: &str) -> ApiResult<Response> {
-    let bundle = state
-        .store
-        .bundle(id)?
-        .ok_or_else(|| ApiError::new(ErrorKind::Conflict, "no_result", "该表决尚无结果"))?;
-    let json = bundle.envelope(&state.store.meta().public_key).to_json();
+    let bundle = state.store.bundle(id)?.ok_or(Refusal::NoResult(None))?;
+    let json = bundle
+        .envelope(&state.store.meta().public_key)
+        .to_json()
+        .map_err(|e| Refusal::internal("内部错误", e))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
@@ -180,10 +166,7 @@ pub async fn qr(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     announced(&state, &id)?;
-    let bundle = state
-        .store
-        .bundle(&id)?
-        .ok_or_else(|| ApiError::new(ErrorKind::Conflict, "no_result", "该表决尚无结果"))?;
+    let bundle = state.store.bundle(&id)?.ok_or(Refusal::NoResult(None))?;
     let url = format!(
         "{}/api/public/votes/{id}/bundle#sha256={}",
         super::cards::origin(&headers, state.tls),

@@ -11,9 +11,9 @@ use super::error::ApiResult;
 use super::extract::{JsonBody, Operator, ScrutineerAuth};
 use super::public::{attendance, vote_summary};
 use super::{ApiError, AppState, ok};
-use crate::crypto;
-use crate::session::ErrorKind;
-use crate::store::{Command, Reply, Scrutineer};
+use crate::store::Scrutineer;
+use piaojue_core::crypto;
+use piaojue_core::refusal::{CodeProblem, Refusal};
 
 fn view(s: &Scrutineer) -> serde_json::Value {
     json!({ "id": s.id, "name": s.name, "public_key": s.public_key, "enrolled": s.token_sha256.is_some() })
@@ -31,13 +31,7 @@ pub async fn add(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewScrutineer>,
 ) -> ApiResult<Response> {
-    let Reply::Scrutineer(s, code) = state
-        .store
-        .apply(Command::AddScrutineer { name: body.name })
-        .await?
-    else {
-        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
-    };
+    let (s, code) = state.session.add_scrutineer(body.name).await?;
     Ok(ok(json!({ "scrutineer": view(&s), "code": code })))
 }
 
@@ -64,38 +58,22 @@ pub async fn enrol(
         state.enrol_failures.failed(peer.ip());
         e
     };
-    let public_key = crypto::public_key(&body.public_key).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Invalid,
-            "bad_public_key",
-            format!("公钥无效：{e}"),
-        )
-    })?;
+    let public_key =
+        crypto::public_key(&body.public_key).map_err(|e| Refusal::BadPublicKey(e.to_string()))?;
     let code = crypto::normalize_code(&body.code)
         .filter(|c| c.len() == 32)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::Unauthorized,
-                "code_unknown",
-                "监票人登记码无效或已使用",
-            )
-        })?;
-    let token = crypto::hex(
-        &crypto::random::<32>()
-            .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
-    );
-    let Reply::Scrutineer(s, _) = state
-        .store
-        .apply(Command::EnrolScrutineer {
+        .ok_or(Refusal::CodeUnknown(CodeProblem::ScrutineerCode))?;
+    let token =
+        crypto::hex(&crypto::random::<32>().map_err(|e| Refusal::internal("随机数生成失败", e))?);
+    let s = state
+        .session
+        .enrol_scrutineer(
             code,
-            token_sha256: crypto::sha256_hex(token.as_bytes()),
-            public_key: crypto::hex(&public_key),
-        })
+            crypto::sha256_hex(token.as_bytes()),
+            crypto::hex(&public_key),
+        )
         .await
-        .map_err(|e| failed(e.into()))?
-    else {
-        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
-    };
+        .map_err(|e| failed(e.into()))?;
     Ok(ok(json!({ "token": token, "scrutineer": view(&s) })))
 }
 
@@ -159,12 +137,8 @@ pub async fn cosign(
     JsonBody(body): JsonBody<Cosign>,
 ) -> ApiResult<Response> {
     state
-        .store
-        .apply(Command::Cosign {
-            vote: id.clone(),
-            scrutineer: s.id,
-            signature: body.signature,
-        })
+        .session
+        .cosign(id.clone(), s.id, body.signature)
         .await?;
     let bundle = state.store.bundle(&id)?;
     Ok(ok(json!({

@@ -11,10 +11,11 @@ use serde_json::json;
 use super::error::ApiResult;
 use super::extract::{DeputyAuth, JsonBody};
 use super::{ApiError, AppState, ok};
-use crate::ballot::CastRequest;
-use crate::crypto;
-use crate::session::{DeputyView, ErrorKind, Presence, VoteState};
-use crate::store::{Actor, Command, Reply};
+use crate::session::{DeputyView, Presence, VoteState};
+use crate::store::Actor;
+use piaojue_core::ballot::CastRequest;
+use piaojue_core::crypto;
+use piaojue_core::refusal::{CodeProblem, Refusal};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,7 +24,7 @@ pub struct Enrol {
 }
 
 fn session_info(state: &AppState) -> serde_json::Value {
-    let fingerprint = state.key.fingerprint();
+    let fingerprint = state.fingerprint.clone();
     json!({
         "name": state.store.meta().name,
         "public_key": state.store.meta().public_key,
@@ -33,11 +34,7 @@ fn session_info(state: &AppState) -> serde_json::Value {
 }
 
 fn bad_code() -> ApiError {
-    ApiError::new(
-        ErrorKind::Unauthorized,
-        "code_unknown",
-        "登记码无效或已使用，请向大会秘书处申请新的登记卡",
-    )
+    ApiError(Refusal::CodeUnknown(CodeProblem::DeputyCode))
 }
 
 /// Binds this tablet to the deputy whose card it is; the deputy is then checked in.
@@ -56,21 +53,13 @@ pub async fn enrol(
         .filter(|c| c.len() == 32)
         .ok_or_else(bad_code)
         .map_err(failed)?;
-    let token = crypto::hex(
-        &crypto::random::<32>()
-            .map_err(|_| ApiError::new(ErrorKind::Internal, "internal", "随机数生成失败"))?,
-    );
-    let Reply::Deputy(deputy) = state
-        .store
-        .apply(Command::Enrol {
-            code,
-            token_sha256: crypto::sha256_hex(token.as_bytes()),
-        })
+    let token =
+        crypto::hex(&crypto::random::<32>().map_err(|e| Refusal::internal("随机数生成失败", e))?);
+    let deputy = state
+        .session
+        .enrol(code, crypto::sha256_hex(token.as_bytes()))
         .await
-        .map_err(|e| failed(e.into()))?
-    else {
-        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
-    };
+        .map_err(|e| failed(e.into()))?;
     Ok(ok(json!({
         "token": token,
         "deputy": DeputyView::from(&deputy),
@@ -109,18 +98,10 @@ pub async fn me(
 }
 
 async fn set_presence(state: &AppState, id: String, presence: Presence) -> ApiResult<Response> {
-    let Reply::Deputy(d) = state
-        .store
-        .apply(Command::SetPresence {
-            deputy: id.clone(),
-            presence,
-            actor: Actor::Deputy(id),
-            reason: None,
-        })
-        .await?
-    else {
-        return Err(ApiError::new(ErrorKind::Internal, "internal", "内部错误"));
-    };
+    let d = state
+        .session
+        .set_presence(id.clone(), presence, Actor::Deputy(id), None)
+        .await?;
     Ok(ok(json!({ "deputy": DeputyView::from(&d) })))
 }
 
@@ -146,19 +127,12 @@ pub async fn ballot(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let vote = state.store.vote(&id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::NotFound,
-            "vote_unknown",
-            format!("没有表决 {id}"),
-        )
-    })?;
+    let vote = state
+        .store
+        .vote(&id)?
+        .ok_or_else(|| Refusal::VoteUnknown(id.clone()))?;
     let Some(ballot) = vote.ballot else {
-        return Err(ApiError::new(
-            ErrorKind::Conflict,
-            "vote_not_open",
-            "表决尚未开始",
-        ));
+        return Err(ApiError(Refusal::VoteNotOpenYet));
     };
     Ok(ok(json!({
         "vote_id": vote.id,
@@ -177,7 +151,7 @@ pub async fn cast(
     Path(id): Path<String>,
     JsonBody(request): JsonBody<CastRequest>,
 ) -> ApiResult<Response> {
-    let receipt = state.store.cast(&id, &deputy.id, request).await?;
+    let receipt = state.session.cast(&id, &deputy.id, request).await?;
     Ok(ok(json!({
         "receipt_code": receipt.receipt_code,
         "body": receipt.body,

@@ -1,7 +1,9 @@
-//! The store: the only owner of sled.
+//! The store: the only owner of sled. It stores; it does not decide.
 //!
-//! Owns: the trees, the single writer with its group commit, the hash-chained audit log and
-//! recovery. Invariants:
+//! Owns: the trees and their key layout, the single writer with its group commit, the
+//! hash-chained audit log and recovery. The session's transitions (`crate::session`) run on
+//! the writer's thread against a [`Tx`] of typed reads and writes; nothing here calls the
+//! rules or signs. Invariants:
 //! - **Durable before acknowledged.** Every state change is applied by one writer thread in
 //!   a sled transaction (atomic across trees), and its reply leaves only after `flush()` and
 //!   an `fsync` of sled's data file (sled 0.34's flush is only `sync_file_range`). One flush
@@ -19,13 +21,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use piaojue_core::crypto;
+use piaojue_core::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::crypto::{self, ApplianceKey};
-use crate::session::{Deputy, DomainError, ErrorKind, Vote};
+use crate::session::{Deputy, Vote};
+use piaojue_core::bundle::SignedBundle;
 
-pub use writer::{Actor, Command, Reply};
+pub use writer::Tx;
 
 /// sled's page cache: small, an appliance has little data (SPEC §7).
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
@@ -61,7 +65,7 @@ pub struct SessionMeta {
 pub struct AdoptedRules {
     pub sha256: String,
     pub title: String,
-    pub kind: crate::rules::Kind,
+    pub kind: piaojue_core::rules::Kind,
     pub adopted_at: String,
     /// The document's exact bytes (UTF-8 JSON), as hashed.
     pub document: String,
@@ -100,33 +104,52 @@ pub struct Scrutineer {
     pub token_sha256: Option<String>,
 }
 
-/// A vote's signed result, made when it closes: the body's exact bytes, the appliance's
-/// signature and the scrutineers' co-signatures gathered since.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredBundle {
-    pub body: String,
-    pub sha256: String,
-    pub appliance_signature: String,
-    pub cosignatures: Vec<crate::bundle::SignatureEntry>,
+/// Who holds a code or a token: a deputy's tablet or a scrutineer's device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    Deputy(String),
+    Scrutineer(String),
 }
 
-impl StoredBundle {
-    /// The published envelope: the appliance's signature first, then each co-signature.
-    pub fn envelope(&self, appliance_key: &str) -> crate::bundle::Envelope {
-        let mut signatures = vec![crate::bundle::SignatureEntry {
-            role: "appliance".into(),
-            name: None,
-            public_key: appliance_key.into(),
-            signature: self.appliance_signature.clone(),
-        }];
-        signatures.extend(self.cosignatures.iter().cloned());
-        crate::bundle::Envelope::new(&self.body, signatures)
+/// Stored as the deputy's id, or `scrutineer:` and the scrutineer's id (deputy ids cannot
+/// hold a colon); only this pair of functions reads or writes that form.
+const SCRUTINEER_PREFIX: &str = "scrutineer:";
+
+impl Holder {
+    fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Holder::Deputy(id) => id.as_bytes().to_vec(),
+            Holder::Scrutineer(id) => format!("{SCRUTINEER_PREFIX}{id}").into_bytes(),
+        }
+    }
+    fn from_bytes(v: &[u8]) -> Holder {
+        let text = String::from_utf8_lossy(v);
+        match text.strip_prefix(SCRUTINEER_PREFIX) {
+            Some(id) => Holder::Scrutineer(id.to_string()),
+            None => Holder::Deputy(text.into_owned()),
+        }
     }
 }
 
-/// Values in `codes` and `tokens` that name a scrutineer rather than a deputy (deputy ids
-/// cannot hold a colon).
-pub(crate) const SCRUTINEER_PREFIX: &str = "scrutineer:";
+/// Who asked for a change; recorded in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Operator,
+    Deputy(String),
+    Scrutineer(String),
+    System,
+}
+
+impl Actor {
+    fn name(&self) -> String {
+        match self {
+            Actor::Operator => "operator".into(),
+            Actor::Deputy(id) => format!("deputy:{id}"),
+            Actor::Scrutineer(id) => format!("scrutineer:{id}"),
+            Actor::System => "system".into(),
+        }
+    }
+}
 
 /// One audit entry as stored: its exact JSON bytes are what the chain hashes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,18 +171,19 @@ pub struct ChainHead {
 }
 
 mod hex32 {
+    use piaojue_core::crypto;
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::crypto::hex(v))
+        s.serialize_str(&crypto::hex(v))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(d)?;
-        crate::crypto::unhex::<32>(&text).ok_or_else(|| serde::de::Error::custom("bad hash"))
+        crypto::unhex::<32>(&text).ok_or_else(|| serde::de::Error::custom("bad hash"))
     }
 }
 
 /// The trees, by name. The order is the index into [`Trees::all`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum T {
     Meta = 0,
     Deputies,
@@ -212,6 +236,9 @@ impl Trees {
     pub(crate) fn get(&self, t: T) -> &sled::Tree {
         &self.all[t as usize]
     }
+    fn by_index(&self, i: usize) -> &sled::Tree {
+        &self.all[i]
+    }
 }
 
 /// `vote ‖ 0 ‖ rest`: keys scoped to a vote, scanned by prefix.
@@ -227,16 +254,13 @@ fn prefix(vote: &str) -> Vec<u8> {
     scoped(vote, b"")
 }
 
-/// The appliance's store: reads are direct, changes go through [`Store::apply`].
+/// The appliance's store: reads are direct, changes go through [`Store::write`].
 #[derive(Debug, Clone)]
 pub struct Store {
     trees: Trees,
     jobs: mpsc::Sender<writer::Job>,
     meta: Arc<SessionMeta>,
-    key: Arc<ApplianceKey>,
     presence_epoch: Arc<std::sync::atomic::AtomicU64>,
-    /// SHA-256 of each opened vote's signed ballot (it never changes once signed).
-    ballot_hashes: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 fn store_dir(data: &Path) -> PathBuf {
@@ -283,9 +307,34 @@ pub(crate) fn sync(db: &sled::Db, data: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Wraps a change so the writer can run it and deliver its answer after the sync.
+fn job<R: Send + 'static>(
+    batched: bool,
+    change: impl FnOnce(&mut Tx<'_>) -> Result<R, Refusal> + Send + 'static,
+    answer: oneshot::Sender<Result<R, Refusal>>,
+) -> writer::Job {
+    writer::Job {
+        batched,
+        run: Box::new(move |tx| {
+            let result = change(tx);
+            writer::Done {
+                keep: result.is_ok(),
+                deliver: Box::new(move || {
+                    let _ = answer.send(result);
+                }),
+            }
+        }),
+    }
+}
+
 impl Store {
-    /// Creates the store of a new appliance. Refuses if one exists.
-    pub fn create(data: &Path, meta: &SessionMeta) -> Result<(), StoreError> {
+    /// Creates the store of a new appliance with its first change (`init`'s). Refuses if one
+    /// exists.
+    pub fn create(
+        data: &Path,
+        meta: &SessionMeta,
+        first: impl FnOnce(&mut Tx<'_>) -> Result<(), Refusal> + Send + 'static,
+    ) -> Result<(), StoreError> {
         if store_dir(data).exists() {
             return Err(StoreError::Open(
                 store_dir(data),
@@ -295,11 +344,24 @@ impl Store {
         let db = open_db(data)?;
         let trees =
             Trees::open(&db).map_err(|e| StoreError::Open(store_dir(data), e.to_string()))?;
-        let mut w = writer::Writer::new(db.clone(), trees, data.to_path_buf(), None, meta.clone())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        w.create(meta)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sync(&db, data).map_err(|e| StoreError::Open(store_dir(data), e.to_string()))?;
+        let head = ChainHead {
+            seq: 0,
+            hash: [0; 32],
+        };
+        let mut w = writer::Writer::new(db, trees, data.to_path_buf(), head);
+        let meta = meta.clone();
+        let (answer, mut rx) = oneshot::channel();
+        let change = move |tx: &mut Tx<'_>| {
+            tx.put_json(T::Meta, "session", &meta)?;
+            first(tx)
+        };
+        w.run_one(job(false, change, answer))
+            .map_err(|e| StoreError::Open(store_dir(data), e.to_string()))?;
+        match rx.try_recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(StoreError::Corrupt(e.to_string())),
+            Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+        }
         // The directory entries of sled's new files must reach the disk too.
         for dir in [store_dir(data), data.to_path_buf()] {
             fs::File::open(&dir)
@@ -309,8 +371,9 @@ impl Store {
         Ok(())
     }
 
-    /// Opens an appliance's store, checks the audit chain and starts the writer.
-    pub fn open(data: &Path, key: Arc<ApplianceKey>) -> Result<Store, StoreError> {
+    /// Opens an appliance's store, checks the audit chain and starts the writer. `public_key`
+    /// is the appliance key the caller holds: it must be the one the store was made with.
+    pub fn open(data: &Path, public_key: &str) -> Result<Store, StoreError> {
         if !store_dir(data).join("db").exists() {
             return Err(StoreError::NotInitialised(data.to_path_buf()));
         }
@@ -319,21 +382,13 @@ impl Store {
             Trees::open(&db).map_err(|e| StoreError::Open(store_dir(data), e.to_string()))?;
         let meta: SessionMeta = read_json(trees.get(T::Meta), b"session")?
             .ok_or_else(|| StoreError::NotInitialised(data.to_path_buf()))?;
-        if meta.public_key != key.public_hex() {
+        if meta.public_key != public_key {
             return Err(StoreError::Corrupt(
                 "the key file does not match the appliance key recorded in the store".into(),
             ));
         }
         let head = verify_chain(&trees)?;
-        let mut w = writer::Writer::new(
-            db,
-            trees.clone(),
-            data.to_path_buf(),
-            Some(key.clone()),
-            meta.clone(),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        w.set_head(head);
+        let w = writer::Writer::new(db, trees.clone(), data.to_path_buf(), head);
         let presence_epoch = w.presence_epoch.clone();
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
         std::thread::Builder::new()
@@ -344,10 +399,41 @@ impl Store {
             trees,
             jobs: tx,
             meta: Arc::new(meta),
-            key,
             presence_epoch,
-            ballot_hashes: Arc::default(),
         })
+    }
+
+    /// Runs `change` on the writer's thread, alone, after everything queued before it; the
+    /// answer comes once its writes and audit entries are on disk (or it refused: nothing
+    /// written).
+    pub async fn write<R: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Tx<'_>) -> Result<R, Refusal> + Send + 'static,
+    ) -> Result<R, Refusal> {
+        self.submit(false, change).await
+    }
+
+    /// As [`Store::write`], for the many small changes of a burst (casts): they share one
+    /// transaction per batch, and see each other only through reads by key.
+    pub async fn write_batched<R: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Tx<'_>) -> Result<R, Refusal> + Send + 'static,
+    ) -> Result<R, Refusal> {
+        self.submit(true, change).await
+    }
+
+    async fn submit<R: Send + 'static>(
+        &self,
+        batched: bool,
+        change: impl FnOnce(&mut Tx<'_>) -> Result<R, Refusal> + Send + 'static,
+    ) -> Result<R, Refusal> {
+        let (answer, rx) = oneshot::channel();
+        let stopped = || Refusal::internal("存储写入失败", "the store's writer has stopped");
+        self.jobs
+            .send(job(batched, change, answer))
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Changes whenever a deputy's record (presence, tablet) changes.
@@ -360,130 +446,39 @@ impl Store {
         &self.meta
     }
 
-    /// Applies a change durably; the reply is sent only once it is on disk.
-    pub async fn apply(&self, command: Command) -> Result<Reply, DomainError> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(writer::Job { command, reply })
-            .await
-            .map_err(|_| internal("the store's writer has stopped"))?;
-        rx.await
-            .map_err(|_| internal("the store's writer has stopped"))?
-    }
-
-    /// Casts a ballot. The receipt is signed here, on the caller's thread, so that signatures
-    /// run in parallel and the single writer only checks and stores; a receipt code that
-    /// happens to be taken already is drawn again.
-    pub async fn cast(
-        &self,
-        vote: &str,
-        deputy: &str,
-        request: crate::ballot::CastRequest,
-    ) -> Result<Receipt, DomainError> {
-        let ballot_sha256 = self.ballot_sha256(vote)?;
-        for _ in 0..3 {
-            let receipt_code = crate::ballot::new_receipt_code().map_err(to_internal)?;
-            let body = crate::ballot::ReceiptBody {
-                format: crate::ballot::RECEIPT_FORMAT.into(),
-                appliance_key: self.meta.public_key.clone(),
-                vote_id: vote.into(),
-                receipt_code: receipt_code.clone(),
-                ballot_sha256: ballot_sha256.clone(),
-            }
-            .body();
-            let signature = crypto::hex(&self.key.sign(crypto::Domain::Receipt, body.as_bytes()));
-            let receipt = Receipt {
-                body,
-                signature,
-                receipt_code,
-            };
-            match self
-                .apply(Command::Cast {
-                    vote: vote.into(),
-                    deputy: deputy.into(),
-                    request: request.clone(),
-                    receipt,
-                })
-                .await
-            {
-                Ok(Reply::Receipt(r)) => return Ok(r),
-                Err(e) if e.code == writer::RECEIPT_COLLISION => continue,
-                Err(e) => return Err(e),
-                Ok(_) => return Err(internal("unexpected reply to a cast")),
-            }
-        }
-        Err(internal("no free receipt code"))
-    }
-
-    fn ballot_sha256(&self, vote: &str) -> Result<String, DomainError> {
-        let mut cache = self.ballot_hashes.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = cache.get(vote) {
-            return Ok(h.clone());
-        }
-        let v = self
-            .vote(vote)?
-            .ok_or_else(|| DomainError::not_found("vote_unknown", format!("没有表决 {vote}")))?;
-        let Some(ballot) = v.ballot else {
-            // Not open yet: the writer gives the precise refusal.
-            return Ok(String::new());
-        };
-        let h = crypto::sha256_hex(ballot.body.as_bytes());
-        cache.insert(vote.to_string(), h.clone());
-        Ok(h)
-    }
-
-    pub fn deputy(&self, id: &str) -> Result<Option<Deputy>, DomainError> {
+    pub fn deputy(&self, id: &str) -> Result<Option<Deputy>, Refusal> {
         read_json(self.trees.get(T::Deputies), id.as_bytes()).map_err(to_internal)
     }
 
-    /// Every deputy, in roster order (ids sort as imported only by chance; callers sort).
-    pub fn deputies(&self) -> Result<Vec<Deputy>, DomainError> {
+    /// Every deputy, in id order (callers sort as they need).
+    pub fn deputies(&self) -> Result<Vec<Deputy>, Refusal> {
         scan_json(self.trees.get(T::Deputies), b"").map_err(to_internal)
     }
 
-    pub fn deputy_by_token(&self, token_sha256: &str) -> Result<Option<Deputy>, DomainError> {
-        match self
+    /// Who holds the token with this SHA-256, if anyone.
+    pub fn token_holder(&self, token_sha256: &str) -> Result<Option<Holder>, Refusal> {
+        Ok(self
             .trees
             .get(T::Tokens)
             .get(token_sha256.as_bytes())
             .map_err(to_internal)?
-        {
-            Some(id) if !id.starts_with(SCRUTINEER_PREFIX.as_bytes()) => {
-                self.deputy(&String::from_utf8_lossy(&id))
-            }
-            _ => Ok(None),
-        }
+            .map(|v| Holder::from_bytes(&v)))
     }
 
-    pub fn scrutineer_by_token(
-        &self,
-        token_sha256: &str,
-    ) -> Result<Option<Scrutineer>, DomainError> {
-        let Some(v) = self
-            .trees
-            .get(T::Tokens)
-            .get(token_sha256.as_bytes())
-            .map_err(to_internal)?
-        else {
-            return Ok(None);
-        };
-        match String::from_utf8_lossy(&v).strip_prefix(SCRUTINEER_PREFIX) {
-            Some(id) => {
-                read_json(self.trees.get(T::Scrutineers), id.as_bytes()).map_err(to_internal)
-            }
-            None => Ok(None),
-        }
+    pub fn scrutineer(&self, id: &str) -> Result<Option<Scrutineer>, Refusal> {
+        read_json(self.trees.get(T::Scrutineers), id.as_bytes()).map_err(to_internal)
     }
 
-    pub fn bundle(&self, vote: &str) -> Result<Option<StoredBundle>, DomainError> {
+    pub fn bundle(&self, vote: &str) -> Result<Option<SignedBundle>, Refusal> {
         read_json(self.trees.get(T::Bundles), vote.as_bytes()).map_err(to_internal)
     }
 
-    pub fn scrutineers(&self) -> Result<Vec<Scrutineer>, DomainError> {
+    pub fn scrutineers(&self) -> Result<Vec<Scrutineer>, Refusal> {
         scan_json(self.trees.get(T::Scrutineers), b"").map_err(to_internal)
     }
 
-    pub fn pending_codes(&self) -> Result<Vec<(String, String)>, DomainError> {
+    /// (deputy id, code) of every enrolment code issued and not yet used.
+    pub fn pending_codes(&self) -> Result<Vec<(String, String)>, Refusal> {
         self.trees
             .get(T::PendingCodes)
             .iter()
@@ -497,20 +492,20 @@ impl Store {
             .collect()
     }
 
-    pub fn rules(&self, sha256: &str) -> Result<Option<AdoptedRules>, DomainError> {
+    pub fn rules(&self, sha256: &str) -> Result<Option<AdoptedRules>, Refusal> {
         read_json(self.trees.get(T::Rules), sha256.as_bytes()).map_err(to_internal)
     }
 
-    pub fn rules_list(&self) -> Result<Vec<AdoptedRules>, DomainError> {
+    pub fn rules_list(&self) -> Result<Vec<AdoptedRules>, Refusal> {
         scan_json(self.trees.get(T::Rules), b"").map_err(to_internal)
     }
 
-    pub fn vote(&self, id: &str) -> Result<Option<Vote>, DomainError> {
+    pub fn vote(&self, id: &str) -> Result<Option<Vote>, Refusal> {
         read_json(self.trees.get(T::Votes), id.as_bytes()).map_err(to_internal)
     }
 
     /// Every vote, in creation order.
-    pub fn votes(&self) -> Result<Vec<Vote>, DomainError> {
+    pub fn votes(&self) -> Result<Vec<Vote>, Refusal> {
         let mut votes: Vec<Vote> = scan_json(self.trees.get(T::Votes), b"").map_err(to_internal)?;
         votes.sort_by_key(|v| {
             v.id.trim_start_matches('v')
@@ -521,67 +516,37 @@ impl Store {
     }
 
     /// Ballots cast so far in a vote (a count, never their content).
-    pub fn turnout(&self, vote: &str) -> Result<u64, DomainError> {
+    pub fn turnout(&self, vote: &str) -> Result<u64, Refusal> {
         read_u64(self.trees.get(T::Counts), vote.as_bytes()).map_err(to_internal)
     }
 
-    pub fn is_enabled(&self, vote: &str, deputy: &str) -> Result<bool, DomainError> {
+    pub fn is_enabled(&self, vote: &str, deputy: &str) -> Result<bool, Refusal> {
         self.trees
             .get(T::Enabled)
             .contains_key(scoped(vote, deputy.as_bytes()))
             .map_err(to_internal)
     }
 
-    pub fn cast_mark(&self, vote: &str, deputy: &str) -> Result<Option<CastMark>, DomainError> {
+    pub fn cast_mark(&self, vote: &str, deputy: &str) -> Result<Option<CastMark>, Refusal> {
         read_json(self.trees.get(T::Casts), &scoped(vote, deputy.as_bytes())).map_err(to_internal)
     }
 
     /// The deputies who cast in a vote (for 未按 and named votes), with their marks.
-    pub fn cast_marks(&self, vote: &str) -> Result<Vec<(String, CastMark)>, DomainError> {
-        Store::marks_in(&self.trees, vote)
-    }
-
-    pub(crate) fn marks_in(
-        trees: &Trees,
-        vote: &str,
-    ) -> Result<Vec<(String, CastMark)>, DomainError> {
-        let p = prefix(vote);
-        trees
-            .get(T::Casts)
-            .scan_prefix(&p)
-            .map(|kv| {
-                let (k, v) = kv.map_err(to_internal)?;
-                let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
-                let mark = serde_json::from_slice(&v).map_err(to_internal)?;
-                Ok((id, mark))
-            })
-            .collect()
+    pub fn cast_marks(&self, vote: &str) -> Result<Vec<(String, CastMark)>, Refusal> {
+        marks_in(&self.trees, vote)
     }
 
     /// A vote's receipt codes, sorted.
-    pub fn receipts(&self, vote: &str) -> Result<Vec<String>, DomainError> {
-        Store::receipts_in(&self.trees, vote)
-    }
-
-    pub(crate) fn receipts_in(trees: &Trees, vote: &str) -> Result<Vec<String>, DomainError> {
-        let p = prefix(vote);
-        trees
-            .get(T::Receipts)
-            .scan_prefix(&p)
-            .keys()
-            .map(|k| {
-                let k = k.map_err(to_internal)?;
-                Ok(String::from_utf8_lossy(&k[p.len()..]).into_owned())
-            })
-            .collect()
+    pub fn receipts(&self, vote: &str) -> Result<Vec<String>, Refusal> {
+        receipts_in(&self.trees, vote)
     }
 
     /// A vote's stored ballots (choices only), in the order of their random keys.
-    pub fn ballots(&self, vote: &str) -> Result<Vec<Vec<u8>>, DomainError> {
-        ballots(&self.trees, vote)
+    pub fn ballots(&self, vote: &str) -> Result<Vec<Vec<u8>>, Refusal> {
+        ballots_in(&self.trees, vote)
     }
 
-    pub fn audit_head(&self) -> Result<ChainHead, DomainError> {
+    pub fn audit_head(&self) -> Result<ChainHead, Refusal> {
         Ok(read_json(self.trees.get(T::Meta), b"audit_head")
             .map_err(to_internal)?
             .unwrap_or(ChainHead {
@@ -591,7 +556,7 @@ impl Store {
     }
 
     /// Audit entries from `from` (1-based), at most `limit`.
-    pub fn audit(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, DomainError> {
+    pub fn audit(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, Refusal> {
         self.trees
             .get(T::Audit)
             .range(from.to_be_bytes()..)
@@ -613,7 +578,7 @@ impl Store {
     pub fn dump(&self) -> Vec<(String, Vec<u8>, Vec<u8>)> {
         let mut out = Vec::new();
         for (i, name) in TREE_NAMES.iter().enumerate() {
-            for (k, v) in self.trees.all[i].iter().flatten() {
+            for (k, v) in self.trees.by_index(i).iter().flatten() {
                 out.push((name.to_string(), k.to_vec(), v.to_vec()));
             }
         }
@@ -621,29 +586,219 @@ impl Store {
     }
 }
 
-/// The floor of durable storage, for `piaojue floor`: `records` inserted into a fresh sled
-/// store at `dir` in one batch, then one flush and one fsync, as a group commit does.
-#[doc(hidden)]
-pub fn floor_commit(dir: &Path, records: &[Vec<u8>]) -> Result<std::time::Duration, StoreError> {
-    let db = open_db(dir)?;
-    let tree = db
-        .open_tree("floor")
-        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
-    let t = std::time::Instant::now();
-    let mut batch = sled::Batch::default();
-    for (i, r) in records.iter().enumerate() {
-        batch.insert(&(i as u64).to_be_bytes(), r.as_slice());
+/// The typed reads and writes a change makes. Keys and trees are this module's business.
+impl Tx<'_> {
+    pub fn put_meta_session(&mut self, meta: &SessionMeta) -> Result<(), Refusal> {
+        self.put_json(T::Meta, "session", meta)
     }
-    tree.apply_batch(batch)
-        .and_then(|()| db.flush().map(|_| ()))
-        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
-    fs::File::open(store_dir(dir).join("db"))
-        .and_then(|f| f.sync_all())
-        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
-    Ok(t.elapsed())
+
+    /// The number the last vote created got (0 before any).
+    pub fn last_vote_number(&self) -> Result<u64, Refusal> {
+        self.get_u64(T::Meta, b"next_vote")
+    }
+
+    pub fn set_last_vote_number(&mut self, n: u64) {
+        self.put(T::Meta, "next_vote", n.to_be_bytes().to_vec());
+    }
+
+    /// The SHA-256 of the last bundle made (the chain's previous link).
+    pub fn last_bundle(&self) -> Result<Option<String>, Refusal> {
+        Ok(self
+            .get(T::Meta, b"last_bundle")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn deputy(&self, id: &str) -> Result<Option<Deputy>, Refusal> {
+        self.get_json(T::Deputies, id.as_bytes())
+    }
+
+    /// Every deputy as committed (an exclusive change sees every change before it).
+    pub fn deputies(&self) -> Result<Vec<Deputy>, Refusal> {
+        scan_json(self.trees.get(T::Deputies), b"").map_err(to_internal)
+    }
+
+    pub fn roster_is_empty(&self) -> bool {
+        self.trees.get(T::Deputies).is_empty()
+    }
+
+    pub fn put_deputy(&mut self, d: &Deputy) -> Result<(), Refusal> {
+        self.put_json(T::Deputies, d.id.as_bytes(), d)
+    }
+
+    /// Who an unused enrolment code (by its SHA-256) is for.
+    pub fn code_holder(&self, code_sha256: &str) -> Result<Option<Holder>, Refusal> {
+        Ok(self
+            .get(T::Codes, code_sha256.as_bytes())?
+            .map(|v| Holder::from_bytes(&v)))
+    }
+
+    pub fn put_code(&mut self, code_sha256: &str, holder: &Holder) {
+        self.put(T::Codes, code_sha256.as_bytes(), holder.to_bytes());
+    }
+
+    pub fn del_code(&mut self, code_sha256: &str) {
+        self.del(T::Codes, code_sha256.as_bytes());
+    }
+
+    /// A deputy's code, kept in plain until used so the cards can be printed.
+    pub fn put_pending_code(&mut self, deputy: &str, code: &str) {
+        self.put(T::PendingCodes, deputy.as_bytes(), code.as_bytes());
+    }
+
+    pub fn del_pending_code(&mut self, deputy: &str) {
+        self.del(T::PendingCodes, deputy.as_bytes());
+    }
+
+    pub fn put_token(&mut self, token_sha256: &str, holder: &Holder) {
+        self.put(T::Tokens, token_sha256.as_bytes(), holder.to_bytes());
+    }
+
+    pub fn del_token(&mut self, token_sha256: &str) {
+        self.del(T::Tokens, token_sha256.as_bytes());
+    }
+
+    pub fn rules(&self, sha256: &str) -> Result<Option<AdoptedRules>, Refusal> {
+        self.get_json(T::Rules, sha256.as_bytes())
+    }
+
+    pub fn put_rules(&mut self, adopted: &AdoptedRules) -> Result<(), Refusal> {
+        self.put_json(T::Rules, adopted.sha256.as_bytes(), adopted)
+    }
+
+    pub fn vote(&self, id: &str) -> Result<Option<Vote>, Refusal> {
+        self.get_json(T::Votes, id.as_bytes())
+    }
+
+    pub fn put_vote(&mut self, vote: &Vote) -> Result<(), Refusal> {
+        self.put_json(T::Votes, vote.id.as_bytes(), vote)
+    }
+
+    /// Marks a deputy as able to vote in a vote (checked in when it opened).
+    pub fn enable(&mut self, vote: &str, deputy: &str) {
+        self.put(T::Enabled, scoped(vote, deputy.as_bytes()), Vec::new());
+    }
+
+    pub fn is_enabled(&self, vote: &str, deputy: &str) -> Result<bool, Refusal> {
+        self.contains(T::Enabled, &scoped(vote, deputy.as_bytes()))
+    }
+
+    pub fn turnout(&self, vote: &str) -> Result<u64, Refusal> {
+        self.get_u64(T::Counts, vote.as_bytes())
+    }
+
+    pub fn set_turnout(&mut self, vote: &str, n: u64) {
+        self.put(T::Counts, vote.as_bytes(), n.to_be_bytes().to_vec());
+    }
+
+    pub fn cast_mark(&self, vote: &str, deputy: &str) -> Result<Option<CastMark>, Refusal> {
+        self.get_json(T::Casts, &scoped(vote, deputy.as_bytes()))
+    }
+
+    pub fn put_cast_mark(
+        &mut self,
+        vote: &str,
+        deputy: &str,
+        mark: &CastMark,
+    ) -> Result<(), Refusal> {
+        self.put_json(T::Casts, scoped(vote, deputy.as_bytes()), mark)
+    }
+
+    /// The deputies who cast in a vote, with their marks (as committed).
+    pub fn cast_marks(&self, vote: &str) -> Result<Vec<(String, CastMark)>, Refusal> {
+        marks_in(self.trees, vote)
+    }
+
+    /// Stores a ballot's choices under a random key: storage order says nothing about cast
+    /// order, and nothing ties the ballot to its deputy.
+    pub fn put_ballot(&mut self, vote: &str, choices: Vec<u8>) -> Result<(), Refusal> {
+        let slot = crypto::random::<16>().map_err(internal)?;
+        self.put(T::Ballots, scoped(vote, &slot), choices);
+        Ok(())
+    }
+
+    /// A vote's ballots (as committed).
+    pub fn ballots(&self, vote: &str) -> Result<Vec<Vec<u8>>, Refusal> {
+        ballots_in(self.trees, vote)
+    }
+
+    pub fn has_receipt(&self, vote: &str, code: &str) -> Result<bool, Refusal> {
+        self.contains(T::Receipts, &scoped(vote, code.as_bytes()))
+    }
+
+    pub fn put_receipt(&mut self, vote: &str, code: &str) {
+        self.put(T::Receipts, scoped(vote, code.as_bytes()), Vec::new());
+    }
+
+    /// A vote's receipt codes, sorted (as committed).
+    pub fn receipts(&self, vote: &str) -> Result<Vec<String>, Refusal> {
+        receipts_in(self.trees, vote)
+    }
+
+    pub fn scrutineer(&self, id: &str) -> Result<Option<Scrutineer>, Refusal> {
+        self.get_json(T::Scrutineers, id.as_bytes())
+    }
+
+    pub fn scrutineer_count(&self) -> usize {
+        self.trees.get(T::Scrutineers).len()
+    }
+
+    pub fn put_scrutineer(&mut self, s: &Scrutineer) -> Result<(), Refusal> {
+        self.put_json(T::Scrutineers, s.id.as_bytes(), s)
+    }
+
+    pub fn bundle(&self, vote: &str) -> Result<Option<SignedBundle>, Refusal> {
+        self.get_json(T::Bundles, vote.as_bytes())
+    }
+
+    pub fn put_bundle(&mut self, vote: &str, bundle: &SignedBundle) -> Result<(), Refusal> {
+        self.put_json(T::Bundles, vote.as_bytes(), bundle)
+    }
+
+    /// Records the chain's newest link (the next bundle names it as its previous).
+    pub fn set_last_bundle(&mut self, sha256: &str) {
+        self.put(T::Meta, "last_bundle", sha256.as_bytes().to_vec());
+    }
+
+    fn get_u64(&self, t: T, key: &[u8]) -> Result<u64, Refusal> {
+        match self.get(t, key)? {
+            Some(v) => Ok(u64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| internal("a counter is not 8 bytes"))?,
+            )),
+            None => Ok(0),
+        }
+    }
 }
 
-pub(crate) fn ballots(trees: &Trees, vote: &str) -> Result<Vec<Vec<u8>>, DomainError> {
+fn marks_in(trees: &Trees, vote: &str) -> Result<Vec<(String, CastMark)>, Refusal> {
+    let p = prefix(vote);
+    trees
+        .get(T::Casts)
+        .scan_prefix(&p)
+        .map(|kv| {
+            let (k, v) = kv.map_err(to_internal)?;
+            let id = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+            let mark = serde_json::from_slice(&v).map_err(to_internal)?;
+            Ok((id, mark))
+        })
+        .collect()
+}
+
+fn receipts_in(trees: &Trees, vote: &str) -> Result<Vec<String>, Refusal> {
+    let p = prefix(vote);
+    trees
+        .get(T::Receipts)
+        .scan_prefix(&p)
+        .keys()
+        .map(|k| {
+            let k = k.map_err(to_internal)?;
+            Ok(String::from_utf8_lossy(&k[p.len()..]).into_owned())
+        })
+        .collect()
+}
+
+fn ballots_in(trees: &Trees, vote: &str) -> Result<Vec<Vec<u8>>, Refusal> {
     trees
         .get(T::Ballots)
         .scan_prefix(prefix(vote))
@@ -744,11 +899,11 @@ fn read_u64(tree: &sled::Tree, key: &[u8]) -> Result<u64, StoreError> {
     }
 }
 
-fn internal(message: &str) -> DomainError {
-    DomainError::new(ErrorKind::Internal, "internal", message)
+/// A write-side failure: the cause goes to the log where the refusal is answered.
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::internal("存储写入失败", e)
 }
 
-fn to_internal(e: impl std::fmt::Display) -> DomainError {
-    tracing::error!(error = %e, "store read failed");
-    internal("存储读取失败")
+fn to_internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::internal("存储读取失败", e)
 }

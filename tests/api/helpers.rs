@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use piaojue::appliance;
 use piaojue::server::{self, AppState};
+use piaojue::session::Session;
 use piaojue::store::Store;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, Method, StatusCode};
@@ -69,8 +70,8 @@ impl TestApp {
         init_appliance(dir.path());
         let data = dir.path().join("data");
         let key = Arc::new(appliance::load_key(&data).unwrap());
-        let store = Store::open(&data, key.clone()).unwrap();
-        let state = AppState::new(store.clone(), key, false);
+        let store = Store::open(&data, &key.public_hex()).unwrap();
+        let state = AppState::new(Session::new(store.clone(), key), false);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -175,7 +176,7 @@ impl TestApp {
                 )
                 .await
                 .ok();
-            assert_eq!(r["sha256"], piaojue::crypto::sha256_hex(&doc));
+            assert_eq!(r["sha256"], piaojue_core::crypto::sha256_hex(&doc));
             hashes.push(r["sha256"].as_str().unwrap().to_string());
         }
         hashes
@@ -228,7 +229,7 @@ pub enum Auth<'a> {
 
 /// A random ballot id, as a tablet draws it.
 pub fn ballot_id() -> String {
-    piaojue::crypto::hex(&piaojue::crypto::random::<16>().unwrap())
+    piaojue_core::crypto::hex(&piaojue_core::crypto::random::<16>().unwrap())
 }
 
 /// A child process killed (and reaped) when dropped, on success and on a failed assertion alike.

@@ -1,6 +1,6 @@
 //! A whole session: roster, rules, enrolment, check-in, a 票决 from open to announced.
 
-use piaojue::crypto::{self, Domain};
+use piaojue_core::crypto::{self, Domain};
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, TestApp, ballot_id};

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use piaojue::bundle::{self, Expect};
-use piaojue::crypto::{self, ApplianceKey, Domain};
+use piaojue_core::bundle::{self, Expect};
+use piaojue_core::crypto::{self, ApplianceKey, Domain};
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, TestApp, ballot_id, repo};
@@ -595,7 +595,7 @@ async fn re_signed_tampering_is_caught_by_the_content_checks() {
                 signature: crypto::hex(&key.sign(Domain::Result, text.as_bytes())),
             }],
         );
-        env.to_json().into_bytes()
+        env.to_json().unwrap().into_bytes()
     };
     let failed = |bytes: &[u8]| -> Vec<String> {
         bundle::verify(

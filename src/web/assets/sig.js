@@ -3,21 +3,14 @@
 // plain HTTP on a LAN as well as HTTPS.
 import * as ed from "./vendor/noble-ed25519.js";
 import { sha256, sha512 } from "./vendor/noble-hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "./vendor/noble-hashes/utils.js";
+
+// Other pages import the hex helpers from here (noble's accept upper and lower case hex).
+export { bytesToHex, hexToBytes };
 
 ed.hashes.sha512 = sha512;
 
 const utf8 = new TextEncoder();
-
-export function hexToBytes(hex) {
-  if (typeof hex !== "string" || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error("not hex");
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
-  return out;
-}
-
-export function bytesToHex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export function sha256Hex(bytes) {
   return bytesToHex(sha256(bytes));

@@ -1,7 +1,7 @@
 // The deputy's tablet: enrol from the card, wait for a vote, show the ballot only after its
 // signature checks against the pinned key, cast with retries until a signed receipt arrives.
 import { h, show, api, ApiError, listen, stateZh, grouped } from "./common.js";
-import { verify, fingerprint, DOMAIN } from "./sig.js";
+import { verify, fingerprint, DOMAIN, bytesToHex } from "./sig.js";
 
 const app = document.getElementById("app");
 const store = window.localStorage;
@@ -25,7 +25,7 @@ function alarm(title, text) {
 function randomHex(n) {
   const b = new Uint8Array(n);
   crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(b);
 }
 
 // ---- enrolment -------------------------------------------------------------------------

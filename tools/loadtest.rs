@@ -1,7 +1,8 @@
-//! `piaojue loadtest`: simulated tablets that speak the tablet page's protocol (enrol, hold a
-//! server-sent events connection, fetch and verify the signed ballot, cast, verify the signed
-//! receipt), driving a whole vote through the operator API; and `piaojue floor`, the cost of the
-//! unavoidable work alone (receipt signatures and group-committed fsyncs, no HTTP).
+//! `piaojue-loadtest` (also run as `piaojue loadtest`): simulated tablets that speak the tablet
+//! page's protocol (enrol, hold a server-sent events connection, fetch and verify the signed
+//! ballot, cast, verify the signed receipt), driving a whole vote through the operator API.
+//! A client tool: it reaches the appliance only over HTTP and through the files an operator
+//! has (the demo's codes and passphrase); it is not part of the product library.
 //!
 //! The last line of `loadtest` is an interface:
 //! `loadtest: tablets=N cast=N acknowledged=N failed=N p50_ms=X p99_ms=X max_ms=X burst_ms=X
@@ -17,10 +18,11 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore, watch};
 
-use crate::admin::Admin;
-use crate::ballot;
-use crate::crypto::{self, Domain};
-use crate::rules::{Kind, Rules};
+use clap::Parser;
+use piaojue::admin::Admin;
+use piaojue_core::ballot;
+use piaojue_core::crypto::{self, Domain};
+use piaojue_core::rules::{Kind, Rules};
 
 /// When the tablets cast.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,7 +115,7 @@ impl Summary {
 }
 
 fn client() -> Result<Client, String> {
-    crate::tls::client_builder()?
+    piaojue::tls::client_builder()?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(usize::MAX)
@@ -565,7 +567,7 @@ async fn login(base: &str, passphrase_file: &Path) -> Result<Admin, String> {
     for _ in 0..60 {
         match Admin::login(base, passphrase_file).await {
             Ok(a) => return Ok(a),
-            Err(crate::admin::AdminError::Failed(_)) => {
+            Err(piaojue::admin::AdminError::Failed(_)) => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(1));
             }
@@ -591,7 +593,7 @@ async fn admin_call(
     };
     match admin.call(method.clone(), path, payload()).await {
         Ok(v) => Ok(v),
-        Err(crate::admin::AdminError::Refused { code, message })
+        Err(piaojue::admin::AdminError::Refused { code, message })
             if code != "login_required" && code != "login_expired" =>
         {
             Err(format!("{code}: {message}"))
@@ -718,121 +720,95 @@ impl Progress {
     }
 }
 
-/// `piaojue floor`: N casts straight into a fresh store (validation, receipt signature,
-/// transaction, group-committed fsync) with no HTTP: what any appliance must pay.
-pub async fn floor(tablets: usize) -> Result<String, String> {
-    use crate::store::{Command, Reply, Store};
-    let dir = std::env::temp_dir().join(format!("piaojue-floor-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let pass = dir.join("passphrase");
-    std::fs::write(&pass, "floor measurement passphrase").map_err(|e| e.to_string())?;
-    let data = dir.join("data");
-    crate::appliance::init(&data, "floor", Some(&pass), &[]).map_err(|e| e.to_string())?;
-    let key = Arc::new(crate::appliance::load_key(&data).map_err(|e| e.to_string())?);
-    let store = Store::open(&data, key).map_err(|e| e.to_string())?;
-    let e = |e: crate::session::DomainError| e.to_string();
-    let roster = crate::appliance::demo_roster(tablets);
-    store
-        .apply(Command::ImportRoster {
-            entries: roster.clone(),
-        })
-        .await
-        .map_err(e)?;
-    for d in &roster {
-        store
-            .apply(Command::SetPresence {
-                deputy: d.id.clone(),
-                presence: crate::session::Presence::Present,
-                actor: crate::store::Actor::Operator,
-                reason: Some("floor".into()),
-            })
-            .await
-            .map_err(e)?;
+/// `println!` that never panics: a closed stdout is not our error.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// Simulated tablets against a running appliance (its demo session).
+#[derive(Debug, Parser)]
+#[command(name = "piaojue loadtest", version)]
+struct Cli {
+    /// Trust this CA certificate (PEM) for HTTPS, as every client command does.
+    #[arg(long, global = true)]
+    cacert: Option<PathBuf>,
+    /// The appliance's URL.
+    #[arg(long)]
+    url: String,
+    /// The demo's data directory (for `demo/codes.csv` and `demo/operator-passphrase`).
+    #[arg(long, default_value = "./piaojue-data")]
+    data: PathBuf,
+    /// How many tablets.
+    #[arg(long)]
+    tablets: usize,
+    /// The kind of vote to run: project_selection, satisfaction or motion.
+    #[arg(long, default_value = "project_selection")]
+    kind: String,
+    /// `burst` (all at once) or `spread:SECONDS`.
+    #[arg(long, default_value = "burst")]
+    arrival: Arrival,
+    /// Append each receipt code to this file the moment it is verified.
+    #[arg(long)]
+    receipts: Option<PathBuf>,
+    /// Leave the vote open at the end (no close, announce or verify).
+    #[arg(long)]
+    keep_open: bool,
+    /// The vote to run (default: the first not yet opened of --kind).
+    #[arg(long)]
+    vote: Option<String>,
+}
+
+const EXIT_INVALID: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cli = Cli::parse();
+    if let Some(ca) = cli.cacert {
+        if !ca.is_file() {
+            eprintln!("error: --cacert {}: no such file", ca.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        piaojue::tls::trust(ca);
     }
-    let doc = include_bytes!("../firmware-config/rules/project-selection.json");
-    let Reply::Rules(r) = store
-        .apply(Command::AdoptRules {
-            document: doc.to_vec(),
-        })
-        .await
-        .map_err(e)?
-    else {
-        return Err("rules".into());
+    let Ok(kind) = serde_json::from_value::<Kind>(Value::String(cli.kind.clone())) else {
+        eprintln!(
+            "error: --kind `{}`: use project_selection, satisfaction or motion",
+            cli.kind
+        );
+        return ExitCode::from(EXIT_USAGE);
     };
-    let items: Vec<String> = (1..=7).map(|i| format!("项目{i}")).collect();
-    let Reply::Vote(v) = store
-        .apply(Command::CreateVote {
-            title: "floor".into(),
-            rules_sha256: r.sha256,
-            items: items.clone(),
-        })
-        .await
-        .map_err(e)?
-    else {
-        return Err("vote".into());
+    let options = Options {
+        url: cli.url,
+        data: cli.data,
+        tablets: cli.tablets,
+        kind,
+        arrival: cli.arrival,
+        receipts: cli.receipts,
+        keep_open: cli.keep_open,
+        vote: cli.vote,
     };
-    store
-        .apply(Command::OpenVote { vote: v.id.clone() })
-        .await
-        .map_err(e)?;
-    let rules = Rules::from_json(doc).map_err(|e| e.to_string())?;
-    let mut requests = Vec::with_capacity(tablets);
-    for d in &roster {
-        requests.push((
-            d.id.clone(),
-            ballot::CastRequest {
-                vote_id: v.id.clone(),
-                ballot_id: crypto::hex(&crypto::random::<16>().map_err(|e| e.to_string())?),
-                choices: ballot::random_choices(&rules, items.len()).map_err(|e| e.to_string())?,
-            },
-        ));
-    }
-    let t = Instant::now();
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|(deputy, request)| {
-            let store = store.clone();
-            let vote = v.id.clone();
-            tokio::spawn(async move { store.cast(&vote, &deputy, request).await })
-        })
-        .collect();
-    let mut ok = 0;
-    for task in tasks {
-        if matches!(task.await, Ok(Ok(_))) {
-            ok += 1;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(summary) => {
+            say!("{}", summary.line());
+            if summary.failed > 0 {
+                ExitCode::from(EXIT_INVALID)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
-    let store_path_ms = t.elapsed().as_secs_f64() * 1000.0;
-    drop(store);
-    if ok != tablets {
-        return Err(format!("only {ok} of {tablets} casts were stored"));
-    }
-    // The floor proper: N receipt signatures, and N records group-committed with one fsync.
-    let signer = crypto::ApplianceKey::generate().map_err(|e| e.to_string())?;
-    let receipt = ballot::ReceiptBody {
-        format: ballot::RECEIPT_FORMAT.into(),
-        appliance_key: signer.public_hex(),
-        vote_id: "v1".into(),
-        receipt_code: "7KQ2-M9XD-4T8P-1RZC".into(),
-        ballot_sha256: crypto::sha256_hex(b"ballot"),
-    }
-    .body();
-    let t = Instant::now();
-    let mut records = Vec::with_capacity(tablets);
-    for i in 0..tablets {
-        let sig = signer.sign(Domain::Receipt, format!("{receipt}{i}").as_bytes());
-        let mut record = receipt.clone().into_bytes();
-        record.extend_from_slice(&sig);
-        records.push(record);
-    }
-    let sign_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let commit =
-        crate::store::floor_commit(&dir.join("floor"), &records).map_err(|e| e.to_string())?;
-    let commit_ms = commit.as_secs_f64() * 1000.0;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(format!(
-        "floor: tablets={tablets} floor_ms={:.1} sign_ms={sign_ms:.1} commit_ms={commit_ms:.1} store_path_ms={store_path_ms:.1}",
-        sign_ms + commit_ms
-    ))
 }

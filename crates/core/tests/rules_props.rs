@@ -1,6 +1,6 @@
 //! Property tests: the invariants of the count hold for every input the rules accept.
 
-use piaojue::rules::{
+use piaojue_core::rules::{
     Counts, ItemDecision, Kind, KindRules, Outcome, Roll, Rules, TallyInput, VoteDecision, decide,
 };
 use proptest::prelude::*;
@@ -177,7 +177,7 @@ proptest! {
         prop_assert_eq!(selected_set(&before), selected_set(&after));
         if let (VoteDecision::ProjectSelection { tie: t1, shortfall: s1, .. },
                 VoteDecision::ProjectSelection { tie: t2, shortfall: s2, .. }) = (&before.decision, &after.decision) {
-            let seats = |t: &Option<piaojue::rules::Tie>| t.as_ref().map(|t| { let mut i = t.items.clone(); i.sort(); (i, t.seats) });
+            let seats = |t: &Option<piaojue_core::rules::Tie>| t.as_ref().map(|t| { let mut i = t.items.clone(); i.sort(); (i, t.seats) });
             prop_assert_eq!(seats(t1), seats(t2));
             prop_assert_eq!(s1, s2);
         }
@@ -212,7 +212,7 @@ proptest! {
         let Some(o) = case.decide() else { return Ok(()) };
         let VoteDecision::ProjectSelection { selected, tie, shortfall } = &o.decision else { return Ok(()) };
         let n = select_n(&case.rules);
-        let include_all = matches!(case.rules.params, KindRules::ProjectSelection { tie_rule: piaojue::rules::TieRule::IncludeAllTied, .. });
+        let include_all = matches!(case.rules.params, KindRules::ProjectSelection { tie_rule: piaojue_core::rules::TieRule::IncludeAllTied, .. });
         if !include_all {
             prop_assert!(selected.len() as u32 <= n);
         }

@@ -20,11 +20,35 @@ pub const BODY_FORMAT: &str = "piaojue-result/1";
 /// Cap on a bundle read by the verifier: 3,000 ballots of 500 items fit many times over.
 pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Who made a signature in the envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Appliance,
+    Scrutineer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Appliance => "appliance",
+            Role::Scrutineer => "scrutineer",
+        }
+    }
+
+    /// The role an envelope names; `None` for one this verifier does not know (reported
+    /// as such, rather than failing the whole envelope).
+    pub fn parse(text: &str) -> Option<Role> {
+        [Role::Appliance, Role::Scrutineer]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+}
+
 /// A signature in the envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureEntry {
-    /// `appliance` or `scrutineer`.
+    /// A [`Role`], as text.
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -50,8 +74,9 @@ impl Envelope {
         }
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    /// The published JSON.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 }
 
@@ -62,6 +87,15 @@ pub struct NamedChoice {
     pub deputy: String,
     pub name: String,
     pub choices: Vec<u8>,
+}
+
+/// A named vote's choices as words (「赞成」), one per item; an index outside the options
+/// (which the cast checks never store) reads as empty.
+pub fn choice_words(options: &[String], choices: &[u8]) -> Vec<String> {
+    choices
+        .iter()
+        .map(|&c| options.get(usize::from(c)).cloned().unwrap_or_default())
+        .collect()
 }
 
 /// The head of the appliance's audit chain when the vote closed.
@@ -112,8 +146,159 @@ pub struct ResultBody {
 }
 
 impl ResultBody {
-    pub fn to_bytes(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The exact bytes the appliance signs and the envelope carries.
+    pub fn to_bytes(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+/// What the appliance knows of a vote when it closes: the facts a result is made of.
+#[derive(Debug)]
+pub struct Facts<'a> {
+    pub session: &'a str,
+    pub appliance_key: &'a str,
+    pub vote_id: &'a str,
+    pub title: &'a str,
+    pub items: &'a [String],
+    pub rules: &'a Rules,
+    pub rules_sha256: &'a str,
+    /// The adopted document's exact text.
+    pub rules_document: &'a str,
+    /// The signed ballot definition's body.
+    pub ballot_body: &'a str,
+    pub opened_at: &'a str,
+    pub closed_at: &'a str,
+    pub roll: Roll,
+    /// Receipt codes, sorted.
+    pub receipts: Vec<String>,
+    /// Stored ballots in any order (they are sorted here).
+    pub ballots: Vec<Vec<u8>>,
+    /// Named votes: (deputy id, name, choices).
+    pub named: Option<Vec<NamedChoice>>,
+    pub audit_head: AuditHead,
+    pub previous_bundle_sha256: Option<String>,
+}
+
+/// A vote's closing: the counts from the ballots, the outcome under the rules, and the
+/// result body that records all of it.
+#[derive(Debug)]
+pub struct Closing {
+    pub counts: Counts,
+    pub outcome: rules::Outcome,
+    pub body: ResultBody,
+}
+
+/// Errors making a result: stored ballots that break the rules (the store is damaged), or
+/// an encoding failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("the stored ballots do not fit the rules: {0}")]
+    Counts(String),
+    #[error("the result cannot be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Counts the ballots, decides under the rules and builds the result body.
+pub fn close(facts: Facts<'_>) -> Result<Closing, BuildError> {
+    let rules = facts.rules;
+    let mut ballots = facts.ballots;
+    // Sorted: the published order says nothing about who cast when.
+    ballots.sort();
+    let counted = ballot::count(rules.options.len(), facts.items.len(), &ballots);
+    let counts = Counts::new(rules, facts.items.to_vec(), facts.roll, counted)
+        .map_err(|e| BuildError::Counts(e.to_string()))?;
+    let warnings = rules.check_items(facts.items.len()).unwrap_or_default();
+    let outcome = rules::decide(rules, &counts, warnings);
+    let body = ResultBody {
+        format: BODY_FORMAT.into(),
+        session: facts.session.into(),
+        appliance_key: facts.appliance_key.into(),
+        vote_id: facts.vote_id.into(),
+        title: facts.title.into(),
+        kind: rules.kind,
+        items: facts.items.to_vec(),
+        secret: rules.secret,
+        rules_sha256: facts.rules_sha256.into(),
+        rules_document: facts.rules_document.into(),
+        ballot_sha256: crypto::sha256_hex(facts.ballot_body.as_bytes()),
+        opened_at: facts.opened_at.into(),
+        closed_at: facts.closed_at.into(),
+        roll: facts.roll,
+        receipts: facts.receipts,
+        ballots,
+        named: facts.named,
+        counts: counts.rows().to_vec(),
+        outcome: serde_json::to_value(&outcome)?,
+        announcement: outcome.announcement.clone(),
+        audit_head: facts.audit_head,
+        previous_bundle_sha256: facts.previous_bundle_sha256,
+        cosignatures_required: rules.cosignatures_required,
+    };
+    Ok(Closing {
+        counts,
+        outcome,
+        body,
+    })
+}
+
+/// A vote's signed result as the appliance keeps it: the body's exact bytes, the
+/// appliance's signature and the scrutineers' co-signatures gathered since.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedBundle {
+    pub body: String,
+    pub sha256: String,
+    pub appliance_signature: String,
+    pub cosignatures: Vec<SignatureEntry>,
+}
+
+impl SignedBundle {
+    /// Signs a result body with the appliance key.
+    pub fn sign(body: &ResultBody, key: &crypto::ApplianceKey) -> Result<SignedBundle, BuildError> {
+        let body = body.to_bytes()?;
+        Ok(SignedBundle {
+            sha256: crypto::sha256_hex(body.as_bytes()),
+            appliance_signature: crypto::hex(&key.sign(Domain::Result, body.as_bytes())),
+            body,
+            cosignatures: Vec::new(),
+        })
+    }
+
+    /// Adds a scrutineer's co-signature after checking it against their key (hex); a second
+    /// co-signature by the same key changes nothing. Returns whether it was added.
+    pub fn cosign(
+        &mut self,
+        name: &str,
+        public_key: &str,
+        signature: &str,
+    ) -> Result<bool, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let key = crypto::public_key(public_key)
+            .map_err(|e| Refusal::internal("内部错误", format!("a stored scrutineer key: {e}")))?;
+        let sig = crypto::unhex::<64>(signature).ok_or(Refusal::CosignatureFormat)?;
+        crypto::verify(&key, Domain::Result, self.body.as_bytes(), &sig)
+            .map_err(|_| Refusal::CosignatureInvalid)?;
+        if self.cosignatures.iter().any(|c| c.public_key == public_key) {
+            return Ok(false);
+        }
+        self.cosignatures.push(SignatureEntry {
+            role: Role::Scrutineer.as_str().into(),
+            name: Some(name.into()),
+            public_key: public_key.into(),
+            signature: signature.to_ascii_lowercase(),
+        });
+        Ok(true)
+    }
+
+    /// The published envelope: the appliance's signature first, then each co-signature.
+    pub fn envelope(&self, appliance_key: &str) -> Envelope {
+        let mut signatures = vec![SignatureEntry {
+            role: Role::Appliance.as_str().into(),
+            name: None,
+            public_key: appliance_key.into(),
+            signature: self.appliance_signature.clone(),
+        }];
+        signatures.extend(self.cosignatures.iter().cloned());
+        Envelope::new(&self.body, signatures)
     }
 }
 
@@ -296,7 +481,7 @@ fn check_signatures(
     let appliance: Vec<&SignatureEntry> = envelope
         .signatures
         .iter()
-        .filter(|s| s.role == "appliance")
+        .filter(|s| Role::parse(&s.role) == Some(Role::Appliance))
         .collect();
     let verify_one = |s: &SignatureEntry| -> Result<[u8; 32], String> {
         let key = crypto::public_key(&s.public_key).map_err(|e| e.to_string())?;
@@ -358,9 +543,9 @@ fn check_signatures(
     let mut valid_scrutineers: Vec<[u8; 32]> = Vec::new();
     for (i, s) in envelope.signatures.iter().enumerate() {
         let name = format!("signature.scrutineer[{i}]");
-        match s.role.as_str() {
-            "appliance" => {}
-            "scrutineer" => {
+        match Role::parse(&s.role) {
+            Some(Role::Appliance) => {}
+            Some(Role::Scrutineer) => {
                 let who = s.name.clone().unwrap_or_else(|| "unnamed".into());
                 match verify_one(s) {
                     Ok(key) if valid_scrutineers.contains(&key) => {
@@ -373,9 +558,9 @@ fn check_signatures(
                     Err(e) => c.fail(&name, format!("{who}: {e}")),
                 }
             }
-            other => c.fail(
+            None => c.fail(
                 &format!("signature[{i}]"),
-                format!("unknown role `{other}`"),
+                format!("unknown role `{}`", s.role),
             ),
         }
     }
@@ -437,7 +622,7 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
         .filter_map(|(i, b)| {
             ballot::check_choices(&rules, &body.items, b)
                 .err()
-                .map(|e| format!("ballots[{i}]: {}", e.message))
+                .map(|e| format!("ballots[{i}]: {e}"))
         })
         .collect();
     c.check(
@@ -658,7 +843,7 @@ mod tests {
         }
         // A valid envelope around garbage: the body check fails, and so do the signatures.
         let env = Envelope::new("not json", vec![]);
-        let r = verify(env.to_json().as_bytes(), &Expect::default());
+        let r = verify(env.to_json().unwrap().as_bytes(), &Expect::default());
         assert!(!r.verified);
         assert!(r.checks.iter().any(|c| c.name == "body" && !c.ok));
         assert!(

@@ -1,12 +1,127 @@
 //! The session's domain: deputies and their presence, the roster, votes and their lifecycle,
-//! and the errors a request can meet, each with a stable code and a Chinese message.
+//! casting, scrutineers, and every transition between states.
 //!
-//! Owns: the shapes stored and served. Invariant: a deputy's record never holds a choice, and
-//! a vote record never holds a deputy's choice of a secret vote.
+//! Owns: the shapes stored and served, and [`Session`], whose methods are the only way the
+//! session changes. Each transition lives in the file of its aggregate ([`roster`] for
+//! deputies, codes and presence; [`votes`] for rules and a vote's life; [`casting`];
+//! [`scrutineers`]) and runs on the store's writer thread, so it is atomic with its audit
+//! entry and durable before it answers. Invariant: a deputy's record never holds a choice,
+//! and a vote record never holds a deputy's choice of a secret vote.
 
+pub mod casting;
+pub mod roster;
+pub mod scrutineers;
+pub mod votes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use piaojue_core::crypto::{self, ApplianceKey};
+use piaojue_core::refusal::Refusal;
+use piaojue_core::rules::{Roll, Rules};
 use serde::{Deserialize, Serialize};
 
-use crate::rules::Roll;
+use crate::store::{Actor, Store, Tx};
+
+/// The session as it changes: the store, the appliance key that signs ballots, receipts and
+/// results, and what never changes once stored (adopted rules, signed ballot hashes).
+#[derive(Debug, Clone)]
+pub struct Session {
+    store: Store,
+    key: Arc<ApplianceKey>,
+    rules: RulesCache,
+    /// SHA-256 of each opened vote's signed ballot definition, for receipts.
+    ballot_hashes: Arc<Mutex<HashMap<String, String>>>,
+}
+
+/// Adopted rules documents by hash, parsed once: a document never changes once adopted.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RulesCache(Arc<Mutex<HashMap<String, Arc<Rules>>>>);
+
+impl RulesCache {
+    /// The adopted rules with this hash, from the cache or the store.
+    pub(crate) fn get(&self, tx: &Tx<'_>, sha256: &str) -> Result<Arc<Rules>, Refusal> {
+        if let Some(r) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(sha256) {
+            return Ok(r.clone());
+        }
+        let adopted = tx
+            .rules(sha256)?
+            .ok_or_else(|| Refusal::RulesUnknown(sha256.into()))?;
+        let rules = Arc::new(
+            Rules::from_json(adopted.document.as_bytes())
+                .map_err(|e| Refusal::internal("内部错误", format!("adopted rules: {e}")))?,
+        );
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sha256.to_string(), rules.clone());
+        Ok(rules)
+    }
+}
+
+impl Session {
+    pub fn new(store: Store, key: Arc<ApplianceKey>) -> Session {
+        Session {
+            store,
+            key,
+            rules: RulesCache::default(),
+            ballot_hashes: Arc::default(),
+        }
+    }
+
+    /// The appliance key's fingerprint, as printed.
+    pub fn fingerprint(&self) -> String {
+        self.key.fingerprint()
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Records an event that changes nothing else (an operator login).
+    pub async fn note(
+        &self,
+        actor: Actor,
+        action: &'static str,
+        detail: serde_json::Value,
+    ) -> Result<(), Refusal> {
+        self.store
+            .write(move |tx| {
+                tx.audit(actor, action, detail);
+                Ok(())
+            })
+            .await
+    }
+}
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_REASON_CHARS: usize = 200;
+
+/// A person's text: trimmed, not empty, at most `max` characters, no control characters.
+fn check_text(field: &'static str, text: &str, max: usize) -> Result<String, Refusal> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Refusal::MissingField(field));
+    }
+    if text.chars().count() > max {
+        return Err(Refusal::FieldTooLong(field, max));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Refusal::BadCharacter(field));
+    }
+    Ok(text.to_string())
+}
+
+/// A new 160-bit enrolment code: (SHA-256 to store, the code grouped for the card).
+fn new_code() -> Result<(String, String), Refusal> {
+    let bytes = crypto::random::<20>().map_err(|e| Refusal::internal("随机数生成失败", e))?;
+    let plain = crypto::base32(&bytes);
+    Ok((
+        crypto::sha256_hex(plain.as_bytes()),
+        crypto::grouped(&plain, 4, "-"),
+    ))
+}
 
 /// The most deputies one roster may hold (the NPC has 2,977).
 pub const MAX_DEPUTIES: usize = 5_000;
@@ -252,50 +367,6 @@ pub struct Vote {
     /// The tally (a `rules::Outcome` as JSON), set when the vote closes.
     #[serde(default)]
     pub result: Option<serde_json::Value>,
-}
-
-/// What went wrong with a request, as the tablet, console and CLI show it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct DomainError {
-    /// Stable, machine-readable (`vote_closed`).
-    pub code: &'static str,
-    /// For people, in Chinese (「表决已结束」).
-    pub message: String,
-    pub kind: ErrorKind,
-}
-
-/// The class of an error, which the server maps to an HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Invalid,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    Conflict,
-    TooLarge,
-    TooMany,
-    Timeout,
-    Internal,
-}
-
-impl DomainError {
-    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
-        DomainError {
-            code,
-            message: message.into(),
-            kind,
-        }
-    }
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Invalid, code, message)
-    }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Conflict, code, message)
-    }
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::NotFound, code, message)
-    }
 }
 
 /// Now, as RFC 3339 UTC to the millisecond (so events within a second keep their order).

@@ -1,15 +1,15 @@
-//! The hot pieces, by hand: `cargo bench --bench hot`. CI only builds them (`--no-run`).
+//! The hot pieces, by hand: `cargo bench -p piaojue-core --bench hot`. CI only builds them (`--no-run`).
 //! Ballot validation, receipt signing, the tally of 3,000 ballots, verifying a 3,000-ballot bundle.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use piaojue::ballot::{self, CastRequest};
-use piaojue::bundle::{self, AuditHead, Envelope, Expect, ResultBody, SignatureEntry};
-use piaojue::crypto::{self, ApplianceKey, Domain};
-use piaojue::rules::{self, Counts, Roll, Rules};
+use piaojue_core::ballot::{self, CastRequest};
+use piaojue_core::bundle::{self, AuditHead, Envelope, Expect, ResultBody, SignatureEntry};
+use piaojue_core::crypto::{self, ApplianceKey, Domain};
+use piaojue_core::rules::{self, Counts, Roll, Rules};
 
-const RULES: &str = include_str!("../firmware-config/rules/project-selection.json");
+const RULES: &str = include_str!("../../../firmware-config/rules/project-selection.json");
 
 fn items() -> Vec<String> {
     (1..=7).map(|i| format!("候选项目{i}")).collect()
@@ -95,7 +95,8 @@ fn hot(c: &mut Criterion) {
         previous_bundle_sha256: None,
         cosignatures_required: 0,
     }
-    .to_bytes();
+    .to_bytes()
+    .expect("body");
     let envelope = Envelope::new(
         &body,
         vec![SignatureEntry {
@@ -105,7 +106,8 @@ fn hot(c: &mut Criterion) {
             signature: crypto::hex(&key.sign(Domain::Result, body.as_bytes())),
         }],
     )
-    .to_json();
+    .to_json()
+    .expect("envelope");
     let expect = Expect {
         key: Some(key.public()),
         ..Expect::default()

@@ -80,53 +80,37 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&sha256(bytes))
 }
 
+/// Lower-case hex (`data-encoding`'s).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    out
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 /// Parses exactly `N` bytes of hex (either case).
 pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let text = text.as_bytes();
     if text.len() != N * 2 {
         return None;
     }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; N];
-    for (i, pair) in text.chunks_exact(2).enumerate() {
-        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
-    Some(out)
+    let bytes = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(text.as_bytes())
+        .ok()?;
+    bytes.try_into().ok()
 }
 
-/// Crockford base32 without padding: typeable (no I, L, O, U) and case-insensitive.
+/// Crockford's base32 alphabet: typeable (no I, L, O, U) and case-insensitive.
 const BASE32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// Crockford base32 without padding (`data-encoding` with Crockford's alphabet).
 pub fn base32(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        acc = (acc << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(BASE32[((acc >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(BASE32[((acc << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+    static CROCKFORD: std::sync::LazyLock<data_encoding::Encoding> =
+        std::sync::LazyLock::new(|| {
+            let mut spec = data_encoding::Specification::new();
+            spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
+            // A constant, valid specification (32 distinct symbols): the unit tests run it.
+            #[allow(clippy::expect_used)]
+            spec.encoding()
+                .expect("Crockford's alphabet is a valid base32 specification")
+        });
+    CROCKFORD.encode(bytes)
 }
 
 /// Splits `text` into groups of `size` joined by `sep`: `ABCD-EFGH-…`.
@@ -378,6 +362,14 @@ mod tests {
     #[test]
     fn codes_are_typeable() {
         assert_eq!(base32(&[0xff; 5]), "ZZZZZZZZ");
+        // The hand-written encoder this replaced gave these, MSB first, zero-padded bits.
+        assert_eq!(base32(&[0x00, 0x44, 0x32, 0x14, 0xc7]), "01234567");
+        assert_eq!(base32(&[0x8c]), "HG");
+        assert_eq!(base32(&[0u8; 20]).len(), 32);
+        assert_eq!(hex(&[0xab, 0x01]), "ab01");
+        assert_eq!(unhex::<2>("AB01"), Some([0xab, 0x01]));
+        assert_eq!(unhex::<2>("ab0"), None);
+        assert_eq!(unhex::<2>("ab0g"), None);
         assert_eq!(grouped("ABCDEFGH", 4, "-"), "ABCD-EFGH");
         assert_eq!(
             normalize_code("abcd-efgh o1l").as_deref(),

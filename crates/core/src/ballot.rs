@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto;
+use crate::refusal::Refusal;
 use crate::rules::{Form, Kind, KindRules, Rules};
-use crate::session::{DomainError, Vote};
 
 /// The body of a signed ballot definition. Field order is fixed by this struct; the bytes
 /// are produced once when the vote opens, stored, signed and served as they are.
@@ -38,11 +38,13 @@ pub const BALLOT_FORMAT: &str = "piaojue-ballot/1";
 pub const RECEIPT_FORMAT: &str = "piaojue-receipt/1";
 
 impl BallotDefinition {
+    /// The definition of vote `vote_id` (`title`, `items`) under `rules` (adopted as
+    /// `rules_sha256`), opened at `opened_at`.
     pub fn new(
         session: &str,
         appliance_key: &str,
-        vote: &Vote,
-        rules: &Rules,
+        (vote_id, title, items): (&str, &str, &[String]),
+        (rules, rules_sha256): (&Rules, &str),
         opened_at: &str,
     ) -> BallotDefinition {
         let (form, max_yes) = match rules.params {
@@ -53,23 +55,23 @@ impl BallotDefinition {
             format: BALLOT_FORMAT.into(),
             session: session.into(),
             appliance_key: appliance_key.into(),
-            vote_id: vote.id.clone(),
-            title: vote.title.clone(),
+            vote_id: vote_id.into(),
+            title: title.into(),
             kind: rules.kind,
-            items: vote.items.clone(),
+            items: items.to_vec(),
             options: rules.options.clone(),
             form,
             max_yes,
             secret: rules.secret,
             rules_title: rules.title.clone(),
-            rules_sha256: vote.rules_sha256.clone(),
+            rules_sha256: rules_sha256.into(),
             opened_at: opened_at.into(),
         }
     }
 
-    pub fn body(&self) -> String {
-        // Serialising a plain struct of strings cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    /// The exact bytes that are signed and served.
+    pub fn body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 }
 
@@ -90,18 +92,15 @@ pub fn check_cast(
     items: &[String],
     vote_id: &str,
     cast: &CastRequest,
-) -> Result<Vec<u8>, DomainError> {
+) -> Result<Vec<u8>, Refusal> {
     if cast.vote_id != vote_id {
-        return Err(DomainError::invalid(
-            "wrong_vote",
-            format!("选票属于表决 {}，不是当前表决 {vote_id}", cast.vote_id),
-        ));
+        return Err(Refusal::WrongVote {
+            ballot: cast.vote_id.clone(),
+            vote: vote_id.into(),
+        });
     }
     if crypto::unhex::<16>(&cast.ballot_id).is_none() {
-        return Err(DomainError::invalid(
-            "bad_ballot_id",
-            "ballot_id 应为32位十六进制数",
-        ));
+        return Err(Refusal::BadBallotId);
     }
     check_choices(rules, items, &cast.choices)?;
     Ok(cast.choices.clone())
@@ -109,12 +108,12 @@ pub fn check_cast(
 
 /// Is this a well-formed ballot for the rules: one valid choice per item, no more 赞成 than
 /// `max_yes`? Shared by the appliance (on cast) and the verifier (on every published ballot).
-pub fn check_choices(rules: &Rules, items: &[String], choices: &[u8]) -> Result<(), DomainError> {
+pub fn check_choices(rules: &Rules, items: &[String], choices: &[u8]) -> Result<(), Refusal> {
     if choices.len() != items.len() {
-        return Err(DomainError::invalid(
-            "wrong_item_count",
-            format!("本次表决共{}项，选票填写了{}项", items.len(), choices.len()),
-        ));
+        return Err(Refusal::WrongItemCount {
+            items: items.len(),
+            filled: choices.len(),
+        });
     }
     let approve = matches!(
         rules.params,
@@ -126,10 +125,10 @@ pub fn check_choices(rules: &Rules, items: &[String], choices: &[u8]) -> Result<
     let allowed = if approve { 2 } else { rules.options.len() };
     for (i, &c) in choices.iter().enumerate() {
         if usize::from(c) >= allowed {
-            return Err(DomainError::invalid(
-                "unknown_option",
-                format!("第{}项「{}」的选择无效", i + 1, items[i]),
-            ));
+            return Err(Refusal::UnknownOption {
+                number: i + 1,
+                item: items[i].clone(),
+            });
         }
     }
     if let KindRules::ProjectSelection { max_yes, .. } = rules.params {
@@ -138,13 +137,11 @@ pub fn check_choices(rules: &Rules, items: &[String], choices: &[u8]) -> Result<
             .filter(|&&c| usize::from(c) == Rules::YES)
             .count();
         if yes > max_yes as usize {
-            return Err(DomainError::invalid(
-                "too_many_yes",
-                format!(
-                    "最多只能对{max_yes}个项目投{}票，选票中有{yes}个",
-                    rules.options[Rules::YES]
-                ),
-            ));
+            return Err(Refusal::TooManyYes {
+                max: max_yes,
+                yes,
+                yes_word: rules.options[Rules::YES].clone(),
+            });
         }
     }
     Ok(())
@@ -220,8 +217,9 @@ pub struct ReceiptBody {
 }
 
 impl ReceiptBody {
-    pub fn body(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The exact bytes that are signed and kept by the tablet.
+    pub fn body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 }
 
@@ -246,36 +244,29 @@ mod tests {
         let r = rules(r#"{"kind":"project_selection","select_n":2}"#);
         let items: Vec<String> = ["甲", "乙", "丙"].iter().map(|s| s.to_string()).collect();
         assert!(check_cast(&r, &items, "v1", &cast(vec![0, 0, 1])).is_ok());
-        assert_eq!(
-            check_cast(&r, &items, "v1", &cast(vec![0, 0, 0]))
-                .unwrap_err()
-                .code,
-            "too_many_yes"
-        );
-        assert_eq!(
-            check_cast(&r, &items, "v1", &cast(vec![0, 0]))
-                .unwrap_err()
-                .code,
-            "wrong_item_count"
-        );
-        assert_eq!(
-            check_cast(&r, &items, "v1", &cast(vec![0, 3, 1]))
-                .unwrap_err()
-                .code,
-            "unknown_option"
-        );
-        assert_eq!(
-            check_cast(&r, &items, "v2", &cast(vec![0, 1, 1]))
-                .unwrap_err()
-                .code,
-            "wrong_vote"
-        );
+        let refused = |c: &CastRequest, vote: &str| check_cast(&r, &items, vote, c).unwrap_err();
+        assert!(matches!(
+            refused(&cast(vec![0, 0, 0]), "v1"),
+            Refusal::TooManyYes { max: 2, yes: 3, .. }
+        ));
+        assert!(matches!(
+            refused(&cast(vec![0, 0]), "v1"),
+            Refusal::WrongItemCount {
+                items: 3,
+                filled: 2
+            }
+        ));
+        assert!(matches!(
+            refused(&cast(vec![0, 3, 1]), "v1"),
+            Refusal::UnknownOption { number: 2, .. }
+        ));
+        assert!(matches!(
+            refused(&cast(vec![0, 1, 1]), "v2"),
+            Refusal::WrongVote { .. }
+        ));
         let mut bad = cast(vec![0, 1, 1]);
         bad.ballot_id = "xyz".into();
-        assert_eq!(
-            check_cast(&r, &items, "v1", &bad).unwrap_err().code,
-            "bad_ballot_id"
-        );
+        assert_eq!(refused(&bad, "v1"), Refusal::BadBallotId);
     }
 
     #[test]

@@ -1,0 +1,20 @@
+//! piaojue-core: what an observer rebuilds and trusts, with no async runtime, web framework,
+//! store or TLS in its dependency tree (a test checks).
+//!
+//! # Map
+//!
+//! - [`rules`]: pure functions from a rules document (`piaojue-rules/1`), a roll and counts to
+//!   an outcome and its announcement. What the appliance, `piaojue tally` and the verifier share.
+//! - [`crypto`]: keys, signatures, hashing, randomness, passphrases, text encodings; with
+//!   `e2e`, the only importer of `ring` and the dalek crates.
+//! - [`ballot`]: the signed ballot definition, cast checks against the rules, counting stored
+//!   ballots, receipts.
+//! - [`bundle`]: the signed result bundle: made from the store's facts when a vote closes,
+//!   and verified, check by check, by `piaojue verify` and the scrutineers.
+//! - [`refusal`]: every stable error code, with its Chinese message and its class.
+
+pub mod ballot;
+pub mod bundle;
+pub mod crypto;
+pub mod refusal;
+pub mod rules;

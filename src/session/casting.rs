@@ -1,0 +1,129 @@
+//! Casting: a deputy's tablet sends its choices, the appliance checks them against the
+//! stored state and the rules, stores the ballot apart from the deputy, and answers with a
+//! signed receipt once it is on disk.
+//!
+//! The path: [`Session::cast`] signs a receipt on the request's own thread (signatures run
+//! in parallel), then one batched change on the writer checks and stores; the writer answers
+//! after the batch's fsync. A refused cast's signature is thrown away.
+
+use piaojue_core::ballot::{self, CastRequest, ReceiptBody};
+use piaojue_core::crypto::{self, Domain};
+use piaojue_core::refusal::Refusal;
+use serde_json::json;
+
+use super::{Presence, Session, VoteState};
+use crate::store::{Actor, CastMark, Receipt};
+
+impl Session {
+    /// Casts a ballot for `deputy` in `vote`. A retry with the same ballot id gets the first
+    /// receipt back; a receipt code that happens to be taken is drawn again.
+    pub async fn cast(
+        &self,
+        vote: &str,
+        deputy: &str,
+        request: CastRequest,
+    ) -> Result<Receipt, Refusal> {
+        let ballot_sha256 = self.ballot_sha256(vote)?;
+        for _ in 0..3 {
+            let receipt = self.sign_receipt(vote, &ballot_sha256)?;
+            let cache = self.rules.clone();
+            let (vote, deputy, request) = (vote.to_string(), deputy.to_string(), request.clone());
+            let stored = self
+                .store
+                .write_batched(move |tx| {
+                    let v = tx
+                        .vote(&vote)?
+                        .ok_or_else(|| Refusal::VoteUnknown(vote.clone()))?;
+                    let ballot_id_sha256 = crypto::sha256_hex(request.ballot_id.as_bytes());
+                    // A retry of an acknowledged cast gets its receipt back, even after close.
+                    if let Some(mark) = tx.cast_mark(&vote, &deputy)? {
+                        if mark.ballot_id_sha256 == ballot_id_sha256 {
+                            return Ok(mark.receipt);
+                        }
+                        return Err(Refusal::AlreadyCast);
+                    }
+                    match v.state {
+                        VoteState::Open => {}
+                        VoteState::Draft => return Err(Refusal::VoteNotOpenYet),
+                        VoteState::Cancelled => return Err(Refusal::VoteCancelled),
+                        VoteState::Closed | VoteState::Announced => {
+                            return Err(Refusal::VoteClosed);
+                        }
+                    }
+                    let d = tx
+                        .deputy(&deputy)?
+                        .ok_or_else(|| Refusal::DeputyUnknown(deputy.clone()))?;
+                    if !tx.is_enabled(&vote, &deputy)? {
+                        return Err(Refusal::NotEnabled);
+                    }
+                    if d.presence != Presence::Present {
+                        return Err(Refusal::NotPresent);
+                    }
+                    let rules = cache.get(tx, &v.rules_sha256)?;
+                    let choices = ballot::check_cast(&rules, &v.items, &vote, &request)?;
+                    // The receipt was signed before the checks: its code must be new.
+                    if tx.has_receipt(&vote, &receipt.receipt_code)? {
+                        return Err(Refusal::ReceiptCollision);
+                    }
+                    let mark = CastMark {
+                        ballot_id_sha256,
+                        receipt: receipt.clone(),
+                        named_choices: (!rules.secret).then(|| choices.clone()),
+                    };
+                    let turnout = tx.turnout(&vote)? + 1;
+                    tx.put_cast_mark(&vote, &deputy, &mark)?;
+                    tx.put_ballot(&vote, choices)?;
+                    tx.put_receipt(&vote, &receipt.receipt_code);
+                    tx.set_turnout(&vote, turnout);
+                    tx.audit(Actor::Deputy(deputy), "cast", json!({ "vote": vote }));
+                    Ok(receipt)
+                })
+                .await;
+            match stored {
+                Err(Refusal::ReceiptCollision) => continue,
+                other => return other,
+            }
+        }
+        Err(Refusal::internal("内部错误", "no free receipt code"))
+    }
+
+    /// A receipt for a cast in `vote`, signed by the appliance.
+    fn sign_receipt(&self, vote: &str, ballot_sha256: &str) -> Result<Receipt, Refusal> {
+        let receipt_code =
+            ballot::new_receipt_code().map_err(|e| Refusal::internal("随机数生成失败", e))?;
+        let body = ReceiptBody {
+            format: ballot::RECEIPT_FORMAT.into(),
+            appliance_key: self.store.meta().public_key.clone(),
+            vote_id: vote.into(),
+            receipt_code: receipt_code.clone(),
+            ballot_sha256: ballot_sha256.into(),
+        }
+        .body()
+        .map_err(|e| Refusal::internal("内部错误", e))?;
+        let signature = crypto::hex(&self.key.sign(Domain::Receipt, body.as_bytes()));
+        Ok(Receipt {
+            body,
+            signature,
+            receipt_code,
+        })
+    }
+
+    /// The SHA-256 of an open vote's signed ballot (it never changes once signed).
+    fn ballot_sha256(&self, vote: &str) -> Result<String, Refusal> {
+        let mut cache = self.ballot_hashes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = cache.get(vote) {
+            return Ok(h.clone());
+        }
+        let v = self
+            .store
+            .vote(vote)?
+            .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
+        let Some(ballot) = v.ballot else {
+            // Not open yet: the writer gives the precise refusal.
+            return Ok(String::new());
+        };
+        let h = crypto::sha256_hex(ballot.body.as_bytes());
+        cache.insert(vote.to_string(), h.clone());
+        Ok(h)
+    }
+}

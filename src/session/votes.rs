@@ -1,0 +1,311 @@
+//! Rules documents and a vote's life: adopt, create, open (the signed ballot), close (the
+//! count, the outcome and the signed result), announce, cancel.
+
+use piaojue_core::ballot::BallotDefinition;
+use piaojue_core::bundle::{self, AuditHead, Facts, NamedChoice, SignedBundle};
+use piaojue_core::crypto::{self, Domain};
+use piaojue_core::refusal::Refusal;
+use piaojue_core::rules::{Counts, Roll, Rules};
+use serde_json::json;
+
+use super::{
+    MAX_REASON_CHARS, MAX_TITLE_CHARS, Presence, Session, SignedBallot, Vote, VoteState,
+    check_text, now,
+};
+use crate::store::{Actor, AdoptedRules, Tx};
+
+fn vote(tx: &Tx<'_>, id: &str) -> Result<Vote, Refusal> {
+    tx.vote(id)?.ok_or_else(|| Refusal::VoteUnknown(id.into()))
+}
+
+fn failed(what: &'static str) -> impl FnOnce(String) -> Refusal {
+    move |cause| Refusal::internal("内部错误", format!("{what}: {cause}"))
+}
+
+impl Session {
+    /// Adopts a rules document (its exact bytes); adopting the same bytes again returns the
+    /// first adoption.
+    pub async fn adopt_rules(&self, document: Vec<u8>) -> Result<AdoptedRules, Refusal> {
+        self.store
+            .write(move |tx| {
+                let rules =
+                    Rules::from_json(&document).map_err(|e| Refusal::BadRules(e.to_string()))?;
+                if rules.title.is_empty() {
+                    return Err(Refusal::BadRules("title: 通过的办法须有标题".into()));
+                }
+                let sha256 = crypto::sha256_hex(&document);
+                if let Some(existing) = tx.rules(&sha256)? {
+                    return Ok(existing);
+                }
+                let adopted = AdoptedRules {
+                    sha256: sha256.clone(),
+                    title: rules.title.clone(),
+                    kind: rules.kind,
+                    adopted_at: now(),
+                    document: String::from_utf8_lossy(&document).into_owned(),
+                };
+                tx.put_rules(&adopted)?;
+                tx.audit(
+                    Actor::Operator,
+                    "adopt_rules",
+                    json!({ "sha256": sha256, "title": adopted.title, "kind": adopted.kind }),
+                );
+                Ok(adopted)
+            })
+            .await
+    }
+
+    /// A new vote (a draft) under adopted rules, with the same checks as `piaojue tally`.
+    pub async fn create_vote(
+        &self,
+        title: String,
+        rules_sha256: String,
+        items: Vec<String>,
+    ) -> Result<Vote, Refusal> {
+        let cache = self.rules.clone();
+        self.store
+            .write(move |tx| {
+                let title = check_text("title", &title, MAX_TITLE_CHARS)?;
+                let rules = cache.get(tx, &rules_sha256)?;
+                let items: Vec<String> = items.iter().map(|i| i.trim().to_string()).collect();
+                rules
+                    .check_items(items.len())
+                    .map_err(|e| Refusal::BadItems(e.to_string()))?;
+                let zero = vec![vec![0u64; rules.options.len()]; items.len()];
+                let roll = Roll {
+                    seated: 1,
+                    present: 1,
+                    enabled: Some(1),
+                    cast: None,
+                };
+                Counts::new(&rules, items.clone(), roll, zero)
+                    .map_err(|e| Refusal::BadItems(e.to_string()))?;
+                let n = tx.last_vote_number()? + 1;
+                let vote = Vote {
+                    id: format!("v{n}"),
+                    title,
+                    rules_sha256: rules_sha256.clone(),
+                    items,
+                    state: VoteState::Draft,
+                    created_at: now(),
+                    opened_at: None,
+                    closed_at: None,
+                    announced_at: None,
+                    cancelled: None,
+                    roll: None,
+                    ballot: None,
+                    result: None,
+                };
+                tx.set_last_vote_number(n);
+                tx.put_vote(&vote)?;
+                tx.audit(
+                    Actor::Operator,
+                    "create_vote",
+                    json!({ "vote": vote.id, "title": vote.title, "rules_sha256": rules_sha256, "items": vote.items }),
+                );
+                Ok(vote)
+            })
+            .await
+    }
+
+    /// Opens a draft once the quorum is present: the roll is frozen, the present deputies
+    /// are enabled and the ballot definition is signed.
+    pub async fn open_vote(&self, id: String) -> Result<Vote, Refusal> {
+        let cache = self.rules.clone();
+        let key = self.key.clone();
+        let meta = self.store.meta().clone();
+        self.store
+            .write(move |tx| {
+                let mut vote = vote(tx, &id)?;
+                if vote.state != VoteState::Draft {
+                    return Err(Refusal::VoteNotDraft(vote.state.name_zh()));
+                }
+                let rules = cache.get(tx, &vote.rules_sha256)?;
+                let deputies = tx.deputies()?;
+                let seated = deputies.len() as u64;
+                let present: Vec<&str> = deputies
+                    .iter()
+                    .filter(|d| d.presence == Presence::Present)
+                    .map(|d| d.id.as_str())
+                    .collect();
+                let n_present = present.len() as u64;
+                if seated == 0 {
+                    return Err(Refusal::NoRoster);
+                }
+                if !rules.quorum.reached(n_present, seated) {
+                    return Err(Refusal::QuorumNotMet {
+                        seated,
+                        present: n_present,
+                        minimum: rules.quorum.minimum(seated),
+                    });
+                }
+                let opened_at = now();
+                let body = BallotDefinition::new(
+                    &meta.name,
+                    &meta.public_key,
+                    (&vote.id, &vote.title, &vote.items),
+                    (&rules, &vote.rules_sha256),
+                    &opened_at,
+                )
+                .body()
+                .map_err(|e| failed("the ballot definition")(e.to_string()))?;
+                let signature = crypto::hex(&key.sign(Domain::Ballot, body.as_bytes()));
+                vote.state = VoteState::Open;
+                vote.opened_at = Some(opened_at);
+                vote.roll = Some(Roll {
+                    seated,
+                    present: n_present,
+                    enabled: Some(n_present),
+                    cast: None,
+                });
+                vote.ballot = Some(SignedBallot { body, signature });
+                for d in &present {
+                    tx.enable(&vote.id, d);
+                }
+                tx.set_turnout(&vote.id, 0);
+                tx.put_vote(&vote)?;
+                tx.audit(
+                    Actor::Operator,
+                    "open_vote",
+                    json!({ "vote": vote.id, "seated": seated, "present": n_present, "enabled": n_present }),
+                );
+                Ok(vote)
+            })
+            .await
+    }
+
+    /// Closes an open vote: counts its ballots, decides under its rules, and signs the
+    /// result bundle, which names the previous one.
+    pub async fn close_vote(&self, id: String) -> Result<Vote, Refusal> {
+        let cache = self.rules.clone();
+        let key = self.key.clone();
+        let meta = self.store.meta().clone();
+        self.store
+            .write(move |tx| {
+                let mut vote = vote(tx, &id)?;
+                if vote.state != VoteState::Open {
+                    return Err(Refusal::VoteNotOpen(vote.state.name_zh()));
+                }
+                let rules = cache.get(tx, &vote.rules_sha256)?;
+                let adopted = tx
+                    .rules(&vote.rules_sha256)?
+                    .ok_or_else(|| failed("adopted rules")("missing".into()))?;
+                let ballots = tx.ballots(&id)?;
+                let mut roll = vote
+                    .roll
+                    .ok_or_else(|| failed("an open vote")("it has no roll".into()))?;
+                roll.cast = Some(ballots.len() as u64);
+                let named = if rules.secret {
+                    None
+                } else {
+                    let mut named = Vec::new();
+                    for (deputy, mark) in tx.cast_marks(&id)? {
+                        let name = tx
+                            .deputy(&deputy)?
+                            .ok_or_else(|| Refusal::DeputyUnknown(deputy.clone()))?
+                            .name;
+                        named.push(NamedChoice {
+                            name,
+                            deputy,
+                            choices: mark.named_choices.unwrap_or_default(),
+                        });
+                    }
+                    Some(named)
+                };
+                let closed_at = now();
+                let head = tx.audit_head();
+                let closing = bundle::close(Facts {
+                    session: &meta.name,
+                    appliance_key: &meta.public_key,
+                    vote_id: &vote.id,
+                    title: &vote.title,
+                    items: &vote.items,
+                    rules: &rules,
+                    rules_sha256: &vote.rules_sha256,
+                    rules_document: &adopted.document,
+                    ballot_body: vote.ballot.as_ref().map_or("", |b| b.body.as_str()),
+                    opened_at: vote.opened_at.as_deref().unwrap_or_default(),
+                    closed_at: &closed_at,
+                    roll,
+                    receipts: tx.receipts(&id)?,
+                    ballots,
+                    named,
+                    audit_head: AuditHead {
+                        seq: head.seq,
+                        hash: crypto::hex(&head.hash),
+                    },
+                    previous_bundle_sha256: tx.last_bundle()?,
+                })
+                .map_err(|e| failed("the result")(e.to_string()))?;
+                let signed = SignedBundle::sign(&closing.body, &key)
+                    .map_err(|e| failed("the result")(e.to_string()))?;
+                vote.state = VoteState::Closed;
+                vote.closed_at = Some(closed_at);
+                vote.roll = Some(roll);
+                vote.result = Some(
+                    serde_json::to_value(&closing.outcome)
+                        .map_err(|e| failed("the outcome")(e.to_string()))?,
+                );
+                tx.put_vote(&vote)?;
+                tx.set_last_bundle(&signed.sha256);
+                tx.put_bundle(&vote.id, &signed)?;
+                tx.audit(
+                    Actor::Operator,
+                    "close_vote",
+                    json!({ "vote": vote.id, "cast": roll.cast, "bundle_sha256": signed.sha256 }),
+                );
+                Ok(vote)
+            })
+            .await
+    }
+
+    /// Announces a closed vote once the co-signatures its rules require are in.
+    pub async fn announce_vote(&self, id: String) -> Result<Vote, Refusal> {
+        let cache = self.rules.clone();
+        self.store
+            .write(move |tx| {
+                let mut vote = vote(tx, &id)?;
+                if vote.state != VoteState::Closed {
+                    return Err(Refusal::VoteNotClosed(vote.state.name_zh()));
+                }
+                let rules = cache.get(tx, &vote.rules_sha256)?;
+                let have = tx.bundle(&vote.id)?.map_or(0, |b| b.cosignatures.len()) as u32;
+                if have < rules.cosignatures_required {
+                    return Err(Refusal::CosignaturesMissing {
+                        required: rules.cosignatures_required,
+                        have,
+                    });
+                }
+                vote.state = VoteState::Announced;
+                vote.announced_at = Some(now());
+                tx.put_vote(&vote)?;
+                tx.audit(Actor::Operator, "announce_vote", json!({ "vote": vote.id }));
+                Ok(vote)
+            })
+            .await
+    }
+
+    /// Cancels a draft or open vote, with a reason.
+    pub async fn cancel_vote(&self, id: String, reason: String) -> Result<Vote, Refusal> {
+        self.store
+            .write(move |tx| {
+                let reason = check_text("reason", &reason, MAX_REASON_CHARS)?;
+                let mut vote = vote(tx, &id)?;
+                // Once closed, the tally exists: cancelling then would let anyone who dislikes
+                // a result make it vanish. Only a draft or an open vote can be cancelled.
+                if !matches!(vote.state, VoteState::Draft | VoteState::Open) {
+                    return Err(Refusal::VoteFinal(vote.state.name_zh()));
+                }
+                vote.state = VoteState::Cancelled;
+                vote.cancelled = Some(reason.clone());
+                tx.put_vote(&vote)?;
+                tx.audit(
+                    Actor::Operator,
+                    "cancel_vote",
+                    json!({ "vote": vote.id, "reason": reason }),
+                );
+                Ok(vote)
+            })
+            .await
+    }
+}
