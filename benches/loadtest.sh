@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The figures of docs/performance.md, on this machine: the floor, then 300 and 3,000 tablets,
-# all at once and spread over 10 s, each against a fresh demo appliance (release build).
+# The figures of docs/performance.md, on this machine: 300 and 3,000 tablets, all at once and
+# spread over 10 s, each against a fresh demo appliance (release build). The floor without
+# HTTP is `cargo bench --bench floor`, run by hand in the same session.
 # Usage: bash benches/loadtest.sh [runs]   (each configuration `runs` times, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,6 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 ulimit -n 20000 2>/dev/null || true
 for n in 300 3000; do
-  for r in $(seq "$runs"); do $bin floor --tablets "$n"; done
   for arrival in burst spread:10; do
     for r in $(seq "$runs"); do
       data="$work/d-$n-$r-${arrival/:/-}"

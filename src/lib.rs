@@ -1,24 +1,33 @@
 //! piaojue (票决): a voting appliance for people's congress sessions that tallies under the
 //! session's own adopted rules and publishes results anyone can verify.
 //!
-//! # Layout
+//! This crate is the appliance and its command line. What observers rebuild and trust (rules,
+//! keys and signatures, ballots, receipts, result bundles made and verified, the refusals) is
+//! the pure crate [`piaojue_core`], which has no async runtime, web framework, store or TLS.
 //!
-//! - [`rules`]: pure functions from a rules document (`piaojue-rules/1`), a roll and counts to
-//!   an outcome and its announcement. What the appliance, `piaojue tally` and the verifier share.
-//! - [`ballot`]: the signed ballot definition, cast checks against the rules, counting stored
-//!   ballots, receipts.
-//! - [`session`]: deputies and presence, the roster CSV, votes and their lifecycle, domain errors.
-//! - [`store`]: the only owner of sled: one writer, group commit with fsync before any answer,
-//!   the hash-chained audit log, recovery.
-//! - [`server`]: axum routes per role (public, operator, tablet, scrutineer), auth, errors, SSE.
-//! - [`crypto`]: keys, signatures, hashing, passphrases; the only module that imports a crypto
-//!   crate.
+//! # Map
+//!
+//! Data flows one way: a request comes in through [`server`], which calls a typed method of
+//! [`session::Session`]; the transition runs on the [`store`]'s writer thread against a
+//! [`store::Tx`], using [`piaojue_core`] for the rules, the checks and the signatures; the
+//! answer leaves after the fsync.
+//!
+//! - [`server`]: axum routes per role (public, operator, tablet, scrutineer), extractors,
+//!   refusals mapped to HTTP statuses (and internal failures logged, once), SSE, limits.
+//! - [`session`]: deputies and presence, the roster CSV, votes and their life, casting,
+//!   scrutineers: every transition, one file per aggregate.
+//! - [`store`]: the only owner of sled: typed reads, the single writer, group commit with
+//!   fsync before any answer, the hash-chained audit log, recovery. It decides nothing.
 //! - [`appliance`]: the data directory (`init`, key file, demo session) and `serve`.
-//! - [`admin`], [`cli`]: `piaojue admin` and the command line; `main.rs` only calls [`cli::run`].
+//! - [`tls`]: the local CA, the server certificate and its renewal, the clients' trust.
+//! - [`web`]: the pages (tablet, console, cards, screen, verify), embedded static files.
+//! - [`observer`]: `piaojue verify` and the scrutineer's commands (core only, plus files).
+//! - [`admin`]: the operator's client (`piaojue admin`); [`cli`]: the command line (`main.rs`
+//!   only calls [`cli::run`]).
+//! - [`fuzz`]: entry points for the fuzz targets (`fuzz/`) and their corpus replay.
 //!
-//! - [`bundle`]: the signed result bundle and its verifier (shared by server and CLI).
-//! - [`observer`]: `piaojue verify` and the scrutineer's commands.
-//! - [`web`]: the pages (tablet, console, screen, verify), embedded static files.
+//! Not in this library: the load generator (`tools/loadtest.rs`, the `piaojue-loadtest`
+//! binary that `piaojue loadtest` runs) talks to the appliance only over HTTP.
 
 /// `println!` that never panics: a closed stdout (output piped into `head`) is not our error.
 macro_rules! say {

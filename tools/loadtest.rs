@@ -22,6 +22,7 @@ use clap::Parser;
 use piaojue::admin::Admin;
 use piaojue_core::ballot;
 use piaojue_core::crypto::{self, Domain};
+use piaojue_core::refusal::Refusal;
 use piaojue_core::rules::{Kind, Rules};
 
 /// When the tablets cast.
@@ -517,7 +518,10 @@ fn verify_with_binary(bundle: &Value, key: &str) -> Result<f64, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let file = dir.join("bundle.json");
     std::fs::write(&file, bundle.to_string()).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // The observer's command, from the `piaojue` binary installed beside this tool.
+    let exe = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("piaojue");
     let t = Instant::now();
     let out = std::process::Command::new(exe)
         .arg("verify")
@@ -550,16 +554,22 @@ fn rules_of(definition: &Value) -> Result<Rules, String> {
     Rules::from_json(doc.to_string().as_bytes()).map_err(|e| e.to_string())
 }
 
+/// The demo's `codes.csv` (`id,name,code`, written by the `csv` crate): read as CSV, so a comma
+/// or a quote in a name is just part of the name.
 fn read_codes(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f.len() == 3).then(|| (f[0].to_string(), f[2].to_string()))
-        })
-        .collect())
+    let failed = |e: csv::Error| format!("{}: {e}", path.display());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(failed)?;
+    let mut codes = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(failed)?;
+        if let (3, Some(id), Some(code)) = (record.len(), record.get(0), record.get(2)) {
+            codes.push((id.to_string(), code.to_string()));
+        }
+    }
+    Ok(codes)
 }
 
 async fn login(base: &str, passphrase_file: &Path) -> Result<Admin, String> {
@@ -594,7 +604,7 @@ async fn admin_call(
     match admin.call(method.clone(), path, payload()).await {
         Ok(v) => Ok(v),
         Err(piaojue::admin::AdminError::Refused { code, message })
-            if code != "login_required" && code != "login_expired" =>
+            if code != Refusal::LoginRequired.code() && code != Refusal::LoginExpired.code() =>
         {
             Err(format!("{code}: {message}"))
         }

@@ -1,24 +1,18 @@
-//! Enrolment cards: an A4 page of cards (name, seat, QR code, the code as text) for the codes
-//! not yet used. The QR holds `/tablet#code=CODE&fp=FINGERPRINT` (in the fragment, so the code
-//! never reaches a server log), rendered server-side as SVG.
+//! Enrolment cards: the data for the static A4 page `/console/cards` (name, seat, QR code, the
+//! code as text) for the codes not yet used. The QR holds `/tablet#code=CODE&fp=FINGERPRINT`
+//! (in the fragment, so the code never reaches a server log), rendered server-side as SVG.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
+use piaojue_core::crypto;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
+use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiResult;
 use super::extract::Operator;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use super::{AppState, ok};
 
 /// `http(s)://HOST` as the client reached the appliance: the name tablets and phones will use.
 /// A Host header that is not a plain host name or address is not trusted.
@@ -54,7 +48,9 @@ pub fn qr_svg(data: &str) -> String {
     }
 }
 
-pub async fn page(
+/// `GET /api/operator/cards`: the cards still to print (deputies with a pending code, by id),
+/// each with its QR drawn as SVG; the static page `/console/cards` lays them out.
+pub async fn cards(
     _op: Operator,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -65,34 +61,24 @@ pub async fn page(
     deputies.sort_by(|a, b| a.id.cmp(&b.id));
     let codes: std::collections::HashMap<String, String> =
         state.store.pending_codes()?.into_iter().collect();
-    let mut cards = String::new();
-    for d in deputies.iter().filter(|d| codes.contains_key(&d.id)) {
-        let code = &codes[&d.id];
-        cards.push_str(&format!(
-            "<section class=\"card\"><div class=\"who\"><h2>{name}</h2><p>{delegation}</p>\
-             <p>座位：{seat}</p><p class=\"id\">代表编号 {id}</p></div>\
-             <div class=\"qr\">{qr}</div><p class=\"code\">{code}</p>\
-             <p class=\"fp\">设备指纹 {fp}</p></section>",
-            name = escape(&d.name),
-            delegation = escape(&d.delegation),
-            seat = escape(&d.seat),
-            id = escape(&d.id),
-            qr = qr_svg(&tablet_url(&origin, code, &fingerprint)),
-            code = escape(code),
-            fp = escape(&piaojue_core::crypto::fingerprint_grouped(&fingerprint)[..19]),
-        ));
-    }
-    if cards.is_empty() {
-        cards.push_str(
-            "<p class=\"none\">没有待打印的登记卡：所有代表均已登记，或尚未生成登记码。</p>",
-        );
-    }
-    let html = format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <title>代表登记卡 · {session}</title><link rel=\"stylesheet\" href=\"/assets/cards.css\">\
-         </head><body><header><h1>{session}</h1><p>代表登记卡 · 扫描二维码或在表决终端输入登记码。\
-         登记码只能使用一次，请妥善保管。</p></header><main>{cards}</main></body></html>",
-        session = escape(&state.store.meta().name),
-    );
-    Ok(Html(html).into_response())
+    let cards: Vec<Value> = deputies
+        .iter()
+        .filter_map(|d| {
+            let code = codes.get(&d.id)?;
+            Some(json!({
+                "deputy": d.id,
+                "name": d.name,
+                "delegation": d.delegation,
+                "seat": d.seat,
+                "code": code,
+                "qr_svg": qr_svg(&tablet_url(&origin, code, &fingerprint)),
+            }))
+        })
+        .collect();
+    Ok(ok(json!({
+        "session": state.store.meta().name,
+        "fingerprint": fingerprint,
+        "fingerprint_grouped": crypto::fingerprint_grouped(&fingerprint),
+        "cards": cards,
+    })))
 }

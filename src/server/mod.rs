@@ -198,7 +198,11 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/operator", operator)
         .nest("/api/tablet", tablet)
         .nest("/api/scrutineer", scrutineer)
-        .route("/console/cards", get(cards::page))
+        .route("/api/operator/cards", get(cards::cards))
+        .route(
+            "/console/cards",
+            get(|| async { crate::web::page("/console/cards") }),
+        )
         .route("/assets/{*path}", get(crate::web::asset))
         .route("/", get(|| async { crate::web::page("/") }))
         .route("/tablet", get(|| async { crate::web::page("/tablet") }))

@@ -1,4 +1,5 @@
-//! The pages: tablet, console, hall screen and verify, as static files embedded in the binary.
+//! The pages: tablet, console (with its enrolment cards and notice), hall screen and verify,
+//! as static files embedded in the binary.
 //!
 //! Owns: every byte the browser runs. Invariants: nothing is rendered per request (the pages
 //! are a self-contained static app talking to the JSON API, so their files can later be
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.css", CSS, include_bytes!("assets/app.css")),
     ("cards.css", CSS, include_bytes!("assets/cards.css")),
+    ("cards.js", JS, include_bytes!("assets/cards.js")),
     ("common.js", JS, include_bytes!("assets/common.js")),
     ("sig.js", JS, include_bytes!("assets/sig.js")),
     ("tablet.js", JS, include_bytes!("assets/tablet.js")),
@@ -56,6 +58,7 @@ pub const PAGES: &[(&str, &[u8])] = &[
     ("/", include_bytes!("assets/index.html")),
     ("/tablet", include_bytes!("assets/tablet.html")),
     ("/console", include_bytes!("assets/console.html")),
+    ("/console/cards", include_bytes!("assets/cards.html")),
     ("/console/notice", include_bytes!("assets/notice.html")),
     ("/screen", include_bytes!("assets/screen.html")),
     ("/verify", include_bytes!("assets/verify.html")),

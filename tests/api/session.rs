@@ -389,17 +389,44 @@ async fn enrolment_cards_carry_the_code_and_fingerprint() {
         .await
         .ok();
     let code = codes["codes"][0]["code"].as_str().unwrap().to_string();
-    let page = app.get("/console/cards", Auth::Operator).await;
-    assert_eq!(page.status, 200);
-    let html = page.body.as_str().unwrap();
-    assert!(html.contains(&code), "the code is printed as text");
-    assert_eq!(html.matches("<svg").count(), 3, "one QR per card");
-    assert!(html.contains("王建国"));
+    // The page is static, like the console; the cards come from the operator API.
+    let page = app
+        .client
+        .get(format!("{}/console/cards", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let r = app.get("/api/operator/cards", Auth::Operator).await.ok();
+    let cards = r["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 3);
+    assert!(
+        cards.iter().any(|c| c["code"] == code.as_str()),
+        "the code is printed as text"
+    );
+    let svgs: usize = cards
+        .iter()
+        .map(|c| c["qr_svg"].as_str().unwrap().matches("<svg").count())
+        .sum();
+    assert_eq!(svgs, 3, "one QR per card");
+    assert!(cards.iter().any(|c| c["name"] == "王建国"));
+    assert_eq!(r["session"], "测试县人大会议");
+    let fingerprint = r["fingerprint"].as_str().unwrap();
+    assert_eq!(
+        r["fingerprint_grouped"],
+        crypto::fingerprint_grouped(fingerprint)
+    );
     // Cards are for the secretariat only.
-    app.get("/console/cards", Auth::None)
+    app.get("/api/operator/cards", Auth::None)
         .await
         .err(401, "login_required");
-    // A used code leaves the page.
+    // A used code leaves the list.
     app.post(
         "/api/tablet/enrol",
         Auth::None,
@@ -407,9 +434,10 @@ async fn enrolment_cards_carry_the_code_and_fingerprint() {
     )
     .await
     .ok();
-    let page = app.get("/console/cards", Auth::Operator).await;
-    assert!(!page.body.as_str().unwrap().contains(&code));
-    assert_eq!(page.body.as_str().unwrap().matches("<svg").count(), 2);
+    let r = app.get("/api/operator/cards", Auth::Operator).await.ok();
+    assert!(!r.to_string().contains(&code));
+    assert_eq!(r["cards"].as_array().unwrap().len(), 2);
+    assert_eq!(r.to_string().matches("<svg").count(), 2);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { runE2eBrowser } from "./e2e.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -33,7 +34,8 @@ const data = join(mkdtempSync(join(tmpdir(), "piaojue-browser-")), "data");
 const { base, proc } = await startServer(data, 30);
 const host = new URL(base).host;
 const passphrase = readFileSync(join(data, "demo", "operator-passphrase"), "utf8").trim();
-const codes = readFileSync(join(data, "demo", "codes.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+// codes.csv is RFC 4180 CSV (the csv crate writes it): quoted fields may hold commas and quotes.
+const codes = readFileSync(join(data, "demo", "codes.csv"), "utf8").trim().split(/\r?\n/).slice(1).map((l) => [...l.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)].map((m) => m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]));
 
 // The operator, from Node, for set-up steps the tests are not about.
 let cookie = "";
@@ -234,6 +236,15 @@ for (const [name, fn] of tests) {
     failed++;
     console.log("FAILED " + name + "\n       " + (e.stack || e).toString().split("\n").slice(0, 6).join("\n       "));
   }
+}
+// The encrypted-ballot vector walk, re-proved in this Chromium (its own static server, strict CSP).
+const e2e = await runE2eBrowser(browser);
+if (e2e.failed) {
+  failed++;
+  console.log(`FAILED e2e vector walk in Chromium: ${e2e.failed} of ${e2e.passed + e2e.failed} checks\n       ` + e2e.failures.join("\n       "));
+} else {
+  passed++;
+  console.log(`ok     e2e vector walk in Chromium (${e2e.passed} checks)`);
 }
 if (problems.length) {
   failed++;
