@@ -12,9 +12,13 @@
 //! - [`bundle`]: the signed result bundle: made from the store's facts when a vote closes,
 //!   and verified, check by check, by `piaojue verify` and the scrutineers.
 //! - [`refusal`]: every stable error code, with its Chinese message and its class.
+//! - [`e2e`]: the encrypted-ballot protocol `piaojue-e2e-v2` (SPEC-E2E): group and strict
+//!   encodings, transcripts, ElGamal, proofs, manifests, ballots, credentials and the one
+//!   strict Ed25519 rule, share transport, tally and decoding.
 
 pub mod ballot;
 pub mod bundle;
 pub mod crypto;
+pub mod e2e;
 pub mod refusal;
 pub mod rules;
