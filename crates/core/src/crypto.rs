@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, pbkdf2};
 use zeroize::Zeroizing;
@@ -199,34 +199,31 @@ pub fn fingerprint_grouped(fingerprint: &str) -> String {
     grouped(fingerprint, 4, " ")
 }
 
-/// A public key from 64 hex digits, refusing undecodable, non-canonical and small-order points.
+/// A public key from 64 hex digits, refusing undecodable, non-canonical, small-order and
+/// mixed-order points (SPEC-E2E §7.4's rule for keys).
 pub fn public_key(hex_text: &str) -> Result<[u8; 32], CryptoError> {
     let bytes = unhex::<32>(hex_text).ok_or(CryptoError::KeyFormat)?;
-    strict_key(&bytes)?;
+    crate::e2e::credential::check_public_key(&bytes).map_err(|_| CryptoError::WeakKey)?;
     Ok(bytes)
 }
 
-/// A key as RFC 8032's strict rules want it: a valid point, encoded canonically (so no two
-/// encodings of one key), not of small order.
-fn strict_key(bytes: &[u8; 32]) -> Result<VerifyingKey, CryptoError> {
-    let key = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::WeakKey)?;
-    if key.is_weak() || key.to_edwards().compress().to_bytes() != *bytes {
-        return Err(CryptoError::WeakKey);
-    }
-    Ok(key)
-}
-
-/// Strict verification of `signature` by `public` over `domain ‖ 0 ‖ body`.
+/// Verification of `signature` by `public` over `domain ‖ 0 ‖ body` under the one strict
+/// Ed25519 rule every side applies (SPEC-E2E §7.4: canonical A and R, neither of small order,
+/// both torsion-free, S < ℓ, the cofactorless equation), the same rule the pages apply.
 pub fn verify(
     public: &[u8; 32],
     domain: Domain,
     body: &[u8],
     signature: &[u8; 64],
 ) -> Result<(), CryptoError> {
-    let key = strict_key(public)?;
-    let sig = Signature::from_bytes(signature);
-    key.verify_strict(&domain.message(body), &sig)
-        .map_err(|_| CryptoError::BadSignature)
+    crate::e2e::credential::verify_strict(public, &domain.message(body), signature).map_err(|e| {
+        match e {
+            crate::e2e::error::SigFailure::PublicKeyEncoding
+            | crate::e2e::error::SigFailure::PublicKeySmallOrder
+            | crate::e2e::error::SigFailure::PublicKeyTorsion => CryptoError::WeakKey,
+            _ => CryptoError::BadSignature,
+        }
+    })
 }
 
 /// PBKDF2-HMAC-SHA256 rounds for the operator passphrase: slow for a guesser, about 50 ms
