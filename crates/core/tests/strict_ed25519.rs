@@ -61,6 +61,6 @@ fn a_signature_by_the_appliance_verifies_under_its_domain_only() {
 fn data_hex(text: &str) -> Vec<u8> {
     (0..text.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("vector hex"))
         .collect()
 }
