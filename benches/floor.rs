@@ -15,13 +15,14 @@ use piaojue::session::{Presence, Session};
 use piaojue::store::{Actor, Store};
 use piaojue_core::ballot::{self, CastRequest, ReceiptBody};
 use piaojue_core::crypto::{self, ApplianceKey, Domain};
+use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::rules::Rules;
 
 const RULES: &[u8] = include_bytes!("../firmware-config/rules/project-selection.json");
 const TABLETS: usize = 3000;
 
 /// A fresh appliance with `n` deputies checked in and a 7 → 5 票决 open.
-async fn open_vote(dir: &std::path::Path, n: usize) -> (Session, String) {
+async fn open_vote(dir: &std::path::Path, n: usize) -> (Session, VoteId) {
     let pass = dir.join("passphrase");
     std::fs::write(&pass, "floor measurement passphrase").expect("passphrase");
     let data = dir.join("data");
@@ -81,11 +82,11 @@ fn floor(c: &mut Criterion) {
             for _ in 0..iters {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let (session, vote) = runtime.block_on(open_vote(dir.path(), TABLETS));
-                let requests: Vec<(String, CastRequest)> = appliance::demo_roster(TABLETS)
+                let requests: Vec<(DeputyId, CastRequest)> = appliance::demo_roster(TABLETS)
                     .into_iter()
                     .map(|d| {
                         let request = CastRequest {
-                            vote_id: vote.clone(),
+                            vote_id: vote.to_string(),
                             ballot_id: crypto::hex(&crypto::random::<16>().expect("random")),
                             choices: ballot::random_choices(&rules, 7).expect("choices"),
                         };

@@ -206,7 +206,8 @@ pub fn demo_roster(n: usize) -> Vec<RosterEntry> {
                 format!("{surname}{given}{}", i / (SURNAMES.len() * GIVEN.len()) + 1)
             };
             RosterEntry {
-                id: format!("d{:04}", i + 1),
+                id: piaojue_core::ids::DeputyId::parse(&format!("d{:04}", i + 1))
+                    .expect("d and four digits is a deputy id"),
                 name,
                 delegation: DELEGATIONS[i * DELEGATIONS.len() / n.max(1)].to_string(),
                 seat: format!("{}排{}座", i / 20 + 1, i % 20 + 1),

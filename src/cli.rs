@@ -630,7 +630,7 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
 }
 
 async fn transition(admin: &Admin, vote: &str, action: &str) -> Result<(), AdminError> {
-    if !crate::session::valid_id(vote) {
+    if piaojue_core::ids::VoteId::parse(vote).is_none() {
         return Err(AdminError::Failed(format!(
             "`{vote}` is not a vote id (e.g. v1)"
         )));

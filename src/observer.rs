@@ -248,7 +248,7 @@ pub async fn cosign(
     vote: &str,
 ) -> Result<Report, UsageError> {
     let base = check_url(url)?;
-    if !crate::session::valid_id(vote) {
+    if piaojue_core::ids::VoteId::parse(vote).is_none() {
         return Err(usage(format!("`{vote}` is not a vote id")));
     }
     let token = read_secret(token_file)?;

@@ -64,7 +64,7 @@ pub async fn cards(
     let cards: Vec<Value> = deputies
         .iter()
         .filter_map(|d| {
-            let code = codes.get(&d.id)?;
+            let code = codes.get(d.id.as_str())?;
             Some(json!({
                 "deputy": d.id,
                 "name": d.name,

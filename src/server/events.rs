@@ -55,8 +55,8 @@ pub async fn ticker(state: AppState) {
                 let Ok(cast) = state.store.turnout(&vote.id) else {
                     continue;
                 };
-                if last_turnout.get(&vote.id) != Some(&cast) {
-                    last_turnout.insert(vote.id.clone(), cast);
+                if last_turnout.get(vote.id.as_str()) != Some(&cast) {
+                    last_turnout.insert(vote.id.to_string(), cast);
                     let enabled = vote.roll.and_then(|r| r.enabled).unwrap_or(0);
                     state.publish(json!({ "type": "turnout", "vote": vote.id, "cast": cast, "enabled": enabled }));
                 }

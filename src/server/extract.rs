@@ -1,7 +1,7 @@
 //! Request extractors: JSON bodies read strictly, operator and deputy authentication.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -11,6 +11,7 @@ use super::error::ApiError;
 use crate::session::Deputy;
 use crate::store::Holder;
 use piaojue_core::crypto;
+use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::refusal::{Device, Refusal};
 
 /// A JSON body: `Content-Type: application/json` required (a cross-site form cannot send
@@ -191,4 +192,41 @@ where
             None => Err(invalid()),
         }
     }
+}
+
+/// A vote id from the URL (`…/votes/{id}/…`): text that cannot be a vote id names no vote.
+#[derive(Debug)]
+pub struct VotePath(pub VoteId);
+
+impl<S: Send + Sync> FromRequestParts<S> for VotePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(Refusal::NotFound))?;
+        VoteId::parse(&text)
+            .map(VotePath)
+            .ok_or(ApiError(Refusal::VoteUnknown(text)))
+    }
+}
+
+/// A deputy id from the URL (`…/deputies/{id}/…`): text that cannot be an id names no deputy.
+#[derive(Debug)]
+pub struct DeputyPath(pub DeputyId);
+
+impl<S: Send + Sync> FromRequestParts<S> for DeputyPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(Refusal::NotFound))?;
+        deputy_id(text).map(DeputyPath).map_err(ApiError)
+    }
+}
+
+/// A deputy id from a request body: text that cannot be an id names no deputy.
+pub fn deputy_id(text: String) -> Result<DeputyId, Refusal> {
+    DeputyId::parse(&text).ok_or(Refusal::DeputyUnknown(text))
 }

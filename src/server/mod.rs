@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast};
+use tower_http::trace::TraceLayer;
 
 use piaojue_core::crypto;
 use piaojue_core::refusal::Refusal;
@@ -219,6 +220,13 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
+        // One span per request (method and path only: no header, query string or body, so
+        // no token, code or passphrase reaches the log); refusals log their cause inside it.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
         .with_state(state)
 }
 

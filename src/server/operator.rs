@@ -1,14 +1,16 @@
 //! The secretariat's endpoints (operator cookie): roster, codes, attendance, rules, votes.
 //! The operator never sees a choice of a secret vote: only the tally after the close.
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiResult;
-use super::extract::{JsonBody, OPERATOR_COOKIE, Operator, RawBody, operator_cookie};
+use super::extract::{
+    DeputyPath, JsonBody, OPERATOR_COOKIE, Operator, RawBody, VotePath, deputy_id, operator_cookie,
+};
 use super::public::{attendance, result_of, vote_summary};
 use super::{ApiError, AppState, ok};
 use crate::session::{DeputyView, Presence, Vote, parse_roster};
@@ -121,7 +123,15 @@ pub async fn issue_codes(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<IssueCodes>,
 ) -> ApiResult<Response> {
-    let codes = state.session.issue_codes(body.deputies).await?;
+    let ids = match body.deputies {
+        Some(ids) => Some(
+            ids.into_iter()
+                .map(deputy_id)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let codes = state.session.issue_codes(ids).await?;
     let codes: Vec<_> = codes
         .into_iter()
         .map(|(id, code)| json!({ "deputy": id, "code": code }))
@@ -137,7 +147,7 @@ pub struct Reason {
 
 async fn presence(
     state: &AppState,
-    id: String,
+    id: piaojue_core::ids::DeputyId,
     presence: Presence,
     reason: String,
 ) -> ApiResult<Response> {
@@ -152,7 +162,7 @@ async fn presence(
 pub async fn checkin(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    DeputyPath(id): DeputyPath,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     presence(&state, id, Presence::Present, body.reason).await
@@ -161,7 +171,7 @@ pub async fn checkin(
 pub async fn checkout(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    DeputyPath(id): DeputyPath,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     presence(&state, id, Presence::Left, body.reason).await
@@ -171,7 +181,7 @@ pub async fn checkout(
 pub async fn leave(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    DeputyPath(id): DeputyPath,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     presence(&state, id, Presence::Leave, body.reason).await
@@ -181,7 +191,7 @@ pub async fn leave(
 pub async fn reissue(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    DeputyPath(id): DeputyPath,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     let (deputy, code) = state.session.reissue(id, body.reason).await?;
@@ -252,7 +262,7 @@ fn transition(state: &AppState, vote: Vote) -> ApiResult<Response> {
 pub async fn open_vote(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     transition(&state, state.session.open_vote(id).await?)
 }
@@ -260,7 +270,7 @@ pub async fn open_vote(
 pub async fn close_vote(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     transition(&state, state.session.close_vote(id).await?)
 }
@@ -268,7 +278,7 @@ pub async fn close_vote(
 pub async fn announce_vote(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     transition(&state, state.session.announce_vote(id).await?)
 }
@@ -276,7 +286,7 @@ pub async fn announce_vote(
 pub async fn cancel_vote(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
     JsonBody(body): JsonBody<Reason>,
 ) -> ApiResult<Response> {
     transition(&state, state.session.cancel_vote(id, body.reason).await?)
@@ -286,9 +296,12 @@ pub async fn cancel_vote(
 pub async fn result(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
-    let vote = state.store.vote(&id)?.ok_or(Refusal::VoteUnknown(id))?;
+    let vote = state
+        .store
+        .vote(&id)?
+        .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
     Ok(ok(result_of(&state, &vote)?))
 }
 
@@ -320,7 +333,7 @@ pub async fn audit(
 pub async fn bundle(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     super::public::bundle_of(&state, &id)
 }
@@ -358,13 +371,13 @@ pub async fn demo_checkin(_op: Operator, State(state): State<AppState>) -> ApiRe
 pub async fn demo_simulate(
     _op: Operator,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     demo_only(&state)?;
     let vote = state
         .store
         .vote(&id)?
-        .ok_or_else(|| Refusal::VoteUnknown(id.clone()))?;
+        .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
     let adopted = state
         .store
         .rules(&vote.rules_sha256)?
@@ -380,7 +393,7 @@ pub async fn demo_simulate(
             continue;
         }
         let request = piaojue_core::ballot::CastRequest {
-            vote_id: id.clone(),
+            vote_id: id.to_string(),
             ballot_id: crypto::hex(
                 &crypto::random::<16>().map_err(|e| Refusal::internal("随机数生成失败", e))?,
             ),

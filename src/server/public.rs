@@ -1,11 +1,12 @@
 //! Public, read-only endpoints: what observers and the hall screen rely on (paths are a contract).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::ApiResult;
+use super::extract::VotePath;
 use super::{AppState, ok};
 use crate::session::{Presence, Vote, VoteState};
 use piaojue_core::bundle::choice_words;
@@ -138,7 +139,7 @@ fn announced(state: &AppState, id: &str) -> ApiResult<Vote> {
     Ok(vote)
 }
 
-pub async fn result(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn result(State(state): State<AppState>, VotePath(id): VotePath) -> ApiResult<Response> {
     let vote = announced(&state, &id)?;
     Ok(ok(result_of(&state, &vote)?))
 }
@@ -154,7 +155,7 @@ pub fn bundle_of(state: &AppState, id: &str) -> ApiResult<Response> {
 }
 
 /// `GET /api/public/votes/{id}/bundle`: what observers verify.
-pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn bundle(State(state): State<AppState>, VotePath(id): VotePath) -> ApiResult<Response> {
     announced(&state, &id)?;
     bundle_of(&state, &id)
 }
@@ -162,7 +163,7 @@ pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>) -> Ap
 /// The hall screen's QR code: the bundle's URL with its SHA-256, for an observer's phone.
 pub async fn qr(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     announced(&state, &id)?;

@@ -2,13 +2,13 @@
 //! watch attendance, turnout and the audit log. They never see a choice; co-signing results
 //! builds on the keys enrolled here.
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiResult;
-use super::extract::{JsonBody, Operator, ScrutineerAuth};
+use super::extract::{JsonBody, Operator, ScrutineerAuth, VotePath};
 use super::public::{attendance, vote_summary};
 use super::{ApiError, AppState, ok};
 use crate::store::Scrutineer;
@@ -118,7 +118,7 @@ pub async fn audit(
 pub async fn bundle(
     ScrutineerAuth(_s): ScrutineerAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     super::public::bundle_of(&state, &id)
 }
@@ -133,16 +133,22 @@ pub struct Cosign {
 pub async fn cosign(
     ScrutineerAuth(s): ScrutineerAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
     JsonBody(body): JsonBody<Cosign>,
 ) -> ApiResult<Response> {
     state
         .session
-        .cosign(id.clone(), s.id, body.signature)
+        .cosign(id.clone(), scrutineer_id(&s.id)?, body.signature)
         .await?;
     let bundle = state.store.bundle(&id)?;
     Ok(ok(json!({
         "vote": id,
         "cosignatures": bundle.map_or(0, |b| b.cosignatures.len()),
     })))
+}
+
+/// A stored scrutineer's id (the appliance made it, so it parses).
+fn scrutineer_id(text: &str) -> Result<piaojue_core::ids::ScrutineerId, Refusal> {
+    piaojue_core::ids::ScrutineerId::parse(text)
+        .ok_or_else(|| Refusal::internal("内部错误", format!("stored scrutineer id `{text}`")))
 }

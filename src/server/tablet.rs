@@ -3,18 +3,19 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiResult;
-use super::extract::{DeputyAuth, JsonBody};
+use super::extract::{DeputyAuth, JsonBody, VotePath};
 use super::{ApiError, AppState, ok};
 use crate::session::{DeputyView, Presence, VoteState};
 use crate::store::Actor;
 use piaojue_core::ballot::CastRequest;
 use piaojue_core::crypto;
+use piaojue_core::ids::DeputyId;
 use piaojue_core::refusal::{CodeProblem, Refusal};
 
 #[derive(Debug, Deserialize)]
@@ -97,10 +98,10 @@ pub async fn me(
     })))
 }
 
-async fn set_presence(state: &AppState, id: String, presence: Presence) -> ApiResult<Response> {
+async fn set_presence(state: &AppState, id: DeputyId, presence: Presence) -> ApiResult<Response> {
     let d = state
         .session
-        .set_presence(id.clone(), presence, Actor::Deputy(id), None)
+        .set_presence(id.clone(), presence, Actor::Deputy(id.to_string()), None)
         .await?;
     Ok(ok(json!({ "deputy": DeputyView::from(&d) })))
 }
@@ -125,12 +126,12 @@ pub async fn checkout(
 pub async fn ballot(
     DeputyAuth(_d): DeputyAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     let vote = state
         .store
         .vote(&id)?
-        .ok_or_else(|| Refusal::VoteUnknown(id.clone()))?;
+        .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
     let Some(ballot) = vote.ballot else {
         return Err(ApiError(Refusal::VoteNotOpenYet));
     };
@@ -148,7 +149,7 @@ pub async fn ballot(
 pub async fn cast(
     DeputyAuth(deputy): DeputyAuth,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    VotePath(id): VotePath,
     JsonBody(request): JsonBody<CastRequest>,
 ) -> ApiResult<Response> {
     let receipt = state.session.cast(&id, &deputy.id, request).await?;

@@ -8,6 +8,7 @@
 
 use piaojue_core::ballot::{self, CastRequest, ReceiptBody};
 use piaojue_core::crypto::{self, Domain};
+use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::refusal::Refusal;
 use serde_json::json;
 
@@ -19,10 +20,11 @@ impl Session {
     /// receipt back; a receipt code that happens to be taken is drawn again.
     pub async fn cast(
         &self,
-        vote: &str,
-        deputy: &str,
+        vote: &VoteId,
+        deputy: &DeputyId,
         request: CastRequest,
     ) -> Result<Receipt, Refusal> {
+        let (vote, deputy) = (vote.as_str(), deputy.as_str());
         let ballot_sha256 = self.ballot_sha256(vote)?;
         for _ in 0..3 {
             let receipt = self.sign_receipt(vote, &ballot_sha256)?;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use piaojue_core::crypto::{self, ApplianceKey};
+use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::refusal::Refusal;
 use piaojue_core::rules::{Roll, Rules};
 use serde::{Deserialize, Serialize};
@@ -156,7 +157,7 @@ impl Presence {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deputy {
-    pub id: String,
+    pub id: DeputyId,
     pub name: String,
     pub delegation: String,
     pub seat: String,
@@ -172,7 +173,7 @@ pub struct Deputy {
 /// The public face of a deputy (no hashes).
 #[derive(Debug, Clone, Serialize)]
 pub struct DeputyView {
-    pub id: String,
+    pub id: DeputyId,
     pub name: String,
     pub delegation: String,
     pub seat: String,
@@ -198,19 +199,10 @@ impl From<&Deputy> for DeputyView {
 /// One roster row as imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterEntry {
-    pub id: String,
+    pub id: DeputyId,
     pub name: String,
     pub delegation: String,
     pub seat: String,
-}
-
-/// A deputy id: 1–32 of `A–Z a–z 0–9 _ -`, so it is safe in paths, keys and CSV.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Parses a roster CSV (`id,name,delegation,seat`, UTF-8, header required). Every error
@@ -272,18 +264,17 @@ pub fn parse_roster(bytes: &[u8]) -> Result<Vec<RosterEntry>, String> {
             }
             Ok(value)
         };
+        let id = field(0, "id")?;
         let entry = RosterEntry {
-            id: field(0, "id")?,
+            id: DeputyId::parse(&id).ok_or_else(|| {
+                format!(
+                    "line {line}: id `{id}` may hold only letters, digits, _ and - (at most 32)"
+                )
+            })?,
             name: field(1, "name")?,
             delegation: field(2, "delegation")?,
             seat: field(3, "seat")?,
         };
-        if !valid_id(&entry.id) {
-            return Err(format!(
-                "line {line}: id `{}` may hold only letters, digits, _ and - (at most 32)",
-                entry.id
-            ));
-        }
         if !ids.insert(entry.id.clone()) {
             return Err(format!("line {line}: id `{}` appears twice", entry.id));
         }
@@ -345,7 +336,7 @@ pub struct SignedBallot {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vote {
-    pub id: String,
+    pub id: VoteId,
     pub title: String,
     pub rules_sha256: String,
     pub items: Vec<String>,

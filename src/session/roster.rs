@@ -1,6 +1,7 @@
 //! Deputies: the roster, enrolment codes and tablets, presence (签到, 退场, 请假, 补签到).
 
 use piaojue_core::crypto;
+use piaojue_core::ids::DeputyId;
 use piaojue_core::refusal::{CodeProblem, Refusal};
 use serde_json::json;
 
@@ -45,14 +46,14 @@ impl Session {
     /// pending code if `None`): (deputy id, code in its grouped form), shown once.
     pub async fn issue_codes(
         &self,
-        ids: Option<Vec<String>>,
+        ids: Option<Vec<DeputyId>>,
     ) -> Result<Vec<(String, String)>, Refusal> {
         self.store
             .write(move |tx| {
                 let deputies: Vec<Deputy> = match ids {
                     Some(ids) => ids
                         .iter()
-                        .map(|id| deputy(tx, id))
+                        .map(|id| deputy(tx, id.as_str()))
                         .collect::<Result<_, _>>()?,
                     None => tx
                         .deputies()?
@@ -66,11 +67,11 @@ impl Session {
                         tx.del_code(old);
                     }
                     let (hash, code) = new_code()?;
-                    tx.put_code(&hash, &Holder::Deputy(d.id.clone()));
+                    tx.put_code(&hash, &Holder::Deputy(d.id.to_string()));
                     tx.put_pending_code(&d.id, &code);
                     d.code_sha256 = Some(hash);
                     tx.put_deputy(&d)?;
-                    codes.push((d.id.clone(), code));
+                    codes.push((d.id.to_string(), code));
                 }
                 let ids: Vec<&String> = codes.iter().map(|(id, _)| id).collect();
                 tx.audit(Actor::Operator, "issue_codes", json!({ "deputies": ids }));
@@ -98,13 +99,13 @@ impl Session {
                 if let Some(old) = &d.token_sha256 {
                     tx.del_token(old);
                 }
-                tx.put_token(&token_sha256, &Holder::Deputy(d.id.clone()));
+                tx.put_token(&token_sha256, &Holder::Deputy(d.id.to_string()));
                 d.code_sha256 = None;
                 d.token_sha256 = Some(token_sha256);
                 d.presence = Presence::Present;
                 tx.put_deputy(&d)?;
                 tx.audit(
-                    Actor::Deputy(d.id.clone()),
+                    Actor::Deputy(d.id.to_string()),
                     "enrol",
                     json!({ "deputy": d.id }),
                 );
@@ -116,14 +117,14 @@ impl Session {
     /// A deputy's presence changes: by their own tablet, or by the secretariat with a reason.
     pub async fn set_presence(
         &self,
-        id: String,
+        id: DeputyId,
         presence: Presence,
         actor: Actor,
         reason: Option<String>,
     ) -> Result<Deputy, Refusal> {
         self.store
             .write(move |tx| {
-                let mut d = deputy(tx, &id)?;
+                let mut d = deputy(tx, id.as_str())?;
                 let reason = match (&actor, reason) {
                     (Actor::Operator, Some(r)) => Some(check_text("reason", &r, MAX_REASON_CHARS)?),
                     (Actor::Operator, None) => return Err(Refusal::ReasonRequired),
@@ -143,11 +144,11 @@ impl Session {
     }
 
     /// A broken tablet: its token is revoked and a new code issued, (deputy id, code).
-    pub async fn reissue(&self, id: String, reason: String) -> Result<(String, String), Refusal> {
+    pub async fn reissue(&self, id: DeputyId, reason: String) -> Result<(String, String), Refusal> {
         self.store
             .write(move |tx| {
                 let reason = check_text("reason", &reason, MAX_REASON_CHARS)?;
-                let mut d = deputy(tx, &id)?;
+                let mut d = deputy(tx, id.as_str())?;
                 if let Some(old) = d.token_sha256.take() {
                     tx.del_token(&old);
                 }
@@ -155,7 +156,7 @@ impl Session {
                     tx.del_code(&old);
                 }
                 let (hash, code) = new_code()?;
-                tx.put_code(&hash, &Holder::Deputy(d.id.clone()));
+                tx.put_code(&hash, &Holder::Deputy(d.id.to_string()));
                 tx.put_pending_code(&d.id, &code);
                 d.code_sha256 = Some(hash);
                 tx.put_deputy(&d)?;
@@ -164,7 +165,7 @@ impl Session {
                     "reissue",
                     json!({ "deputy": d.id, "reason": reason }),
                 );
-                Ok((d.id, code))
+                Ok((d.id.to_string(), code))
             })
             .await
     }

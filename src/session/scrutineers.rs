@@ -2,6 +2,7 @@
 //! co-signing closed votes' results.
 
 use piaojue_core::crypto;
+use piaojue_core::ids::{ScrutineerId, VoteId};
 use piaojue_core::refusal::{CodeProblem, Refusal};
 use serde_json::json;
 
@@ -16,7 +17,7 @@ impl Session {
                 let name = check_text("name", &name, 64)?;
                 let (hash, code) = new_code()?;
                 let s = Scrutineer {
-                    id: format!("s{}", tx.scrutineer_count() + 1),
+                    id: ScrutineerId::nth(tx.scrutineer_count() as u64 + 1).into(),
                     name,
                     public_key: None,
                     code_sha256: Some(hash.clone()),
@@ -72,10 +73,11 @@ impl Session {
     /// A scrutineer co-signs a closed vote's result with their enrolled key.
     pub async fn cosign(
         &self,
-        vote: String,
-        scrutineer: String,
+        vote: VoteId,
+        scrutineer: ScrutineerId,
         signature: String,
     ) -> Result<(), Refusal> {
+        let (vote, scrutineer) = (vote.to_string(), scrutineer.to_string());
         self.store
             .write(move |tx| {
                 let v = tx

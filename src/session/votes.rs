@@ -4,6 +4,7 @@
 use piaojue_core::ballot::BallotDefinition;
 use piaojue_core::bundle::{self, AuditHead, Facts, NamedChoice, SignedBundle};
 use piaojue_core::crypto::{self, Domain};
+use piaojue_core::ids::VoteId;
 use piaojue_core::refusal::Refusal;
 use piaojue_core::rules::{Counts, Roll, Rules};
 use serde_json::json;
@@ -14,8 +15,9 @@ use super::{
 };
 use crate::store::{Actor, AdoptedRules, Tx};
 
-fn vote(tx: &Tx<'_>, id: &str) -> Result<Vote, Refusal> {
-    tx.vote(id)?.ok_or_else(|| Refusal::VoteUnknown(id.into()))
+fn vote(tx: &Tx<'_>, id: &VoteId) -> Result<Vote, Refusal> {
+    tx.vote(id.as_str())?
+        .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))
 }
 
 fn failed(what: &'static str) -> impl FnOnce(String) -> Refusal {
@@ -82,7 +84,7 @@ impl Session {
                     .map_err(|e| Refusal::BadItems(e.to_string()))?;
                 let n = tx.last_vote_number()? + 1;
                 let vote = Vote {
-                    id: format!("v{n}"),
+                    id: VoteId::nth(n),
                     title,
                     rules_sha256: rules_sha256.clone(),
                     items,
@@ -110,7 +112,7 @@ impl Session {
 
     /// Opens a draft once the quorum is present: the roll is frozen, the present deputies
     /// are enabled and the ballot definition is signed.
-    pub async fn open_vote(&self, id: String) -> Result<Vote, Refusal> {
+    pub async fn open_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();
@@ -176,7 +178,7 @@ impl Session {
 
     /// Closes an open vote: counts its ballots, decides under its rules, and signs the
     /// result bundle, which names the previous one.
-    pub async fn close_vote(&self, id: String) -> Result<Vote, Refusal> {
+    pub async fn close_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();
@@ -190,7 +192,7 @@ impl Session {
                 let adopted = tx
                     .rules(&vote.rules_sha256)?
                     .ok_or_else(|| failed("adopted rules")("missing".into()))?;
-                let ballots = tx.ballots(&id)?;
+                let ballots = tx.ballots(id.as_str())?;
                 let mut roll = vote
                     .roll
                     .ok_or_else(|| failed("an open vote")("it has no roll".into()))?;
@@ -199,7 +201,7 @@ impl Session {
                     None
                 } else {
                     let mut named = Vec::new();
-                    for (deputy, mark) in tx.cast_marks(&id)? {
+                    for (deputy, mark) in tx.cast_marks(id.as_str())? {
                         let name = tx
                             .deputy(&deputy)?
                             .ok_or_else(|| Refusal::DeputyUnknown(deputy.clone()))?
@@ -227,7 +229,7 @@ impl Session {
                     opened_at: vote.opened_at.as_deref().unwrap_or_default(),
                     closed_at: &closed_at,
                     roll,
-                    receipts: tx.receipts(&id)?,
+                    receipts: tx.receipts(id.as_str())?,
                     ballots,
                     named,
                     audit_head: AuditHead {
@@ -260,7 +262,7 @@ impl Session {
     }
 
     /// Announces a closed vote once the co-signatures its rules require are in.
-    pub async fn announce_vote(&self, id: String) -> Result<Vote, Refusal> {
+    pub async fn announce_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
         self.store
             .write(move |tx| {
@@ -286,7 +288,7 @@ impl Session {
     }
 
     /// Cancels a draft or open vote, with a reason.
-    pub async fn cancel_vote(&self, id: String, reason: String) -> Result<Vote, Refusal> {
+    pub async fn cancel_vote(&self, id: VoteId, reason: String) -> Result<Vote, Refusal> {
         self.store
             .write(move |tx| {
                 let reason = check_text("reason", &reason, MAX_REASON_CHARS)?;

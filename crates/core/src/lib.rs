@@ -11,6 +11,7 @@
 //!   ballots, receipts.
 //! - [`bundle`]: the signed result bundle: made from the store's facts when a vote closes,
 //!   and verified, check by check, by `piaojue verify` and the scrutineers.
+//! - [`ids`]: vote, deputy and scrutineer identifiers, parsed once at the edge.
 //! - [`refusal`]: every stable error code, with its Chinese message and its class.
 //! - [`e2e`]: the encrypted-ballot protocol `piaojue-e2e-v2` (SPEC-E2E): group and strict
 //!   encodings, transcripts, ElGamal, proofs, manifests, ballots, credentials and the one
@@ -20,5 +21,6 @@ pub mod ballot;
 pub mod bundle;
 pub mod crypto;
 pub mod e2e;
+pub mod ids;
 pub mod refusal;
 pub mod rules;
