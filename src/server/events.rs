@@ -42,7 +42,8 @@ pub async fn stream(
     Sse::new(hello.chain(updates)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-/// Every half second: turnout of open votes and attendance, when they changed.
+/// Every half second: closes the votes whose period is over; turnout of open votes and
+/// attendance, when they changed.
 pub async fn ticker(state: AppState) {
     let mut last_turnout: HashMap<String, u64> = HashMap::new();
     let mut last_attendance = serde_json::Value::Null;
@@ -51,6 +52,19 @@ pub async fn ticker(state: AppState) {
     loop {
         tick.tick().await;
         if let Ok(votes) = state.store.votes() {
+            // The appliance keeps the voting period, not a browser tab: a vote whose period
+            // is over (also one that ended while the appliance was down) closes now.
+            for vote in votes.iter().filter(|v| v.state == VoteState::Open) {
+                if crate::session::votes::seconds_left(vote.closes_at.as_deref()) == 0 {
+                    match state.session.close_if_period_over(vote.id.clone()).await {
+                        Ok(Some(closed)) => {
+                            state.publish(json!({ "type": "vote", "vote": closed.id, "state": closed.state }));
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(vote = %vote.id, error = %e, "closing at the period's end failed"),
+                    }
+                }
+            }
             for vote in votes.iter().filter(|v| v.state == VoteState::Open) {
                 let Ok(cast) = state.store.turnout(&vote.id) else {
                     continue;

@@ -167,6 +167,7 @@ pub fn app(state: AppState) -> Router {
         .route("/votes", get(operator::votes).post(operator::create_vote))
         .route("/votes/{id}/open", post(operator::open_vote))
         .route("/votes/{id}/close", post(operator::close_vote))
+        .route("/votes/{id}/extend", post(operator::extend_vote))
         .route("/votes/{id}/announce", post(operator::announce_vote))
         .route("/votes/{id}/cancel", post(operator::cancel_vote))
         .route("/votes/{id}/result", get(operator::result))

@@ -275,6 +275,22 @@ pub async fn close_vote(
     transition(&state, state.session.close_vote(id).await?)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extension {
+    seconds: u32,
+}
+
+/// The chair extends a running vote's period, once.
+pub async fn extend_vote(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(body): JsonBody<Extension>,
+) -> ApiResult<Response> {
+    transition(&state, state.session.extend_vote(id, body.seconds).await?)
+}
+
 pub async fn announce_vote(
     _op: Operator,
     State(state): State<AppState>,

@@ -47,6 +47,9 @@ pub async fn session(State(state): State<AppState>) -> ApiResult<Response> {
 /// A vote as anyone may see it: never a count of a secret vote before it is announced.
 pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
     let rules = state.store.rules(&vote.rules_sha256)?;
+    let rules_doc = rules
+        .as_ref()
+        .and_then(|r| piaojue_core::rules::Rules::from_json(r.document.as_bytes()).ok());
     let turnout = match vote.state {
         VoteState::Open | VoteState::Closed | VoteState::Announced => {
             let enabled = vote.roll.and_then(|r| r.enabled).unwrap_or(0);
@@ -65,6 +68,11 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "state_zh": vote.state.name_zh(),
         "created_at": vote.created_at,
         "opened_at": vote.opened_at,
+        "closes_at": vote.closes_at,
+        "seconds_left": (vote.state == VoteState::Open)
+            .then(|| crate::session::votes::seconds_left(vote.closes_at.as_deref())),
+        "extended": vote.extended,
+        "voting_seconds": rules_doc.as_ref().map(|r| r.voting_seconds),
         "closed_at": vote.closed_at,
         "announced_at": vote.announced_at,
         "cancelled_reason": vote.cancelled,

@@ -87,6 +87,8 @@ pub async fn me(
             "enabled": state.store.is_enabled(&vote.id, &deputy.id)?,
             "cast": mark.is_some(),
             "receipt_code": mark.map(|m| m.receipt.receipt_code),
+            "seconds_left": (vote.state == VoteState::Open)
+                .then(|| crate::session::votes::seconds_left(vote.closes_at.as_deref())),
             "result_url": (vote.state == VoteState::Announced)
                 .then(|| format!("/api/public/votes/{}/result", vote.id)),
         }));

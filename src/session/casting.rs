@@ -12,7 +12,7 @@ use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::refusal::Refusal;
 use serde_json::json;
 
-use super::{Presence, Session, VoteState};
+use super::{Session, VoteState};
 use crate::store::{Actor, CastMark, Receipt};
 
 impl Session {
@@ -52,14 +52,10 @@ impl Session {
                             return Err(Refusal::VoteClosed);
                         }
                     }
-                    let d = tx
-                        .deputy(&deputy)?
-                        .ok_or_else(|| Refusal::DeputyUnknown(deputy.clone()))?;
+                    // The roll frozen at opening decides who may vote: a deputy who checks out
+                    // mid-vote keeps their vote, one checked in after it opened has none.
                     if !tx.is_enabled(&vote, &deputy)? {
                         return Err(Refusal::NotEnabled);
-                    }
-                    if d.presence != Presence::Present {
-                        return Err(Refusal::NotPresent);
                     }
                     let rules = cache.get(tx, &v.rules_sha256)?;
                     let choices = ballot::check_cast(&rules, &v.items, &vote, &request)?;

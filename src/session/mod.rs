@@ -344,6 +344,12 @@ pub struct Vote {
     pub created_at: String,
     #[serde(default)]
     pub opened_at: Option<String>,
+    /// When the voting period ends: the appliance closes the vote then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<String>,
+    /// Whether the chair has extended the period (once at most).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub extended: bool,
     #[serde(default)]
     pub closed_at: Option<String>,
     #[serde(default)]

@@ -1,16 +1,42 @@
 //! Deputies: the roster, enrolment codes and tablets, presence (签到, 退场, 请假, 补签到).
 
 use piaojue_core::crypto;
-use piaojue_core::ids::DeputyId;
+use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::refusal::{CodeProblem, Refusal};
 use serde_json::json;
 
-use super::{Deputy, MAX_REASON_CHARS, Presence, RosterEntry, Session, check_text, new_code};
+use super::{
+    Deputy, MAX_REASON_CHARS, Presence, RosterEntry, Session, VoteState, check_text, new_code,
+};
 use crate::store::{Actor, Holder, Tx};
 
 fn deputy(tx: &Tx<'_>, id: &str) -> Result<Deputy, Refusal> {
     tx.deputy(id)?
         .ok_or_else(|| Refusal::DeputyUnknown(id.into()))
+}
+
+/// The open vote in which this deputy may vote, if any: until it closes, the secretariat
+/// cannot change their presence, codes or tablet (so it can neither block their cast nor
+/// cast in their place).
+fn open_vote_of(tx: &Tx<'_>, deputy: &str) -> Result<Option<VoteId>, Refusal> {
+    for n in 1..=tx.last_vote_number()? {
+        let id = VoteId::nth(n);
+        if let Some(v) = tx.vote(&id)?
+            && v.state == VoteState::Open
+            && tx.is_enabled(&id, deputy)?
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Refuses a change to a deputy who is voting now.
+fn not_voting(tx: &Tx<'_>, deputy: &str) -> Result<(), Refusal> {
+    match open_vote_of(tx, deputy)? {
+        Some(vote) => Err(Refusal::DeputyInOpenVote(vote.to_string())),
+        None => Ok(()),
+    }
 }
 
 impl Session {
@@ -55,12 +81,24 @@ impl Session {
                         .iter()
                         .map(|id| deputy(tx, id.as_str()))
                         .collect::<Result<_, _>>()?,
-                    None => tx
-                        .deputies()?
-                        .into_iter()
-                        .filter(|d| d.token_sha256.is_none() && d.code_sha256.is_none())
-                        .collect(),
+                    // Everyone without a tablet or a code, except deputies voting now: a
+                    // code for them would let its holder cast in their place.
+                    None => {
+                        let mut waiting = Vec::new();
+                        for d in tx.deputies()? {
+                            if d.token_sha256.is_none()
+                                && d.code_sha256.is_none()
+                                && open_vote_of(tx, &d.id)?.is_none()
+                            {
+                                waiting.push(d);
+                            }
+                        }
+                        waiting
+                    }
                 };
+                for d in &deputies {
+                    not_voting(tx, &d.id)?;
+                }
                 let mut codes = Vec::with_capacity(deputies.len());
                 for mut d in deputies {
                     if let Some(old) = &d.code_sha256 {
@@ -130,6 +168,12 @@ impl Session {
                     (Actor::Operator, None) => return Err(Refusal::ReasonRequired),
                     (_, r) => r,
                 };
+                // The secretariat waits for the vote to close; the deputy's own check-out is
+                // recorded, and does not take their vote away (casting checks the roll of
+                // the vote, not today's presence).
+                if actor == Actor::Operator {
+                    not_voting(tx, &d.id)?;
+                }
                 let from = d.presence;
                 d.presence = presence;
                 tx.put_deputy(&d)?;
@@ -149,6 +193,7 @@ impl Session {
             .write(move |tx| {
                 let reason = check_text("reason", &reason, MAX_REASON_CHARS)?;
                 let mut d = deputy(tx, id.as_str())?;
+                not_voting(tx, &d.id)?;
                 if let Some(old) = d.token_sha256.take() {
                     tx.del_token(&old);
                 }

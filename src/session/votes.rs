@@ -20,6 +20,40 @@ fn vote(tx: &Tx<'_>, id: &VoteId) -> Result<Vote, Refusal> {
         .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))
 }
 
+/// Who closes a vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closer {
+    /// The secretariat, from the console or `piaojue admin`.
+    Operator,
+    /// The appliance, when the voting period is over.
+    PeriodEnded,
+}
+
+/// The chair may extend a period once, by this much.
+const MIN_EXTENSION: u32 = 15;
+const MAX_EXTENSION: u32 = 600;
+
+/// `time` (RFC 3339) plus `seconds`, as RFC 3339 to the millisecond.
+fn after(time: &str, seconds: u64) -> Result<String, Refusal> {
+    let t = humantime::parse_rfc3339(time)
+        .map_err(|e| failed("a stored time")(e.to_string()))?;
+    Ok(
+        humantime::format_rfc3339_millis(t + std::time::Duration::from_secs(seconds))
+            .to_string(),
+    )
+}
+
+/// Whole seconds until `closes_at` (rounded up), 0 once it has passed or if there is none.
+pub fn seconds_left(closes_at: Option<&str>) -> u64 {
+    let Some(t) = closes_at.and_then(|c| humantime::parse_rfc3339(c).ok()) else {
+        return 0;
+    };
+    match t.duration_since(std::time::SystemTime::now()) {
+        Ok(d) => d.as_secs() + u64::from(d.subsec_nanos() > 0),
+        Err(_) => 0,
+    }
+}
+
 fn failed(what: &'static str) -> impl FnOnce(String) -> Refusal {
     move |cause| Refusal::internal("内部错误", format!("{what}: {cause}"))
 }
@@ -91,6 +125,8 @@ impl Session {
                     state: VoteState::Draft,
                     created_at: now(),
                     opened_at: None,
+                    closes_at: None,
+                    extended: false,
                     closed_at: None,
                     announced_at: None,
                     cancelled: None,
@@ -153,6 +189,7 @@ impl Session {
                 .map_err(|e| failed("the ballot definition")(e.to_string()))?;
                 let signature = crypto::hex(&key.sign(Domain::Ballot, body.as_bytes()));
                 vote.state = VoteState::Open;
+                vote.closes_at = Some(after(&opened_at, u64::from(rules.voting_seconds))?);
                 vote.opened_at = Some(opened_at);
                 vote.roll = Some(Roll {
                     seated,
@@ -169,7 +206,56 @@ impl Session {
                 tx.audit(
                     Actor::Operator,
                     "open_vote",
-                    json!({ "vote": vote.id, "seated": seated, "present": n_present, "enabled": n_present }),
+                    json!({ "vote": vote.id, "seated": seated, "present": n_present, "enabled": n_present, "closes_at": vote.closes_at }),
+                );
+                Ok(vote)
+            })
+            .await
+    }
+
+    /// The secretariat closes an open vote. A secret vote closes early only once every
+    /// enabled deputy has cast: closing right after one deputy's cast could reveal it.
+    pub async fn close_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
+        self.close(id, Closer::Operator).await.map(|(vote, _)| vote)
+    }
+
+    /// Closes a vote whose period has ended (the appliance's clock, or at restart after it
+    /// ended while the appliance was down), with every acknowledged ballot. `None` if it is
+    /// not open or its period is not over.
+    pub async fn close_if_period_over(&self, id: VoteId) -> Result<Option<Vote>, Refusal> {
+        self.close(id, Closer::PeriodEnded)
+            .await
+            .map(|(vote, closed)| closed.then_some(vote))
+    }
+
+    /// Extends a running vote's period once, by `seconds` (the chair's decision, audited).
+    pub async fn extend_vote(&self, id: VoteId, seconds: u32) -> Result<Vote, Refusal> {
+        if !(MIN_EXTENSION..=MAX_EXTENSION).contains(&seconds) {
+            return Err(Refusal::BadExtension {
+                min: MIN_EXTENSION,
+                max: MAX_EXTENSION,
+            });
+        }
+        self.store
+            .write(move |tx| {
+                let mut vote = vote(tx, &id)?;
+                if vote.state != VoteState::Open {
+                    return Err(Refusal::VoteNotOpen(vote.state.name_zh()));
+                }
+                if vote.extended {
+                    return Err(Refusal::AlreadyExtended);
+                }
+                let closes_at = vote
+                    .closes_at
+                    .clone()
+                    .ok_or_else(|| failed("an open vote")("it has no period".into()))?;
+                vote.closes_at = Some(after(&closes_at, u64::from(seconds))?);
+                vote.extended = true;
+                tx.put_vote(&vote)?;
+                tx.audit(
+                    Actor::Operator,
+                    "extend_vote",
+                    json!({ "vote": vote.id, "seconds": seconds, "closes_at": vote.closes_at }),
                 );
                 Ok(vote)
             })
@@ -177,8 +263,8 @@ impl Session {
     }
 
     /// Closes an open vote: counts its ballots, decides under its rules, and signs the
-    /// result bundle, which names the previous one.
-    pub async fn close_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
+    /// result bundle, which names the previous one. Returns the vote and whether it closed.
+    async fn close(&self, id: VoteId, by: Closer) -> Result<(Vote, bool), Refusal> {
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();
@@ -186,9 +272,28 @@ impl Session {
             .write(move |tx| {
                 let mut vote = vote(tx, &id)?;
                 if vote.state != VoteState::Open {
-                    return Err(Refusal::VoteNotOpen(vote.state.name_zh()));
+                    return match by {
+                        Closer::PeriodEnded => Ok((vote, false)),
+                        Closer::Operator => Err(Refusal::VoteNotOpen(vote.state.name_zh())),
+                    };
                 }
                 let rules = cache.get(tx, &vote.rules_sha256)?;
+                let left = seconds_left(vote.closes_at.as_deref());
+                match by {
+                    Closer::PeriodEnded if left > 0 => return Ok((vote, false)),
+                    Closer::Operator if left > 0 && rules.secret => {
+                        let cast = tx.turnout(&id)?;
+                        let enabled = vote.roll.and_then(|r| r.enabled).unwrap_or(0);
+                        if cast < enabled {
+                            return Err(Refusal::PeriodRunning {
+                                cast,
+                                enabled,
+                                seconds_left: left,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
                 let adopted = tx
                     .rules(&vote.rules_sha256)?
                     .ok_or_else(|| failed("adopted rules")("missing".into()))?;
@@ -251,12 +356,16 @@ impl Session {
                 tx.put_vote(&vote)?;
                 tx.set_last_bundle(&signed.sha256);
                 tx.put_bundle(&vote.id, &signed)?;
+                let (actor, reason) = match by {
+                    Closer::Operator => (Actor::Operator, "operator"),
+                    Closer::PeriodEnded => (Actor::System, "period_ended"),
+                };
                 tx.audit(
-                    Actor::Operator,
+                    actor,
                     "close_vote",
-                    json!({ "vote": vote.id, "cast": roll.cast, "bundle_sha256": signed.sha256 }),
+                    json!({ "vote": vote.id, "cast": roll.cast, "bundle_sha256": signed.sha256, "by": reason }),
                 );
-                Ok(vote)
+                Ok((vote, true))
             })
             .await
     }

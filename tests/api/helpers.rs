@@ -47,7 +47,8 @@ impl Answer {
         assert!(self.status.is_success(), "{} {}", self.status, self.body);
         self.body
     }
-    pub fn err(&self, status: u16, code: &str) {
+    /// Asserts a refusal with this status and code; returns its body.
+    pub fn err(&self, status: u16, code: &str) -> Value {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
         assert_eq!(self.body["error"], code, "{}", self.body);
         assert!(
@@ -55,6 +56,7 @@ impl Answer {
             "every error has a message: {}",
             self.body
         );
+        self.body.clone()
     }
 }
 
@@ -166,7 +168,9 @@ impl TestApp {
         assert_eq!(r["imported"], n);
         let mut hashes = Vec::new();
         for f in ["project-selection", "satisfaction", "motion"] {
-            let doc = std::fs::read(repo(&format!("firmware-config/rules/{f}.json"))).unwrap();
+            let doc = short_period(
+                &std::fs::read(repo(&format!("firmware-config/rules/{f}.json"))).unwrap(),
+            );
             let r = self
                 .request(
                     Method::POST,
@@ -180,6 +184,24 @@ impl TestApp {
             hashes.push(r["sha256"].as_str().unwrap().to_string());
         }
         hashes
+    }
+
+    /// Waits (up to 40 s) for the appliance to close a vote whose period ends.
+    pub async fn wait_closed(&self, vote: &str) {
+        for _ in 0..200 {
+            let votes = self.get("/api/public/votes", Auth::None).await.ok();
+            let state = votes["votes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["id"] == vote)
+                .map(|v| v["state"].clone());
+            if state == Some(json!("closed")) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("{vote} did not close at the end of its period");
     }
 
     /// Issues codes and enrols every deputy; returns (deputy id, token).
@@ -264,4 +286,12 @@ pub fn serve(args: &[&str]) -> (Running, String) {
     // Keep draining stdout so the server never blocks on it.
     std::thread::spawn(move || for _ in lines {});
     (running, url)
+}
+
+/// A rules document with the shortest voting period, so a test waits 15 s, not a minute,
+/// for the appliance to close a vote by itself.
+pub fn short_period(document: &[u8]) -> Vec<u8> {
+    let mut doc: Value = serde_json::from_slice(document).unwrap();
+    doc["voting_seconds"] = json!(15);
+    serde_json::to_vec_pretty(&doc).unwrap()
 }

@@ -330,13 +330,24 @@ async fn a_motion_with_checkout_and_manual_checkin() {
         .await
         .ok();
     }
-    app.post(
-        &format!("/api/operator/votes/{vote}/close"),
-        Auth::Operator,
-        json!({}),
-    )
-    .await
-    .ok();
+    // A secret vote cannot be closed while its period runs and some deputies have not
+    // voted (closing right after one deputy's cast could reveal it); the appliance closes
+    // it when the period ends.
+    let refused = app
+        .post(
+            &format!("/api/operator/votes/{vote}/close"),
+            Auth::Operator,
+            json!({}),
+        )
+        .await
+        .err(409, "period_running");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("已投6人，共8人")
+    );
+    app.wait_closed(&vote).await;
     // A cast after the close is refused.
     let (_, t7) = &tablets[6];
     app.post(
@@ -507,4 +518,132 @@ async fn a_scrutineer_enrols_with_their_own_key_and_watches() {
         .await
         .ok();
     assert_eq!(list["scrutineers"][0]["enrolled"], true);
+}
+
+/// Regression (trust holes #2 and #4): while a vote is open, the secretariat can neither
+/// issue a new code for, reissue the tablet of, nor check out a deputy who may vote in it:
+/// a new code would let its holder cast in the deputy's place, a check-out would block their
+/// cast. The deputy's own check-out keeps their vote.
+#[tokio::test]
+async fn the_operator_cannot_take_over_or_block_a_voting_deputy() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(6).await;
+    let tablets = app.enrol_all().await;
+    let vote = app
+        .create_vote("关于某事项的决定", &rules[2], &["关于某事项的决定"])
+        .await;
+    app.post(
+        &format!("/api/operator/votes/{vote}/open"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    let before = app.store.verify_chain().unwrap().seq;
+    app.post(
+        "/api/operator/codes",
+        Auth::Operator,
+        json!({ "deputies": ["d0003"] }),
+    )
+    .await
+    .err(409, "deputy_in_open_vote");
+    app.post(
+        "/api/operator/deputies/d0003/reissue",
+        Auth::Operator,
+        json!({ "reason": "平板故障" }),
+    )
+    .await
+    .err(409, "deputy_in_open_vote");
+    app.post(
+        "/api/operator/deputies/d0003/checkout",
+        Auth::Operator,
+        json!({ "reason": "离场" }),
+    )
+    .await
+    .err(409, "deputy_in_open_vote");
+    assert_eq!(
+        app.store.verify_chain().unwrap().seq,
+        before,
+        "nothing was issued, revoked or recorded"
+    );
+    // The deputy's tablet still works and casts.
+    let (_, t3) = &tablets[2];
+    let me = app.get("/api/tablet/me", Auth::Token(t3)).await.ok();
+    assert_eq!(me["deputy"]["presence"], "present");
+    // Their own check-out is recorded and does not take their vote away.
+    app.post("/api/tablet/checkout", Auth::Token(t3), json!({}))
+        .await
+        .ok();
+    app.post(
+        &format!("/api/tablet/votes/{vote}/cast"),
+        Auth::Token(t3),
+        json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": [0] }),
+    )
+    .await
+    .ok();
+}
+
+/// Regression (trust holes #4): the voting period is the appliance's, shown with the vote;
+/// the chair may extend it once; when every enabled deputy has voted the secretariat may
+/// close early.
+#[tokio::test]
+async fn the_voting_period_is_kept_by_the_appliance() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(3).await;
+    let tablets = app.enrol_all().await;
+    let vote = app
+        .create_vote("关于某事项的决定", &rules[2], &["关于某事项的决定"])
+        .await;
+    let opened = app
+        .post(
+            &format!("/api/operator/votes/{vote}/open"),
+            Auth::Operator,
+            json!({}),
+        )
+        .await
+        .ok();
+    assert!(opened["vote"]["closes_at"].is_string());
+    let left = opened["vote"]["seconds_left"].as_u64().unwrap();
+    assert!((10..=15).contains(&left), "{left}");
+    app.post(
+        &format!("/api/operator/votes/{vote}/extend"),
+        Auth::Operator,
+        json!({ "seconds": 5 }),
+    )
+    .await
+    .err(400, "bad_extension");
+    let extended = app
+        .post(
+            &format!("/api/operator/votes/{vote}/extend"),
+            Auth::Operator,
+            json!({ "seconds": 30 }),
+        )
+        .await
+        .ok();
+    assert_eq!(extended["vote"]["extended"], true);
+    assert!(extended["vote"]["seconds_left"].as_u64().unwrap() > 30);
+    app.post(
+        &format!("/api/operator/votes/{vote}/extend"),
+        Auth::Operator,
+        json!({ "seconds": 30 }),
+    )
+    .await
+    .err(409, "already_extended");
+    for (_, t) in &tablets {
+        app.post(
+            &format!("/api/tablet/votes/{vote}/cast"),
+            Auth::Token(t),
+            json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": [0] }),
+        )
+        .await
+        .ok();
+    }
+    // Everyone has voted: closing before the period ends reveals nothing.
+    app.post(
+        &format!("/api/operator/votes/{vote}/close"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
 }

@@ -133,9 +133,6 @@ pub enum Refusal {
     /// 403 `not_enabled`: the deputy was not checked in when the vote opened.
     #[error("开始表决时您未签到，不能参加本次表决")]
     NotEnabled,
-    /// 403 `not_present`: the deputy has checked out.
-    #[error("您已退场，请先签到再投票")]
-    NotPresent,
     /// 404 `not_found`: no such address.
     #[error("没有这个地址")]
     NotFound,
@@ -176,6 +173,26 @@ pub enum Refusal {
     /// 409 `vote_not_closed`: only a closed vote can be announced.
     #[error("表决{0}，只有已结束的表决才能宣布")]
     VoteNotClosed(&'static str),
+    /// 409 `period_running`: a secret vote closes when its period ends, or earlier only once
+    /// every enabled deputy has cast (closing at a chosen moment could reveal a ballot).
+    #[error(
+        "无记名表决须在表决时间结束或全体可投票代表均已投票后结束（已投{cast}人，共{enabled}人，还剩{seconds_left}秒）"
+    )]
+    PeriodRunning {
+        cast: u64,
+        enabled: u64,
+        seconds_left: u64,
+    },
+    /// 409 `already_extended`: the voting period may be extended once.
+    #[error("表决时间只能延长一次")]
+    AlreadyExtended,
+    /// 400 `bad_extension`: an extension outside the allowed range.
+    #[error("延长时间须在{min}至{max}秒之间")]
+    BadExtension { min: u32, max: u32 },
+    /// 409 `deputy_in_open_vote`: a deputy enabled in an open vote keeps their presence and
+    /// their tablet until it closes.
+    #[error("该代表正在参加表决{0}，须待表决结束后才能变更其出席状态、登记码或终端")]
+    DeputyInOpenVote(String),
     /// 409 `vote_final`: a closed vote cannot be cancelled.
     #[error("表决{0}，不能取消")]
     VoteFinal(&'static str),
@@ -266,7 +283,6 @@ impl Refusal {
             DeputiesOnly => "deputies_only",
             ScrutineersOnly => "scrutineers_only",
             NotEnabled => "not_enabled",
-            NotPresent => "not_present",
             NotFound => "not_found",
             VoteUnknown(_) => "vote_unknown",
             DeputyUnknown(_) => "deputy_unknown",
@@ -279,6 +295,10 @@ impl Refusal {
             VoteNotOpenYet | VoteNotOpen(_) => "vote_not_open",
             VoteNotClosed(_) => "vote_not_closed",
             VoteFinal(_) => "vote_final",
+            PeriodRunning { .. } => "period_running",
+            AlreadyExtended => "already_extended",
+            BadExtension { .. } => "bad_extension",
+            DeputyInOpenVote(_) => "deputy_in_open_vote",
             VoteClosed => "vote_closed",
             VoteCancelled => "vote_cancelled",
             AlreadyCast => "already_cast",
@@ -319,10 +339,11 @@ impl Refusal {
             | BadBallotId
             | WrongItemCount { .. }
             | UnknownOption { .. }
-            | TooManyYes { .. } => Class::Invalid,
+            | TooManyYes { .. }
+            | BadExtension { .. } => Class::Invalid,
             WrongPassphrase | LoginRequired | LoginExpired | TokenMissing(_) | TokenInvalid(_)
             | CodeUnknown(_) => Class::Unauthorized,
-            OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled | NotPresent => {
+            OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled => {
                 Class::Forbidden
             }
             NotFound | VoteUnknown(_) | DeputyUnknown(_) | RulesUnknown(_) | NotAnnounced(_) => {
@@ -342,7 +363,10 @@ impl Refusal {
             | AlreadyCast
             | NoResult(_)
             | NothingToCosign(_)
-            | CosignaturesMissing { .. } => Class::Conflict,
+            | CosignaturesMissing { .. }
+            | PeriodRunning { .. }
+            | AlreadyExtended
+            | DeputyInOpenVote(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,

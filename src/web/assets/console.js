@@ -6,7 +6,9 @@ const app = document.getElementById("app");
 let status = null;
 let deputies = [];
 let filter = "";
-const countdowns = {}; // vote id → end time (ms), set when the operator opens with a countdown
+// The voting period is the appliance's: it closes the vote when the period ends. The page
+// only shows what is left, from the server's `seconds_left` and the time since it was read.
+const loadedAt = { t: Date.now() };
 let flash = null;
 
 function note(text, error = false) {
@@ -43,6 +45,7 @@ async function load() {
     // Ask first, so a console not yet logged in shows the login form without an error.
     if (!(await api("GET", "/api/operator/whoami")).operator) return loginForm();
     status = await api("GET", "/api/operator/status");
+    loadedAt.t = Date.now();
     deputies = (await api("GET", "/api/operator/deputies")).deputies;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return loginForm();
@@ -91,17 +94,14 @@ function voteActions(v) {
   switch (v.state) {
     case "draft":
       return [
-        b("开始表决", "open", async () => {
-          const minutes = Number(document.getElementById("countdown-" + v.id)?.value || 0);
-          await act(v, "open");
-          if (minutes > 0) countdowns[v.id] = Date.now() + minutes * 60000;
-        }, true),
-        h("label", {}, " 倒计时(分钟) ", h("input", { id: "countdown-" + v.id, type: "number", min: 0, max: 120, value: 0, style: null, size: 3 })),
+        b("开始表决", "open", () => act(v, "open"), true),
+        v.voting_seconds ? h("span", { class: "muted" }, " 表决时间 " + v.voting_seconds + " 秒，到时自动结束 ") : null,
         b("取消", "cancel", () => { const r = reason("取消表决的原因："); if (r) act(v, "cancel", { reason: r }); }),
       ];
     case "open":
       return [
         b("结束表决", "close", () => { if (window.confirm("确定结束《" + v.title + "》？结束后不能再投票。")) act(v, "close"); }, true),
+        v.extended ? null : b("延长1分钟", "extend", () => { if (window.confirm("表决时间只能延长一次。确定延长1分钟？")) act(v, "extend", { seconds: 60 }); }),
         b("取消", "cancel", () => { const r = reason("取消表决的原因（将记入审计日志）："); if (r) act(v, "cancel", { reason: r }); }),
         status.demo ? b("演示：其余代表随机投票", "simulate", async () => {
           const r = await call("POST", "/api/operator/demo/simulate/" + v.id, {});
@@ -133,7 +133,7 @@ async function showResult(v) {
 
 function votes() {
   const rows = status.votes.map((v) => {
-    const left = countdowns[v.id] && v.state === "open" ? Math.max(0, Math.round((countdowns[v.id] - Date.now()) / 1000)) : null;
+    const left = v.state === "open" && typeof v.seconds_left === "number" ? Math.max(0, v.seconds_left - Math.floor((Date.now() - loadedAt.t) / 1000)) : null;
     return h("tr", { id: "vote-" + v.id },
       h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted" }, kindZh[v.kind] + " · " + v.items.length + "项")),
       h("td", { class: "state" }, stateZh[v.state], left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
@@ -243,14 +243,9 @@ function render() {
   for (const bar of document.querySelectorAll(".bar-inner")) bar.style.width = bar.dataset.pct + "%";
 }
 
-// Countdowns: close the vote when its time is up.
-setInterval(async () => {
-  for (const [id, end] of Object.entries(countdowns)) {
-    const v = status?.votes.find((x) => x.id === id);
-    if (!v || v.state !== "open") { delete countdowns[id]; continue; }
-    if (Date.now() >= end) { delete countdowns[id]; await act(v, "close").catch(() => {}); }
-  }
-  if (Object.keys(countdowns).length) render();
+// The countdown of open votes, redrawn every second (the appliance closes them itself).
+setInterval(() => {
+  if (status?.votes.some((v) => v.state === "open")) render();
 }, 1000);
 
 let timer = null;

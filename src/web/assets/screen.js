@@ -25,9 +25,19 @@ function hallText(r) {
   return r.announcement.split("\n").filter((l) => !/^(得票情况|第\d+名|未获通过)/.test(l)).join("\n");
 }
 
+/** The time left in the voting period, kept by the appliance (which closes the vote). */
+let openRead = 0;
+function countdown(v) {
+  if (typeof v.seconds_left !== "number") return null;
+  const left = Math.max(0, v.seconds_left - Math.floor((Date.now() - openRead) / 1000));
+  return h("p", { class: "countdown", id: "countdown" },
+    "剩余时间 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") + (v.extended ? "（已延长）" : ""));
+}
+
 async function render() {
   session = session || (await api("GET", "/api/public/session"));
   const { votes } = await api("GET", "/api/public/votes");
+  openRead = Date.now();
   const open = votes.filter((v) => v.state === "open").pop();
   const announced = votes.filter((v) => v.state === "announced").sort((a, b) => (a.announced_at < b.announced_at ? -1 : 1)).pop();
   const head = h("h1", {}, session.name);
@@ -36,6 +46,7 @@ async function render() {
     const bar = h("div", { class: "bar-inner" });
     show(app, head, h("h2", { id: "title" }, kindZh[open.kind] + "：" + open.title),
       h("p", { class: "turnout", id: "turnout" }, "正在表决　已投票 " + t.cast + " / " + t.enabled),
+      countdown(open),
       h("div", { class: "bar-outer" }, bar),
       h("ol", {}, open.items.slice(0, 12).map((i) => h("li", {}, i))));
     bar.style.width = (t.enabled ? (100 * t.cast) / t.enabled : 0) + "%";
@@ -54,6 +65,9 @@ async function render() {
   show(app, head, h("h2", {}, "请代表们就座，等待表决开始"),
     h("p", { class: "turnout" }, "应到 " + session.attendance.seated + " 名　实到 " + session.attendance.present + " 名"));
 }
+
+// Redraw the countdown every second while a vote is open.
+setInterval(() => { if (document.getElementById("countdown")) render().catch(() => {}); }, 1000);
 
 let timer = null;
 const again = () => { clearTimeout(timer); timer = setTimeout(() => render().catch(() => {}), 200); };

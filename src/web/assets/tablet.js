@@ -12,6 +12,7 @@ const S = {
   set fp(v) { v ? store.setItem("piaojue.fp", v) : store.removeItem("piaojue.fp"); },
 };
 let me = null;          // /api/tablet/me
+let meRead = 0;         // when `me` was read (for the countdown)
 let publicKey = null;   // the appliance key, checked against the pinned fingerprint
 let ballot = null;      // { vote_id, definition, choices: [] }
 let screen = "home";    // home | ballot | confirm | casting
@@ -69,6 +70,7 @@ async function refresh() {
   if (!S.token) return enrolForm();
   try {
     me = await api("GET", "/api/tablet/me", { token: S.token });
+    meRead = Date.now();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       S.token = null;
@@ -94,6 +96,20 @@ async function refresh() {
   }
   if (screen === "home") renderHome();
 }
+
+/** The time left to vote, from the appliance (which closes the vote when it ends). */
+function timeLeft(voteId) {
+  const v = me?.votes.find((x) => x.id === voteId);
+  if (!v || typeof v.seconds_left !== "number") return null;
+  const left = Math.max(0, v.seconds_left - Math.floor((Date.now() - meRead) / 1000));
+  return h("p", { class: "countdown", id: "time-left" }, "剩余表决时间 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0"));
+}
+
+// Keep the countdown current without redrawing the ballot.
+setInterval(() => {
+  const el = document.getElementById("time-left");
+  if (el && ballot) el.textContent = timeLeft(ballot.vote_id)?.textContent || "";
+}, 1000);
 
 function presenceLine() {
   const d = me.deputy;
@@ -198,6 +214,7 @@ function renderBallot() {
     header(),
     h("h1", {}, d.title),
     h("p", { class: "muted" }, (d.secret ? "无记名" : "记名") + "表决 · 依据《" + d.rules_title + "》"),
+    timeLeft(d.vote_id),
     d.max_yes ? h("div", { class: "counter", id: "counter" }, "已选" + d.options[0] + " " + yesCount() + "/" + d.max_yes) : null,
     h("div", { class: "notice error hidden", id: "limit", role: "alert" }),
     items,

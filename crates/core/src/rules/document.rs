@@ -303,6 +303,8 @@ pub struct Rules {
     pub cast_policy: CastPolicy,
     /// Scrutineers' co-signatures a result needs before it may be announced.
     pub cosignatures_required: u32,
+    /// How long a vote under these rules stays open; the appliance closes it then.
+    pub voting_seconds: u32,
     #[serde(flatten)]
     pub params: KindRules,
     /// Fields present but without effect for this kind.
@@ -363,7 +365,15 @@ pub(crate) struct RawRules {
     secret: Option<bool>,
     cast_policy: Option<CastPolicy>,
     cosignatures_required: Option<u32>,
+    voting_seconds: Option<u32>,
 }
+
+/// How long a vote stays open unless the document says otherwise.
+pub const DEFAULT_VOTING_SECONDS: u32 = 60;
+/// The shortest voting period: long enough for an elderly deputy to read and press.
+pub const MIN_VOTING_SECONDS: u32 = 15;
+/// The longest voting period a document may set (a day).
+pub const MAX_VOTING_SECONDS: u32 = 86_400;
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> RulesError {
     RulesError::new(field, message)
@@ -413,6 +423,25 @@ impl Rules {
             Some(q) => Fraction::new(q.num, q.den, q.inclusive)
                 .map_err(|(field, message)| err(format!("quorum.{field}"), message))?,
         };
+        // A quorum below half would let a handful of deputies open a secret vote, and a vote
+        // of one reveals its only ballot.
+        if u64::from(quorum.num()) * 2 < u64::from(quorum.den()) {
+            return Err(err(
+                "quorum",
+                format!(
+                    "{}/{} is below one half: a session needs at least half its deputies present",
+                    quorum.num(),
+                    quorum.den()
+                ),
+            ));
+        }
+        let voting_seconds = raw.voting_seconds.unwrap_or(DEFAULT_VOTING_SECONDS);
+        if !(MIN_VOTING_SECONDS..=MAX_VOTING_SECONDS).contains(&voting_seconds) {
+            return Err(err(
+                "voting_seconds",
+                format!("must be {MIN_VOTING_SECONDS} to {MAX_VOTING_SECONDS} seconds"),
+            ));
+        }
         let mut warnings = Vec::new();
         let mut unused = |field: &str, present: bool| {
             if present {
@@ -542,6 +571,7 @@ impl Rules {
         }
         Ok(Rules {
             cosignatures_required,
+            voting_seconds,
             title,
             text,
             kind,
