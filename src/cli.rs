@@ -107,6 +107,14 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Deputies present (出席) as announced in the hall: v2 bundles check cast_count <= N (V15).
+        #[arg(long)]
+        hall_present: Option<u64>,
+    },
+    /// Encrypted ballots (`piaojue-e2e-v2`): sample bundles for tests and demonstrations.
+    E2e {
+        #[command(subcommand)]
+        command: E2eCommand,
     },
     /// Simulated tablets against a running demo appliance: enrol, events, signed ballots, casts,
     /// receipts; then close, announce and verify. Its last line is machine-readable.
@@ -133,6 +141,27 @@ enum Command {
         /// Print only the announcement text, not the JSON outcome.
         #[arg(long)]
         text: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum E2eCommand {
+    /// Write a complete sample v2 bundle (test keys and DRBG from the seed; deterministic).
+    SampleBundle {
+        /// Seed of the test DRBG and test keys.
+        #[arg(long)]
+        seed: String,
+        /// Number of guardians n.
+        #[arg(long)]
+        guardians: u32,
+        /// Threshold k.
+        #[arg(long)]
+        threshold: u32,
+        /// Ballots per vote.
+        #[arg(long)]
+        ballots: u32,
+        /// Output file (bare JSON).
+        out: PathBuf,
     },
 }
 
@@ -299,6 +328,7 @@ pub fn run() -> ExitCode {
             previous,
             receipt,
             json,
+            hall_present,
         } => in_runtime(async move {
             let options = observer::VerifyOptions {
                 bundle,
@@ -307,6 +337,7 @@ pub fn run() -> ExitCode {
                 previous,
                 receipt,
                 json,
+                hall_present,
             };
             match observer::verify(options).await {
                 Ok(true) => Ok(()),
@@ -317,6 +348,22 @@ pub fn run() -> ExitCode {
                 }
             }
         }),
+        Command::E2e {
+            command:
+                E2eCommand::SampleBundle {
+                    seed,
+                    guardians,
+                    threshold,
+                    ballots,
+                    out,
+                },
+        } => match crate::e2e_cli::sample_bundle(&seed, guardians, threshold, ballots, &out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
         Command::Scrutineer { command } => in_runtime(scrutineer(command)),
         Command::Loadtest { args } => forward_loadtest(cli.cacert.as_deref(), &args),
         Command::Admin {

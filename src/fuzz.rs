@@ -51,3 +51,18 @@ pub fn bundle(data: &[u8]) {
     );
     let _ = serde_json::to_string(&report);
 }
+
+/// An encrypted-ballot binary record (`piaojue-e2e-v2`, SPEC-E2E §7.1).
+pub fn e2e_ballot(data: &[u8]) {
+    piaojue_core::e2e::fuzz_ballot_record(data);
+}
+
+/// An encrypted-ballot session or vote manifest (SPEC-E2E §6.4).
+pub fn e2e_manifest(data: &[u8]) {
+    piaojue_core::e2e::fuzz_manifest(data);
+}
+
+/// An encrypted-ballot result bundle, parsed and verified (V1–V16, SPEC-E2E §10).
+pub fn e2e_bundle(data: &[u8]) {
+    piaojue_core::e2e::bundle::fuzz_bundle(data);
+}

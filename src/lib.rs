@@ -22,6 +22,8 @@
 //! - [`tls`]: the local CA, the server certificate and its renewal, the clients' trust.
 //! - [`web`]: the pages (tablet, console, cards, screen, verify), embedded static files.
 //! - [`observer`]: `piaojue verify` and the scrutineer's commands (core only, plus files).
+//! - [`e2e_cli`]: encrypted-ballot bundles: `piaojue verify` on a v2 bundle (V1–V16) and
+//!   `piaojue e2e sample-bundle`.
 //! - [`admin`]: the operator's client (`piaojue admin`); [`cli`]: the command line (`main.rs`
 //!   only calls [`cli::run`]).
 //! - [`fuzz`]: entry points for the fuzz targets (`fuzz/`) and their corpus replay.
@@ -41,6 +43,7 @@ pub(crate) use say;
 pub mod admin;
 pub mod appliance;
 pub mod cli;
+pub mod e2e_cli;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod observer;

@@ -106,10 +106,16 @@ pub struct VerifyOptions {
     pub previous: Option<String>,
     pub receipt: Option<String>,
     pub json: bool,
+    /// Deputies present in the hall (v2 bundles: V15's procedural comparison).
+    pub hall_present: Option<u64>,
 }
 
 /// Runs `piaojue verify`: prints the report; `Ok(true)` when every check holds.
 pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
+    let bytes = read_bundle(&options.bundle).await?;
+    if crate::e2e_cli::is_v2(&bytes) {
+        return crate::e2e_cli::verify(&bytes, &options);
+    }
     let key_hex = match (&options.key, &options.session) {
         (Some(k), None) => k.clone(),
         (None, Some(url)) => session_key(url).await?,
@@ -121,7 +127,6 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
         (Some(_), Some(_)) => return Err(usage("give --key or --session, not both")),
     };
     let key = crypto::public_key(key_hex.trim()).map_err(|e| usage(format!("--key: {e}")))?;
-    let bytes = read_bundle(&options.bundle).await?;
     let previous = match &options.previous {
         Some(p) => Some(read_bundle(p).await?),
         None => None,

@@ -50,3 +50,18 @@ fn roster_corpus() {
 fn cast_corpus() {
     replay("cast", piaojue::fuzz::cast);
 }
+
+#[test]
+fn e2e_ballot_corpus() {
+    replay("e2e_ballot", piaojue::fuzz::e2e_ballot);
+}
+
+#[test]
+fn e2e_manifest_corpus() {
+    replay("e2e_manifest", piaojue::fuzz::e2e_manifest);
+}
+
+#[test]
+fn e2e_bundle_corpus() {
+    replay("e2e_bundle", piaojue::fuzz::e2e_bundle);
+}

@@ -2,6 +2,7 @@
 // Helpers outside #[test] functions may unwrap too: a test that cannot set up should fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod e2e_cli;
 mod helpers;
 
 mod bad_input;

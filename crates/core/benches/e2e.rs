@@ -252,5 +252,35 @@ fn bench_dlog(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_ballots, bench_tally, bench_dlog);
+/// Full V1–V16 verification of a sample bundle: n = 3, k = 2, 100 ballots in each of the
+/// four votes (motion; per_item M = 7, N = 5; approve M = 4, N = 2; satisfaction M = 2, L = 3),
+/// ballots on all cores (`std::thread::scope`).
+fn bench_bundle(c: &mut Criterion) {
+    use piaojue_core::e2e::bundle;
+    let t0 = Instant::now();
+    let text = bundle::sample_bundle("bench", 3, 2, 100).unwrap();
+    eprintln!(
+        "sample bundle n=3 k=2 B=100: {} bytes, built in {:.2} s",
+        text.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let opts = bundle::VerifyOptions::default();
+    assert!(bundle::verify_document(text.as_bytes(), &opts).verified);
+    let mut g = c.benchmark_group("e2e_bundle");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("verify_v1_v16_n3_k2_b100", |b| {
+        b.iter(|| bundle::verify_document(black_box(text.as_bytes()), &opts).verified)
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_ballots,
+    bench_tally,
+    bench_dlog,
+    bench_bundle
+);
 criterion_main!(benches);

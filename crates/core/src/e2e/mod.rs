@@ -5,6 +5,7 @@
 //! the API map and the readings chosen where the spec is unclear.
 
 pub mod ballot;
+pub mod bundle;
 pub mod credential;
 pub mod drbg;
 pub mod elgamal;
@@ -15,6 +16,7 @@ pub mod manifest;
 pub mod packing;
 pub mod proofs;
 pub mod range;
+pub mod sample;
 pub mod tally;
 pub mod transcript;
 pub mod transport;

@@ -1,0 +1,184 @@
+//! `piaojue verify` on encrypted-ballot (v2) bundles and `piaojue e2e sample-bundle`, through
+//! the real binary.
+#![allow(clippy::type_complexity)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::helpers::repo;
+
+fn piaojue(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_piaojue"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn tiny() -> Value {
+    let text = std::fs::read_to_string(repo("crates/core/tests/data/e2e/vectors.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["tiny_election"]["bundle"].clone()
+}
+
+fn write(dir: &Path, name: &str, v: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(v).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn tiny_election_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.json", &tiny());
+    let out = piaojue(&["verify", &file]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let checks: Vec<&str> = text.lines().filter(|l| l.contains(" V")).collect();
+    let v_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("ok   V") || l.starts_with("FAIL V"))
+        .collect();
+    assert_eq!(v_lines.len(), 16, "{text}");
+    assert!(v_lines.iter().all(|l| l.starts_with("ok   V")), "{text}");
+    assert!(!checks.is_empty());
+    assert!(text.contains("verified: all 16 checks hold"), "{text}");
+
+    // --json, --key (matching), --hall-present.
+    let sm: Value = serde_json::from_slice(
+        &(0..tiny()["manifest_hex"].as_str().unwrap().len() / 2)
+            .map(|i| {
+                u8::from_str_radix(
+                    &tiny()["manifest_hex"].as_str().unwrap()[2 * i..2 * i + 2],
+                    16,
+                )
+                .unwrap()
+            })
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let key = sm["appliance_key"].as_str().unwrap();
+    let out = piaojue(&[
+        "verify",
+        &file,
+        "--json",
+        "--key",
+        key,
+        "--hall-present",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 16);
+
+    // A foreign key fails V14; too few deputies present fails V15.
+    let out = piaojue(&["verify", &file, "--key", &"11".repeat(32)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("FAIL V14"), "{}", stdout(&out));
+    let out = piaojue(&["verify", &file, "--hall-present", "4"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("FAIL V15"), "{}", stdout(&out));
+    // Usage: a bad key, a missing file.
+    assert_eq!(
+        piaojue(&["verify", &file, "--key", "xyz"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        piaojue(&["verify", "/nonexistent/bundle.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn tampered_copies_fail_naming_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        (
+            "V1",
+            Box::new(|v| v["manifest_hash"] = "00".repeat(32).into()),
+        ),
+        (
+            "V5",
+            Box::new(|v| {
+                let a = v["votes"][1]["ballots"][0]["items"][0]["A"].clone();
+                v["votes"][1]["ballots"][0]["items"][0]["B"] = a;
+            }),
+        ),
+        (
+            "V7",
+            Box::new(|v| v["votes"][2]["ballots"].as_array_mut().unwrap().swap(1, 2)),
+        ),
+        (
+            "V12",
+            Box::new(|v| v["votes"][0]["result"]["counts"][0] = serde_json::json!([0, 2, 3])),
+        ),
+    ];
+    for (name, edit) in cases {
+        let mut v = tiny();
+        edit(&mut v);
+        let file = write(dir.path(), &format!("{name}.json"), &v);
+        let out = piaojue(&["verify", &file]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("FAIL {name}:"))),
+            "{name}: {text}"
+        );
+        assert!(text.contains("NOT VERIFIED"), "{text}");
+    }
+}
+
+#[test]
+fn sample_bundle_is_deterministic_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    for out in [&a, &b] {
+        let o = piaojue(&[
+            "e2e",
+            "sample-bundle",
+            "--seed",
+            "cli-sample",
+            "--guardians",
+            "3",
+            "--threshold",
+            "2",
+            "--ballots",
+            "3",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let out = piaojue(&["verify", a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Bad parameters are a usage error.
+    let o = piaojue(&[
+        "e2e",
+        "sample-bundle",
+        "--seed",
+        "x",
+        "--guardians",
+        "2",
+        "--threshold",
+        "3",
+        "--ballots",
+        "1",
+        a.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
