@@ -110,6 +110,10 @@ enum Command {
         /// Deputies present (出席) as announced in the hall: v2 bundles check cast_count <= N (V15).
         #[arg(long)]
         hall_present: Option<u64>,
+        /// The scrutineers' keys as printed on the agenda (a file, one hex key per line): the
+        /// bundle must name exactly these.
+        #[arg(long, value_name = "FILE")]
+        scrutineers: Option<String>,
     },
     /// Encrypted ballots (`piaojue-e2e-v2`): sample bundles for tests and demonstrations.
     E2e {
@@ -329,6 +333,7 @@ pub fn run() -> ExitCode {
             receipt,
             json,
             hall_present,
+            scrutineers,
         } => in_runtime(async move {
             let options = observer::VerifyOptions {
                 bundle,
@@ -338,6 +343,7 @@ pub fn run() -> ExitCode {
                 receipt,
                 json,
                 hall_present,
+                scrutineers,
             };
             match observer::verify(options).await {
                 Ok(true) => Ok(()),

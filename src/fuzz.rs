@@ -47,6 +47,7 @@ pub fn bundle(data: &[u8]) {
             key: Some([7; 32]),
             previous: Some(data),
             receipt: Some("AAAA-BBBB-CCCC-DDDD"),
+            scrutineers: Some(&[[9; 32]]),
         },
     );
     let _ = serde_json::to_string(&report);

@@ -108,6 +108,8 @@ pub struct VerifyOptions {
     pub json: bool,
     /// Deputies present in the hall (v2 bundles: V15's procedural comparison).
     pub hall_present: Option<u64>,
+    /// A file of the scrutineers' keys as printed on the agenda, one hex key per line.
+    pub scrutineers: Option<String>,
 }
 
 /// Runs `piaojue verify`: prints the report; `Ok(true)` when every check holds.
@@ -131,12 +133,17 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
         Some(p) => Some(read_bundle(p).await?),
         None => None,
     };
+    let scrutineers = match &options.scrutineers {
+        Some(file) => Some(read_scrutineer_keys(file)?),
+        None => None,
+    };
     let report = bundle::verify(
         &bytes,
         &Expect {
             key: Some(key),
             previous: previous.as_deref(),
             receipt: options.receipt.as_deref(),
+            scrutineers: scrutineers.as_deref(),
         },
     );
     if options.json {
@@ -298,4 +305,24 @@ pub async fn cosign(
         return Err(usage(format!("{}: {}", answer["error"], answer["message"])));
     }
     Ok(report)
+}
+
+/// The scrutineers' keys as printed on the agenda: one hex key per line; blank lines and
+/// `#` comments are skipped. Each key must be a strict Ed25519 key.
+fn read_scrutineer_keys(file: &str) -> Result<Vec<[u8; 32]>, UsageError> {
+    let text = fs::read_to_string(file).map_err(|e| usage(format!("--scrutineers {file}: {e}")))?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = crypto::public_key(line)
+            .map_err(|e| usage(format!("--scrutineers {file}: line {}: {e}", n + 1)))?;
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err(usage(format!("--scrutineers {file}: no keys in it")));
+    }
+    Ok(keys)
 }

@@ -132,6 +132,16 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "receipts": state.store.receipts(&vote.id)?,
         "secret": secret,
         "named_choices": (!secret).then_some(named),
+        // The scrutineers signed into the vote, with their keys' fingerprints, for the hall
+        // screen and the 公告: the keys the observers' agenda printed.
+        "scrutineers": vote.scrutineers.iter().flatten().map(|s| json!({
+            "id": s.id,
+            "name": s.name,
+            "public_key": s.public_key,
+            "fingerprint_grouped": crypto::public_key(&s.public_key)
+                .map(|k| crypto::fingerprint_grouped(&crypto::fingerprint(&k)))
+                .ok(),
+        })).collect::<Vec<_>>(),
     }))
 }
 

@@ -359,6 +359,10 @@ pub struct Vote {
     /// 应到 / 实到 / enabled, frozen when the vote opened.
     #[serde(default)]
     pub roll: Option<Roll>,
+    /// The scrutineers (with their keys) in force when the vote opened: only they may
+    /// co-sign its result, and none is added or removed while it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrutineers: Option<Vec<piaojue_core::bundle::PinnedScrutineer>>,
     #[serde(default)]
     pub ballot: Option<SignedBallot>,
     /// The tally (a `rules::Outcome` as JSON), set when the vote closes.

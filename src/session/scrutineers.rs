@@ -6,7 +6,20 @@ use piaojue_core::ids::{ScrutineerId, VoteId};
 use piaojue_core::refusal::{CodeProblem, Refusal};
 use serde_json::json;
 
-use super::{Session, check_text, new_code};
+use super::{Session, VoteState, check_text, new_code};
+use crate::store::Tx;
+
+/// Refuses a change to the scrutineers while a vote is open: the set in force when a vote
+/// opens is signed into it, and only that set may co-sign its result.
+fn no_open_vote(tx: &Tx<'_>) -> Result<(), Refusal> {
+    for n in 1..=tx.last_vote_number()? {
+        let id = VoteId::nth(n);
+        if tx.vote(&id)?.is_some_and(|v| v.state == VoteState::Open) {
+            return Err(Refusal::ScrutineersFrozen(id.to_string()));
+        }
+    }
+    Ok(())
+}
 use crate::store::{Actor, Holder, Scrutineer};
 
 impl Session {
@@ -15,6 +28,7 @@ impl Session {
         self.store
             .write(move |tx| {
                 let name = check_text("name", &name, 64)?;
+                no_open_vote(tx)?;
                 let (hash, code) = new_code()?;
                 let s = Scrutineer {
                     id: ScrutineerId::nth(tx.scrutineer_count() as u64 + 1).into(),
@@ -51,6 +65,7 @@ impl Session {
                     return Err(refused);
                 };
                 let mut s = tx.scrutineer(&id)?.ok_or(refused)?;
+                no_open_vote(tx)?;
                 tx.del_code(&hash);
                 if let Some(old) = &s.token_sha256 {
                     tx.del_token(old);
@@ -93,6 +108,10 @@ impl Session {
                     .public_key
                     .clone()
                     .ok_or_else(|| Refusal::internal("内部错误", "scrutineer without key"))?;
+                let pinned = v.scrutineers.iter().flatten().any(|p| p.public_key == key);
+                if !pinned {
+                    return Err(Refusal::ScrutineerNotInVote);
+                }
                 if !bundle.cosign(&s.name, &key, &signature)? {
                     return Ok(());
                 }

@@ -2,7 +2,7 @@
 //! count, the outcome and the signed result), announce, cancel.
 
 use piaojue_core::ballot::BallotDefinition;
-use piaojue_core::bundle::{self, AuditHead, Facts, NamedChoice, SignedBundle};
+use piaojue_core::bundle::{self, AuditHead, Facts, NamedChoice, PinnedScrutineer, SignedBundle};
 use piaojue_core::crypto::{self, Domain};
 use piaojue_core::ids::VoteId;
 use piaojue_core::refusal::Refusal;
@@ -35,12 +35,8 @@ const MAX_EXTENSION: u32 = 600;
 
 /// `time` (RFC 3339) plus `seconds`, as RFC 3339 to the millisecond.
 fn after(time: &str, seconds: u64) -> Result<String, Refusal> {
-    let t = humantime::parse_rfc3339(time)
-        .map_err(|e| failed("a stored time")(e.to_string()))?;
-    Ok(
-        humantime::format_rfc3339_millis(t + std::time::Duration::from_secs(seconds))
-            .to_string(),
-    )
+    let t = humantime::parse_rfc3339(time).map_err(|e| failed("a stored time")(e.to_string()))?;
+    Ok(humantime::format_rfc3339_millis(t + std::time::Duration::from_secs(seconds)).to_string())
 }
 
 /// Whole seconds until `closes_at` (rounded up), 0 once it has passed or if there is none.
@@ -131,6 +127,7 @@ impl Session {
                     announced_at: None,
                     cancelled: None,
                     roll: None,
+                    scrutineers: None,
                     ballot: None,
                     result: None,
                 };
@@ -177,6 +174,19 @@ impl Session {
                         minimum: rules.quorum.minimum(seated),
                     });
                 }
+                // The scrutineers enrolled now are the vote's: their keys go into the signed
+                // ballot definition and, at close, the signed result.
+                let scrutineers: Vec<PinnedScrutineer> = tx
+                    .scrutineers()?
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.public_key.map(|public_key| PinnedScrutineer {
+                            id: s.id,
+                            name: s.name,
+                            public_key,
+                        })
+                    })
+                    .collect();
                 let opened_at = now();
                 let body = BallotDefinition::new(
                     &meta.name,
@@ -185,6 +195,7 @@ impl Session {
                     (&rules, &vote.rules_sha256),
                     &opened_at,
                 )
+                .with_scrutineers(scrutineers.clone())
                 .body()
                 .map_err(|e| failed("the ballot definition")(e.to_string()))?;
                 let signature = crypto::hex(&key.sign(Domain::Ballot, body.as_bytes()));
@@ -198,6 +209,7 @@ impl Session {
                     cast: None,
                 });
                 vote.ballot = Some(SignedBallot { body, signature });
+                vote.scrutineers = Some(scrutineers);
                 for d in &present {
                     tx.enable(&vote.id, d);
                 }
@@ -342,6 +354,7 @@ impl Session {
                         hash: crypto::hex(&head.hash),
                     },
                     previous_bundle_sha256: tx.last_bundle()?,
+                    scrutineers: vote.scrutineers.clone().unwrap_or_default(),
                 })
                 .map_err(|e| failed("the result")(e.to_string()))?;
                 let signed = SignedBundle::sign(&closing.body, &key)
@@ -380,7 +393,20 @@ impl Session {
                     return Err(Refusal::VoteNotClosed(vote.state.name_zh()));
                 }
                 let rules = cache.get(tx, &vote.rules_sha256)?;
-                let have = tx.bundle(&vote.id)?.map_or(0, |b| b.cosignatures.len()) as u32;
+                // Only co-signatures by the scrutineers signed into the vote count (cosign
+                // accepts no others), each key once.
+                let pinned: Vec<&str> = vote
+                    .scrutineers
+                    .iter()
+                    .flatten()
+                    .map(|s| s.public_key.as_str())
+                    .collect();
+                let have = tx.bundle(&vote.id)?.map_or(0, |b| {
+                    b.cosignatures
+                        .iter()
+                        .filter(|c| pinned.contains(&c.public_key.as_str()))
+                        .count()
+                }) as u32;
                 if have < rules.cosignatures_required {
                     return Err(Refusal::CosignaturesMissing {
                         required: rules.cosignatures_required,

@@ -738,6 +738,11 @@ impl Tx<'_> {
         self.get_json(T::Scrutineers, id.as_bytes())
     }
 
+    /// Every scrutineer (as committed).
+    pub fn scrutineers(&self) -> Result<Vec<Scrutineer>, Refusal> {
+        scan_json(self.trees.get(T::Scrutineers), b"").map_err(to_internal)
+    }
+
     pub fn scrutineer_count(&self) -> usize {
         self.trees.get(T::Scrutineers).len()
     }

@@ -22,6 +22,61 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("notice.js", JS, include_bytes!("assets/notice.js")),
     ("screen.js", JS, include_bytes!("assets/screen.js")),
     ("verify.js", JS, include_bytes!("assets/verify.js")),
+    // The verify page's port of the verifier and the rules engine; sig.js's strict Ed25519
+    // (e2e.js over the vendored @noble/curves) and its whole import graph.
+    ("rules.js", JS, include_bytes!("assets/rules.js")),
+    ("checks.js", JS, include_bytes!("assets/checks.js")),
+    ("e2e/e2e.js", JS, include_bytes!("assets/e2e/e2e.js")),
+    (
+        "vendor/noble-curves/ed25519.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/ed25519.js"),
+    ),
+    (
+        "vendor/noble-curves/utils.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/utils.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/curve.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/curve.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/edwards.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/edwards.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/fft.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/fft.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/frost.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/frost.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/hash-to-curve.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/hash-to-curve.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/modular.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/modular.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/montgomery.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/montgomery.js"),
+    ),
+    (
+        "vendor/noble-curves/abstract/oprf.js",
+        JS,
+        include_bytes!("assets/vendor/noble-curves/abstract/oprf.js"),
+    ),
     (
         "vendor/noble-ed25519.js",
         JS,

@@ -3,7 +3,7 @@
 use piaojue_core::crypto::{self, Domain};
 use serde_json::{Value, json};
 
-use crate::helpers::{Auth, TestApp, ballot_id};
+use crate::helpers::{Auth, TestApp, ballot_id, repo};
 
 /// Choices for `n` deputies giving each candidate `targets[j]` 赞成, at most `max_yes` each.
 pub fn choices_for(n: usize, targets: &[usize], max_yes: usize) -> Vec<Vec<u8>> {
@@ -646,4 +646,111 @@ async fn the_voting_period_is_kept_by_the_appliance() {
     )
     .await
     .ok();
+}
+
+/// Regression (trust holes #1): the operator cannot pass the announce gate with a scrutineer
+/// key of their own making: no scrutineer is named or enrolled while a vote is open, and only
+/// the scrutineers signed into the vote when it opened may co-sign its result.
+#[tokio::test]
+async fn only_the_scrutineers_signed_into_a_vote_co_sign_it() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(3).await;
+    let tablets = app.enrol_all().await;
+    let named = std::fs::read(repo("tests/data/rules/named-motion.json")).unwrap();
+    let r = app
+        .request(
+            reqwest::Method::POST,
+            "/api/operator/rules",
+            Auth::Operator,
+            Some(("application/json", named)),
+        )
+        .await
+        .ok();
+    let named_rules = r["sha256"].as_str().unwrap().to_string();
+    let _ = rules;
+    let vote = app
+        .create_vote("关于撤职的决定（记名）", &named_rules, &["关于撤职的决定"])
+        .await;
+    app.post(
+        &format!("/api/operator/votes/{vote}/open"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    // The operator tries to name a scrutineer of their own while the vote is open.
+    app.post(
+        "/api/operator/scrutineers",
+        Auth::Operator,
+        json!({ "name": "总监票人" }),
+    )
+    .await
+    .err(409, "scrutineers_frozen");
+    for (_, t) in &tablets {
+        app.post(
+            &format!("/api/tablet/votes/{vote}/cast"),
+            Auth::Token(t),
+            json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": [0] }),
+        )
+        .await
+        .ok();
+    }
+    app.post(
+        &format!("/api/operator/votes/{vote}/close"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .ok();
+    // Named after the vote opened: enrolled, but not one of the vote's scrutineers.
+    let code = app
+        .post(
+            "/api/operator/scrutineers",
+            Auth::Operator,
+            json!({ "name": "总监票人" }),
+        )
+        .await
+        .ok()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = piaojue_core::crypto::ApplianceKey::generate().unwrap();
+    let token = app
+        .post(
+            "/api/scrutineer/enrol",
+            Auth::None,
+            json!({ "code": code, "public_key": key.public_hex() }),
+        )
+        .await
+        .ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app
+        .get(
+            &format!("/api/scrutineer/votes/{vote}/bundle"),
+            Auth::Token(&token),
+        )
+        .await
+        .ok();
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(b["body"].as_str().unwrap())
+        .unwrap();
+    let signature =
+        piaojue_core::crypto::hex(&key.sign(piaojue_core::crypto::Domain::Result, &body));
+    app.post(
+        &format!("/api/scrutineer/votes/{vote}/cosign"),
+        Auth::Token(&token),
+        json!({ "signature": signature }),
+    )
+    .await
+    .err(403, "scrutineer_not_in_vote");
+    app.post(
+        &format!("/api/operator/votes/{vote}/announce"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(409, "cosignatures_missing");
 }

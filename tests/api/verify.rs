@@ -22,6 +22,8 @@ struct Session {
     key: ApplianceKey,
     bundles: Vec<(String, Vec<u8>)>,
     receipts: Vec<Vec<String>>,
+    /// The scrutineer's public key (hex), as the agenda would print it.
+    scrutineer: String,
 }
 
 async fn run_session() -> Session {
@@ -208,6 +210,7 @@ async fn run_session() -> Session {
         key,
         bundles,
         receipts: all_receipts,
+        scrutineer: scrutineer.public_hex(),
     }
 }
 
@@ -233,6 +236,11 @@ async fn regenerate_golden_bundles() {
     )
     .unwrap();
     std::fs::write(dir.join("receipt.txt"), format!("{}\n", s.receipts[0][0])).unwrap();
+    std::fs::write(
+        dir.join("scrutineers.txt"),
+        format!("# 监票人公钥（议程附页）\n{}\n", s.scrutineer),
+    )
+    .unwrap();
 }
 
 fn golden_key() -> String {
@@ -530,7 +538,9 @@ fn broken_envelopes_and_signatures_are_named() {
         e["signatures"].as_array_mut().unwrap().pop();
     }));
     assert!(
-        out.contains("FAIL cosignatures.required: 0 valid co-signatures but the rules require 1"),
+        out.contains(
+            "FAIL cosignatures.required: 0 valid co-signatures by the scrutineers signed into the vote, but the rules require 1"
+        ),
         "{out}"
     );
     // A scrutineer signature over something else.
@@ -538,11 +548,19 @@ fn broken_envelopes_and_signatures_are_named() {
         e["signatures"][1]["signature"] = e["signatures"][0]["signature"].clone()
     }));
     assert!(out.contains("FAIL signature.scrutineer[1]"), "{out}");
-    env["format"] = json!("piaojue-bundle/2");
+    // An unknown envelope format (piaojue-bundle/2 is the encrypted mode's, checked by V1-V16).
+    env["format"] = json!("piaojue-bundle/9");
     let (_, out) = run(serde_json::to_vec(&env).unwrap());
     assert!(
-        out.contains("FAIL envelope: format `piaojue-bundle/2`"),
+        out.contains("FAIL envelope: format `piaojue-bundle/9`"),
         "{out}"
+    );
+    env["format"] = json!("piaojue-bundle/2");
+    let (rc, out) = run(serde_json::to_vec(&env).unwrap());
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("FAIL parse"),
+        "a plain body is no v2 bundle: {out}"
     );
 }
 
@@ -681,4 +699,105 @@ fn python_cryptography_verifies_the_golden_signatures() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let _ = Path::new(&file);
+}
+
+/// Regression (trust holes #1): a co-signature by any key outside the scrutineers the
+/// appliance signed into the vote fails, and cannot meet the rules' requirement. The
+/// reproduction: remove the real co-signature of the named motion and add one by a fresh
+/// key named 总监票人.
+#[test]
+fn a_co_signature_by_a_key_outside_the_signed_set_fails() {
+    let bytes = std::fs::read(repo("tests/data/bundles/named-motion.json")).unwrap();
+    let mut env: Value = serde_json::from_slice(&bytes).unwrap();
+    let body = STANDARD.decode(env["body"].as_str().unwrap()).unwrap();
+    let stranger = ApplianceKey::generate().unwrap();
+    let sigs = env["signatures"].as_array_mut().unwrap();
+    sigs.retain(|s| s["role"] == "appliance");
+    sigs.push(json!({
+        "role": "scrutineer",
+        "name": "总监票人",
+        "public_key": stranger.public_hex(),
+        "signature": crypto::hex(&stranger.sign(Domain::Result, &body)),
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("forged.json");
+    std::fs::write(&file, serde_json::to_vec(&env).unwrap()).unwrap();
+    let (rc, out) = verify_bin(&[file.to_str().unwrap(), "--key", &golden_key()]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("FAIL signature.scrutineer[1]: 总监票人: key")
+            && out.contains("is not one of the scrutineers the appliance signed into this vote"),
+        "{out}"
+    );
+    assert!(out.contains("FAIL cosignatures.required"), "{out}");
+    // The genuine bundle names its scrutineer and verifies.
+    let (rc, out) = verify_bin(&[
+        repo("tests/data/bundles/named-motion.json")
+            .to_str()
+            .unwrap(),
+        "--key",
+        &golden_key(),
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains("ok   scrutineers: 1 scrutineers signed into the vote: 总监票人 周正平"),
+        "{out}"
+    );
+}
+
+/// Regression (trust holes #1): a bundle made before scrutineer keys were pinned cannot meet
+/// a co-signature requirement: its co-signatures are bound to no key the appliance signed.
+#[test]
+fn an_unpinned_bundle_whose_rules_require_co_signatures_fails() {
+    let legacy = repo("tests/data/bundles/legacy/named-motion-unpinned.json");
+    let key = std::fs::read_to_string(legacy.with_file_name("appliance-key.txt")).unwrap();
+    let (rc, out) = verify_bin(&[legacy.to_str().unwrap(), "--key", key.trim()]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("FAIL cosignatures.required: the rules require 1 co-signatures, but this bundle names no scrutineers (it predates pinned scrutineer keys)"),
+        "{out}"
+    );
+    assert!(out.contains("FAIL signature.scrutineer[1]"), "{out}");
+}
+
+/// `piaojue verify --scrutineers FILE` pins the keys printed on the agenda.
+#[test]
+fn the_agendas_scrutineer_keys_are_pinned() {
+    let bundle = repo("tests/data/bundles/named-motion.json");
+    let agenda = repo("tests/data/bundles/scrutineers.txt");
+    let (rc, out) = verify_bin(&[
+        bundle.to_str().unwrap(),
+        "--key",
+        &golden_key(),
+        "--scrutineers",
+        agenda.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("ok   scrutineers.pinned"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("agenda.txt");
+    std::fs::write(
+        &other,
+        format!("{}\n", ApplianceKey::generate().unwrap().public_hex()),
+    )
+    .unwrap();
+    let (rc, out) = verify_bin(&[
+        bundle.to_str().unwrap(),
+        "--key",
+        &golden_key(),
+        "--scrutineers",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("FAIL scrutineers.pinned: the scrutineers differ from the agenda's: 1 of its keys are missing, 1 keys are not on it"), "{out}");
+    std::fs::write(&other, "not a key\n").unwrap();
+    let (rc, out) = verify_bin(&[
+        bundle.to_str().unwrap(),
+        "--key",
+        &golden_key(),
+        "--scrutineers",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 2, "{out}");
+    assert!(out.contains("--scrutineers"), "{out}");
 }

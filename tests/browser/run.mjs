@@ -2,13 +2,15 @@
 // Prints `browser: N passed, N failed` and exits non-zero when any test fails.
 // Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1, else to a temp directory.
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { runE2eBrowser } from "./e2e.mjs";
+import { message, DOMAIN } from "../../src/web/assets/sig.js";
+import { signHex, torsionSignatureHex } from "../js/forge.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -222,6 +224,92 @@ test("the verify page verifies the bundle and the deputy's receipt, and rejects 
   await page.waitForFunction(() => document.querySelector("#report")?.textContent.includes("另一把密钥"));
   assert.match(await text(page, "#verdict"), /未通过/);
   assert.match(await text(page, "#report"), /结果包由另一把密钥签名/);
+  clean(page);
+});
+
+/** A bundle of the appliance, changed and re-signed with its own key (DATA/appliance.key): what
+ *  only a holder of the appliance could publish. `sign` may forge the signature instead. */
+async function resigned(vote, edit, sign = signHex) {
+  const seed = readFileSync(join(data, "appliance.key"), "utf8").trim();
+  const bundle = await (await fetch(base + "/api/public/votes/" + vote + "/bundle")).json();
+  const body = JSON.parse(Buffer.from(bundle.body, "base64").toString("utf8"));
+  edit(body);
+  const bytes = JSON.stringify(body);
+  bundle.body = Buffer.from(bytes).toString("base64");
+  bundle.signatures = [{ role: "appliance", public_key: session.public_key, signature: sign(message(DOMAIN.result, bytes), seed) }];
+  const file = join(mkdtempSync(join(tmpdir(), "piaojue-forged-")), vote + ".json");
+  writeFileSync(file, JSON.stringify(bundle));
+  return file;
+}
+/** The CLI's checks on a file, pinned to the appliance's key; the names of those that fail. */
+function cliChecks(file) {
+  const r = spawnSync(BIN, ["verify", file, "--key", session.public_key, "--json"]);
+  return JSON.parse(r.stdout.toString()).checks;
+}
+const cliFails = (file) => cliChecks(file).filter((c) => !c.ok).map((c) => c.name);
+async function verifyFile(page, file) {
+  await page.evaluate(() => document.querySelector("#report")?.remove());
+  await page.setInputFiles("#file", file);
+  await page.click("#verify-file");
+  await page.waitForSelector("#verdict");
+  return [...(await page.locator("#report li.bad").evaluateAll((els) => els.map((e) => e.dataset.check)))];
+}
+
+test("the verify page runs the CLI's checks: a re-signed outcome flipped to 通过 fails outcome.rerun, a torsion signature fails", async () => {
+  const page = await newPage({ width: 1280, height: 1000 });
+  await goto(page, "/verify");
+  await page.fill("#key", session.public_key);
+  // Issue 11 #9: 1 赞成 of 300 seated, announced as passed and re-signed with the appliance key.
+  const oneOf300 = (flip) => (b) => {
+    b.roll = { seated: 300, present: 300, enabled: 300, cast: 1 };
+    b.ballots = [[0]];
+    b.receipts = b.receipts.slice(0, 1);
+    b.counts = [[1, 0, 0]];
+    b.outcome.roll = b.roll;
+    b.outcome.quorum_required = 200;
+    Object.assign(b.outcome.items[0], { counts: { 赞成: 1, 反对: 0, 弃权: 0 }, not_voted: 299, majority_required: 151, passed: flip });
+    b.outcome.passed = flip;
+    b.announcement = b.outcome.announcement = "应到代表300名，实到300名。赞成1票，反对0票，弃权0票，未按表决器299名。" + (flip ? "通过。" : "未通过。");
+  };
+  const honest = await resigned("v3", oneOf300(false));
+  assert.deepEqual(cliFails(honest), [], "the CLI passes the honest re-signed bundle");
+  assert.deepEqual(await verifyFile(page, honest), [], "the page passes it too");
+  assert.equal(await text(page, "#verdict"), "✓ 核验通过");
+  const flipped = await resigned("v3", oneOf300(true));
+  assert.deepEqual(cliFails(flipped), ["outcome.rerun", "announcement"]);
+  assert.deepEqual(await verifyFile(page, flipped), ["outcome.rerun", "announcement"], "the page fails the same checks");
+  assert.equal(await text(page, "#verdict"), "✗ 核验未通过");
+  assert.match(await text(page, "#failed"), /outcome\.rerun/);
+  const cliDetail = cliChecks(flipped).find((c) => c.name === "outcome.rerun").detail;
+  assert.equal(cliDetail, "outcome.items[0].passed: the bundle says true, the rules give false");
+  assert.ok((await text(page, "li[data-check='outcome.rerun']")).includes("✗ 按办法重新判定结果：公布的结果与按办法从选票重新判定的不一致：" + cliDetail), "the page says where, in the CLI's words");
+  await page.screenshot({ path: join(shots, "verify-flipped.png"), fullPage: false });
+  // The kind/secret/co-signature consistency check.
+  const open = await resigned("v3", (b) => { b.secret = false; });
+  assert.deepEqual(cliFails(open), ["rules.kind", "named"]);
+  assert.deepEqual(await verifyFile(page, open), ["rules.kind", "named"]);
+  // A signature whose R carries an 8-torsion component: a cofactored verifier accepts it.
+  const torsion = await resigned("v3", () => {}, torsionSignatureHex);
+  assert.deepEqual(cliFails(torsion), ["signature.appliance"]);
+  assert.deepEqual(await verifyFile(page, torsion), ["signature.appliance"]);
+  // Scrutineer keys typed from the agenda that the bundle does not name (as --scrutineers FILE).
+  await page.fill("#scrutineers", "# 议程\n" + session.public_key + "\n");
+  const agenda = join(mkdtempSync(join(tmpdir(), "piaojue-agenda-")), "keys.txt");
+  writeFileSync(agenda, session.public_key + "\n");
+  const v3 = await resigned("v3", () => {});
+  const cli = JSON.parse(spawnSync(BIN, ["verify", v3, "--key", session.public_key, "--scrutineers", agenda, "--json"]).stdout.toString());
+  assert.deepEqual(await verifyFile(page, v3), cli.checks.filter((c) => !c.ok).map((c) => c.name));
+  assert.ok(cli.checks.some((c) => c.name === "scrutineers.pinned" && !c.ok));
+  await page.fill("#scrutineers", "");
+  // The nine ed25519_strict vectors through the page's own sig.js, in this Chromium.
+  const cases = JSON.parse(readFileSync(join(root, "crates/core/tests/data/e2e/vectors.json"), "utf8")).ed25519_strict;
+  const verdicts = await page.evaluate(async (cs) => {
+    const sig = await import("/assets/sig.js");
+    const hex = (x) => Uint8Array.from(x.match(/../g) || [], (b) => parseInt(b, 16));
+    return cs.map((c) => sig.verifyMessage(hex(c.msg), c.sig, c.pk));
+  }, cases);
+  assert.equal(cases.length, 9);
+  assert.deepEqual(verdicts, cases.map((c) => c.valid));
   clean(page);
 });
 

@@ -32,6 +32,9 @@ pub struct BallotDefinition {
     pub rules_title: String,
     pub rules_sha256: String,
     pub opened_at: String,
+    /// The scrutineers (and their keys) in force when the vote opened.
+    #[serde(default)]
+    pub scrutineers: Vec<crate::bundle::PinnedScrutineer>,
 }
 
 pub const BALLOT_FORMAT: &str = "piaojue-ballot/1";
@@ -66,7 +69,14 @@ impl BallotDefinition {
             rules_title: rules.title.clone(),
             rules_sha256: rules_sha256.into(),
             opened_at: opened_at.into(),
+            scrutineers: Vec::new(),
         }
+    }
+
+    /// The scrutineers signed into the vote with its ballot.
+    pub fn with_scrutineers(mut self, scrutineers: Vec<crate::bundle::PinnedScrutineer>) -> Self {
+        self.scrutineers = scrutineers;
+        self
     }
 
     /// The exact bytes that are signed and served.

@@ -143,6 +143,22 @@ pub struct ResultBody {
     /// SHA-256 of the body of the session's previous result, if any.
     pub previous_bundle_sha256: Option<String>,
     pub cosignatures_required: u32,
+    /// The scrutineers in force when the vote opened (none is added or removed while a vote
+    /// is open): only co-signatures by these keys count, and any other fails the bundle.
+    /// Absent from bundles made before keys were pinned; those cannot meet a co-signature
+    /// requirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrutineers: Option<Vec<PinnedScrutineer>>,
+}
+
+/// A scrutineer as the appliance signs them into a vote: their id, name and own key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedScrutineer {
+    pub id: String,
+    pub name: String,
+    /// Hex Ed25519 public key, made on the scrutineer's own device.
+    pub public_key: String,
 }
 
 impl ResultBody {
@@ -177,6 +193,8 @@ pub struct Facts<'a> {
     pub named: Option<Vec<NamedChoice>>,
     pub audit_head: AuditHead,
     pub previous_bundle_sha256: Option<String>,
+    /// The scrutineers signed into the vote when it opened.
+    pub scrutineers: Vec<PinnedScrutineer>,
 }
 
 /// A vote's closing: the counts from the ballots, the outcome under the rules, and the
@@ -233,6 +251,7 @@ pub fn close(facts: Facts<'_>) -> Result<Closing, BuildError> {
         audit_head: facts.audit_head,
         previous_bundle_sha256: facts.previous_bundle_sha256,
         cosignatures_required: rules.cosignatures_required,
+        scrutineers: Some(facts.scrutineers),
     };
     Ok(Closing {
         counts,
@@ -330,6 +349,8 @@ pub struct Expect<'a> {
     pub previous: Option<&'a [u8]>,
     /// A deputy's receipt code that must be listed.
     pub receipt: Option<&'a str>,
+    /// The scrutineers' keys as printed on the agenda: the body must name exactly these.
+    pub scrutineers: Option<&'a [[u8; 32]]>,
 }
 
 struct Checks(Vec<Check>);
@@ -540,6 +561,14 @@ fn check_signatures(
             ),
         ),
     }
+    // The keys the appliance signed into the vote; a co-signature by any other fails.
+    let pinned: Option<Vec<String>> = parsed.and_then(|b| {
+        b.scrutineers.as_ref().map(|list| {
+            list.iter()
+                .map(|s| s.public_key.to_ascii_lowercase())
+                .collect()
+        })
+    });
     let mut valid_scrutineers: Vec<[u8; 32]> = Vec::new();
     for (i, s) in envelope.signatures.iter().enumerate() {
         let name = format!("signature.scrutineer[{i}]");
@@ -547,7 +576,24 @@ fn check_signatures(
             Some(Role::Appliance) => {}
             Some(Role::Scrutineer) => {
                 let who = s.name.clone().unwrap_or_else(|| "unnamed".into());
+                let in_set = match &pinned {
+                    Some(keys) => keys.contains(&s.public_key.to_ascii_lowercase()),
+                    None => false,
+                };
                 match verify_one(s) {
+                    Ok(_) if parsed.is_some() && !in_set => c.fail(
+                        &name,
+                        if pinned.is_some() {
+                            format!(
+                                "{who}: key {} is not one of the scrutineers the appliance signed into this vote",
+                                s.public_key
+                            )
+                        } else {
+                            format!(
+                                "{who}: the body names no scrutineers (a bundle from before keys were pinned), so this co-signature is bound to no key the appliance signed"
+                            )
+                        },
+                    ),
                     Ok(key) if valid_scrutineers.contains(&key) => {
                         c.fail(&name, format!("{who}: the same key signed twice"))
                     }
@@ -569,11 +615,88 @@ fn check_signatures(
         let need = body.cosignatures_required;
         c.check(
             "cosignatures.required",
-            if have >= need {
-                Ok(format!("{have} valid co-signatures, {need} required"))
+            if body.scrutineers.is_none() && need > 0 {
+                Err(format!(
+                    "the rules require {need} co-signatures, but this bundle names no scrutineers (it predates pinned scrutineer keys), so no co-signature can count"
+                ))
+            } else if have >= need {
+                Ok(format!(
+                    "{have} valid co-signatures by the scrutineers signed into the vote, {need} required"
+                ))
             } else {
                 Err(format!(
-                    "{have} valid co-signatures but the rules require {need}"
+                    "{have} valid co-signatures by the scrutineers signed into the vote, but the rules require {need}"
+                ))
+            },
+        );
+        check_scrutineers(c, body, expect);
+    }
+}
+
+/// The scrutineers signed into the vote: strict, distinct keys; and, when the observer pinned
+/// the agenda's keys, exactly those.
+fn check_scrutineers(c: &mut Checks, body: &ResultBody, expect: &Expect) {
+    let Some(list) = &body.scrutineers else {
+        if expect.scrutineers.is_some() {
+            c.fail(
+                "scrutineers.pinned",
+                "the body names no scrutineers to compare with the agenda's",
+            );
+        }
+        return;
+    };
+    let mut keys = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        match crypto::public_key(&s.public_key) {
+            Ok(k) if keys.contains(&k) => {
+                c.fail(
+                    "scrutineers",
+                    format!("scrutineers[{i}]: the key appears twice"),
+                );
+                return;
+            }
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                c.fail("scrutineers", format!("scrutineers[{i}] ({}): {e}", s.name));
+                return;
+            }
+        }
+    }
+    c.pass(
+        "scrutineers",
+        if list.is_empty() {
+            "no scrutineers were enrolled when the vote opened".to_string()
+        } else {
+            format!(
+                "{} scrutineers signed into the vote: {}",
+                list.len(),
+                list.iter()
+                    .zip(&keys)
+                    .map(|(s, k)| format!(
+                        "{} (指纹 {})",
+                        s.name,
+                        crypto::fingerprint_grouped(&crypto::fingerprint(k))
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )
+        },
+    );
+    if let Some(agenda) = expect.scrutineers {
+        let mut want: Vec<[u8; 32]> = agenda.to_vec();
+        want.sort();
+        want.dedup();
+        let mut got = keys.clone();
+        got.sort();
+        c.check(
+            "scrutineers.pinned",
+            if got == want {
+                Ok(format!("the {} keys printed on the agenda", want.len()))
+            } else {
+                let missing = want.iter().filter(|k| !got.contains(k)).count();
+                let extra = got.iter().filter(|k| !want.contains(k)).count();
+                Err(format!(
+                    "the scrutineers differ from the agenda's: {missing} of its keys are missing, {extra} keys are not on it"
                 ))
             },
         );

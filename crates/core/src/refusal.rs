@@ -193,6 +193,13 @@ pub enum Refusal {
     /// their tablet until it closes.
     #[error("该代表正在参加表决{0}，须待表决结束后才能变更其出席状态、登记码或终端")]
     DeputyInOpenVote(String),
+    /// 409 `scrutineers_frozen`: no scrutineer is named or enrolled while a vote is open
+    /// (the set in force when it opened is signed into it).
+    #[error("表决{0}进行中，表决结束后才能增设或登记监票人")]
+    ScrutineersFrozen(String),
+    /// 403 `scrutineer_not_in_vote`: only the scrutineers signed into a vote co-sign it.
+    #[error("您不在本次表决开始时确定的监票人之列，不能会签")]
+    ScrutineerNotInVote,
     /// 409 `vote_final`: a closed vote cannot be cancelled.
     #[error("表决{0}，不能取消")]
     VoteFinal(&'static str),
@@ -299,6 +306,8 @@ impl Refusal {
             AlreadyExtended => "already_extended",
             BadExtension { .. } => "bad_extension",
             DeputyInOpenVote(_) => "deputy_in_open_vote",
+            ScrutineersFrozen(_) => "scrutineers_frozen",
+            ScrutineerNotInVote => "scrutineer_not_in_vote",
             VoteClosed => "vote_closed",
             VoteCancelled => "vote_cancelled",
             AlreadyCast => "already_cast",
@@ -343,7 +352,7 @@ impl Refusal {
             | BadExtension { .. } => Class::Invalid,
             WrongPassphrase | LoginRequired | LoginExpired | TokenMissing(_) | TokenInvalid(_)
             | CodeUnknown(_) => Class::Unauthorized,
-            OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled => {
+            OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled | ScrutineerNotInVote => {
                 Class::Forbidden
             }
             NotFound | VoteUnknown(_) | DeputyUnknown(_) | RulesUnknown(_) | NotAnnounced(_) => {
@@ -366,7 +375,8 @@ impl Refusal {
             | CosignaturesMissing { .. }
             | PeriodRunning { .. }
             | AlreadyExtended
-            | DeputyInOpenVote(_) => Class::Conflict,
+            | DeputyInOpenVote(_)
+            | ScrutineersFrozen(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,

@@ -15,6 +15,10 @@ async function main() {
     h("div", { class: "body" }, r.announcement),
     h("p", { class: "muted" }, "依据《" + r.vote.rules_title + "》。本结果由表决系统签名，结果包 SHA-256：", h("span", { class: "mono" }, r.vote.bundle_sha256 || "")),
     h("p", { class: "muted" }, "表决系统设备指纹：", h("span", { class: "mono" }, grouped(session.fingerprint))),
+    (r.scrutineers || []).length
+      ? h("p", { class: "muted", id: "scrutineers" }, "监票人及其公钥指纹：",
+        ...r.scrutineers.map((s) => h("span", { class: "scrutineer" }, s.name + " ", h("span", { class: "mono" }, s.fingerprint_grouped || ""), "；")))
+      : null,
     h("p", { class: "sign" }, session.name + "主席团", h("br"), date.length === 3 ? date[0] + "年" + Number(date[1]) + "月" + Number(date[2]) + "日" : ""),
     h("p", { class: "no-print" }, h("button", { class: "primary", onclick: () => window.print() }, "打印")));
 }

@@ -59,6 +59,9 @@ async function render() {
         h("div", {}, h("div", { class: "announcement", id: "announcement" }, hallText(r)), resultTable(r.outcome)),
         h("div", { class: "qr" }, h("img", { src: "/api/public/votes/" + announced.id + "/qr.svg", alt: "结果包二维码", id: "qr" }),
           h("p", { class: "fp" }, "扫码核验结果。设备指纹：", grouped(session.fingerprint)),
+          (r.scrutineers || []).length
+            ? h("p", { class: "fp", id: "scrutineers" }, "监票人：", r.scrutineers.map((s) => s.name + "（指纹 " + (s.fingerprint_grouped || "").slice(0, 19) + " …）").join("、"))
+            : null,
           h("p", { class: "fp mono" }, "SHA-256 " + (announced.bundle_sha256 || "")))));
     return;
   }
