@@ -94,6 +94,7 @@ fn hot(c: &mut Criterion) {
         },
         previous_bundle_sha256: None,
         cosignatures_required: 0,
+        scrutineers: Some(Vec::new()),
     }
     .to_bytes()
     .expect("body");
