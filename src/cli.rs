@@ -93,9 +93,14 @@ enum Command {
         /// The bundle: a file, `-` for standard input, or its URL.
         bundle: String,
         /// The appliance's public key (64 hex digits), as printed on the agenda.
-        #[arg(long, conflicts_with = "session")]
+        #[arg(long)]
         key: Option<String>,
-        /// Take the appliance key from a running appliance (`URL/api/public/session`).
+        /// The appliance key's fingerprint as printed on the 公告, cards and hall screen
+        /// (all 16 groups: `"20c9 0c81 …"`; grouping and case ignored).
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// A running appliance (`URL`): it must serve the pinned key, and the chain to the
+        /// previous bundle is checked against its published bundles.
         #[arg(long)]
         session: Option<String>,
         /// The session's previous bundle (file or URL), to check the chain.
@@ -328,6 +333,7 @@ pub fn run() -> ExitCode {
         Command::Verify {
             bundle,
             key,
+            fingerprint,
             session,
             previous,
             receipt,
@@ -338,6 +344,7 @@ pub fn run() -> ExitCode {
             let options = observer::VerifyOptions {
                 bundle,
                 key,
+                fingerprint,
                 session,
                 previous,
                 receipt,

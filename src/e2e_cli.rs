@@ -38,10 +38,18 @@ pub fn verify(bytes: &[u8], options: &VerifyOptions) -> Result<bool, UsageError>
                 .map_err(|e| UsageError(format!("--key: {e}")))?,
         ),
     };
+    let appliance_fingerprint = match &options.fingerprint {
+        None => None,
+        Some(f) => Some(
+            piaojue_core::crypto::parse_fingerprint(f)
+                .map_err(|e| UsageError(format!("--fingerprint: {e}")))?,
+        ),
+    };
     let report = bundle::verify_document(
         bytes,
         &E2eOptions {
             appliance_key,
+            appliance_fingerprint,
             hall_present: options.hall_present,
         },
     );

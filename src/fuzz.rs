@@ -45,6 +45,7 @@ pub fn bundle(data: &[u8]) {
         data,
         &Expect {
             key: Some([7; 32]),
+            fingerprint: None,
             previous: Some(data),
             receipt: Some("AAAA-BBBB-CCCC-DDDD"),
             scrutineers: Some(&[[9; 32]]),

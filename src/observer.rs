@@ -47,10 +47,26 @@ async fn fetch(url: &str, token: Option<&str>) -> Result<Vec<u8>, UsageError> {
         .await
         .map_err(|e| usage(format!("cannot fetch {url}: {e}")))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
+    let too_large = || usage(format!("{url}: larger than {} MiB", MAX_BUNDLE_BYTES >> 20));
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BUNDLE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    // Read chunk by chunk and stop at the cap: a hostile server cannot make us hold more.
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| usage(format!("cannot read {url}: {e}")))?;
+        .map_err(|e| usage(format!("cannot read {url}: {e}")))?
+    {
+        if bytes.len() + chunk.len() > MAX_BUNDLE_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     if !status.is_success() {
         let message = serde_json::from_slice::<Value>(&bytes)
             .ok()
@@ -58,13 +74,7 @@ async fn fetch(url: &str, token: Option<&str>) -> Result<Vec<u8>, UsageError> {
             .unwrap_or_default();
         return Err(usage(format!("{url}: {status} {message}")));
     }
-    if bytes.len() > MAX_BUNDLE_BYTES {
-        return Err(usage(format!(
-            "{url}: larger than {} MiB",
-            MAX_BUNDLE_BYTES >> 20
-        )));
-    }
-    Ok(bytes.to_vec())
+    Ok(bytes)
 }
 
 /// A bundle from a file, `-` (stdin) or a URL.
@@ -102,6 +112,8 @@ async fn session_key(url: &str) -> Result<String, UsageError> {
 pub struct VerifyOptions {
     pub bundle: String,
     pub key: Option<String>,
+    /// The appliance key's fingerprint as printed (`20c9 0c81 …`, all 16 groups).
+    pub fingerprint: Option<String>,
     pub session: Option<String>,
     pub previous: Option<String>,
     pub receipt: Option<String>,
@@ -118,20 +130,26 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
     if crate::e2e_cli::is_v2(&bytes) {
         return crate::e2e_cli::verify(&bytes, &options);
     }
-    let key_hex = match (&options.key, &options.session) {
-        (Some(k), None) => k.clone(),
-        (None, Some(url)) => session_key(url).await?,
-        (None, None) => {
-            return Err(usage(
-                "pin the appliance key: --key HEX (from the printed agenda) or --session URL",
-            ));
+    let (key, fingerprint) = pinned_key(&options)?;
+    // The appliance being checked cannot vouch for its own key: a session URL only says
+    // where to find the session's other bundles, and must serve the pinned key.
+    if let Some(url) = &options.session {
+        let served = crypto::public_key(session_key(url).await?.trim())
+            .map_err(|e| usage(format!("{url}: the session's key: {e}")))?;
+        let matches = key.is_none_or(|k| k == served)
+            && fingerprint.is_none_or(|f| crypto::sha256(&served) == f);
+        if !matches {
+            return Err(usage(format!(
+                "{url} serves the appliance key with fingerprint {}, not the one pinned",
+                crypto::fingerprint_grouped(&crypto::fingerprint(&served))
+            )));
         }
-        (Some(_), Some(_)) => return Err(usage("give --key or --session, not both")),
-    };
-    let key = crypto::public_key(key_hex.trim()).map_err(|e| usage(format!("--key: {e}")))?;
-    let previous = match &options.previous {
-        Some(p) => Some(read_bundle(p).await?),
-        None => None,
+    }
+    let previous = match (&options.previous, &options.session) {
+        (Some(p), _) => Some(read_bundle(p).await?),
+        // The session's bundles are at hand: the chain is checked whenever it can be.
+        (None, Some(url)) => previous_from_session(url, &bytes).await?,
+        (None, None) => None,
     };
     let scrutineers = match &options.scrutineers {
         Some(file) => Some(read_scrutineer_keys(file)?),
@@ -140,7 +158,8 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
     let report = bundle::verify(
         &bytes,
         &Expect {
-            key: Some(key),
+            key,
+            fingerprint,
             previous: previous.as_deref(),
             receipt: options.receipt.as_deref(),
             scrutineers: scrutineers.as_deref(),
@@ -325,4 +344,55 @@ fn read_scrutineer_keys(file: &str) -> Result<Vec<[u8; 32]>, UsageError> {
         return Err(usage(format!("--scrutineers {file}: no keys in it")));
     }
     Ok(keys)
+}
+
+/// The appliance key pinned on the command line: `--key HEX` and/or `--fingerprint`, as
+/// printed on the agenda and the 公告. One of them is required.
+fn pinned_key(options: &VerifyOptions) -> Result<(Option<[u8; 32]>, Option<[u8; 32]>), UsageError> {
+    let key = match &options.key {
+        Some(k) => Some(crypto::public_key(k.trim()).map_err(|e| usage(format!("--key: {e}")))?),
+        None => None,
+    };
+    let fingerprint = match &options.fingerprint {
+        Some(f) => {
+            Some(crypto::parse_fingerprint(f).map_err(|e| usage(format!("--fingerprint: {e}")))?)
+        }
+        None => None,
+    };
+    match (key, fingerprint) {
+        (None, None) => Err(usage(
+            "pin the appliance key as printed on the agenda or the 公告: --key HEX or --fingerprint \"20c9 0c81 …\" (a --session URL alone would trust the appliance being checked)",
+        )),
+        (Some(k), Some(f)) if crypto::sha256(&k) != f => {
+            Err(usage("--key and --fingerprint name different keys"))
+        }
+        pin => Ok(pin),
+    }
+}
+
+/// The bundle this one names as its previous, found among the session's published bundles.
+async fn previous_from_session(url: &str, bundle: &[u8]) -> Result<Option<Vec<u8>>, UsageError> {
+    let Ok((_, body)) = piaojue_core::bundle::parse(bundle) else {
+        return Ok(None);
+    };
+    let Some(previous) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b["previous_bundle_sha256"].as_str().map(str::to_string))
+    else {
+        return Ok(None);
+    };
+    let base = check_url(url)?;
+    let votes: Value =
+        serde_json::from_slice(&fetch(&format!("{base}/api/public/votes"), None).await?)
+            .map_err(|_| usage(format!("{base} did not answer with its votes")))?;
+    let found = votes["votes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["bundle_sha256"].as_str() == Some(previous.as_str()));
+    match found.and_then(|v| v["bundle_url"].as_str()) {
+        Some(path) => Ok(Some(fetch(&format!("{base}{path}"), None).await?)),
+        // Not published (yet): the check then fails, saying it cannot read the previous.
+        None => Ok(Some(Vec::new())),
+    }
 }

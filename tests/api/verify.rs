@@ -801,3 +801,92 @@ fn the_agendas_scrutineer_keys_are_pinned() {
     assert_eq!(rc, 2, "{out}");
     assert!(out.contains("--scrutineers"), "{out}");
 }
+
+/// Regression (trust holes #14, pages #1): the fingerprint as printed on the 公告 pins the key
+/// (grouping and case ignored); a shortened one is refused; a wrong one fails `key.pinned`.
+#[test]
+fn the_printed_fingerprint_pins_the_key() {
+    let key = crypto::public_key(&golden_key()).unwrap();
+    let printed = crypto::fingerprint_grouped(&crypto::fingerprint(&key));
+    let bundle = repo("tests/data/bundles/motion.json");
+    let bundle = bundle.to_str().unwrap();
+    let (rc, out) = verify_bin(&[bundle, "--fingerprint", &printed]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains("ok   key.pinned: the appliance key's fingerprint is the one pinned"),
+        "{out}"
+    );
+    let (rc, out) = verify_bin(&[
+        bundle,
+        "--fingerprint",
+        &printed.to_uppercase().replace(' ', ""),
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    let short: String = printed.chars().take(39).collect();
+    let (rc, out) = verify_bin(&[bundle, "--fingerprint", &short]);
+    assert_eq!(rc, 2, "{out}");
+    assert!(
+        out.contains("--fingerprint: only 32 of the fingerprint's 64 hex digits"),
+        "{out}"
+    );
+    let other = crypto::fingerprint_grouped(&crypto::fingerprint(
+        &ApplianceKey::generate().unwrap().public(),
+    ));
+    let (rc, out) = verify_bin(&[bundle, "--fingerprint", &other]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("FAIL key.pinned: signed by a key whose fingerprint is"),
+        "{out}"
+    );
+}
+
+/// Regression (trust holes #14): `--session` alone took the pinned key from the appliance it
+/// verifies (circular): now the key or its fingerprint is required, the session must serve
+/// that key, and the chain to the previous bundle is checked from the session's bundles.
+#[tokio::test]
+async fn a_session_url_does_not_pin_the_key_and_the_chain_is_checked() {
+    let s = run_session().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("b.json");
+    std::fs::write(&file, &s.bundles[1].1).unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let base = s.app.base.clone();
+    // The binary runs off the test's runtime, which keeps serving the appliance meanwhile.
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            verify_bin(&args)
+        })
+    };
+    let (rc, out) = run(vec![file.clone(), "--session".into(), base.clone()])
+        .await
+        .unwrap();
+    assert_eq!(rc, 2, "{out}");
+    assert!(out.contains("pin the appliance key"), "{out}");
+    let (rc, out) = run(vec![
+        file.clone(),
+        "--session".into(),
+        base.clone(),
+        "--key".into(),
+        s.key.public_hex(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("ok   chain.previous: follows"), "{out}");
+    let stranger = ApplianceKey::generate().unwrap().public_hex();
+    let (rc, out) = run(vec![
+        file,
+        "--session".into(),
+        base,
+        "--key".into(),
+        stranger,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(rc, 2, "{out}");
+    assert!(
+        out.contains("serves the appliance key with fingerprint"),
+        "{out}"
+    );
+}

@@ -345,6 +345,8 @@ pub struct Report {
 pub struct Expect<'a> {
     /// The appliance key the observer pinned (from the printed agenda or the session page).
     pub key: Option<[u8; 32]>,
+    /// Or its fingerprint (SHA-256 of the key) as printed on the 公告, cards and screen.
+    pub fingerprint: Option<[u8; 32]>,
     /// The previous bundle's bytes, to check the chain.
     pub previous: Option<&'a [u8]>,
     /// A deputy's receipt code that must be listed.
@@ -519,12 +521,27 @@ fn check_signatures(
                         "signature.appliance",
                         format!("valid, key {}", one.public_key),
                     );
-                    match expect.key {
-                        Some(pinned) if pinned == key => c.pass(
+                    match (expect.key, expect.fingerprint) {
+                        (_, Some(fp)) if crypto::sha256(&key) == fp => c.pass(
+                            "key.pinned",
+                            format!(
+                                "the appliance key's fingerprint is the one pinned ({})",
+                                crypto::fingerprint_grouped(&crypto::hex(&fp))
+                            ),
+                        ),
+                        (None, Some(fp)) => c.fail(
+                            "key.pinned",
+                            format!(
+                                "signed by a key whose fingerprint is {}, not the pinned {}",
+                                crypto::fingerprint_grouped(&crypto::fingerprint(&key)),
+                                crypto::fingerprint_grouped(&crypto::hex(&fp))
+                            ),
+                        ),
+                        (Some(pinned), _) if pinned == key => c.pass(
                             "key.pinned",
                             "the appliance key is the one pinned".to_string(),
                         ),
-                        Some(pinned) => c.fail(
+                        (Some(pinned), _) => c.fail(
                             "key.pinned",
                             format!(
                                 "signed by {} but the pinned key is {}",
@@ -532,9 +549,9 @@ fn check_signatures(
                                 crypto::hex(&pinned)
                             ),
                         ),
-                        None => c.fail(
+                        (None, None) => c.fail(
                             "key.pinned",
-                            "no appliance key was pinned (--key or --session)",
+                            "no appliance key was pinned (--key or --fingerprint)",
                         ),
                     }
                 }

@@ -194,6 +194,32 @@ pub fn fingerprint(public: &[u8; 32]) -> String {
     sha256_hex(public)
 }
 
+/// A fingerprint as printed (`20c9 0c81 …`): all 64 hex digits of the key's SHA-256, grouping,
+/// spaces and case ignored. A shortened one is refused: 64 bits of a printed prefix are not
+/// enough to pin a key against someone who can make keys.
+pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], String> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("a fingerprint holds only hex digits (0-9, a-f), in groups of four".into());
+    }
+    if digits.len() < 64 {
+        return Err(format!(
+            "only {} of the fingerprint's 64 hex digits: give all 16 groups as printed",
+            digits.len()
+        ));
+    }
+    unhex::<32>(&digits).ok_or_else(|| {
+        format!(
+            "{} hex digits: a fingerprint has exactly 64 (16 groups of four)",
+            digits.len()
+        )
+    })
+}
+
 /// The fingerprint in groups of four, as printed: `3f2a 9c01 …`.
 pub fn fingerprint_grouped(fingerprint: &str) -> String {
     grouped(fingerprint, 4, " ")

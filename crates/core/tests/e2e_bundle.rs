@@ -392,6 +392,7 @@ fn each_check_fails_under_its_own_name() {
         &tiny(),
         &VerifyOptions {
             appliance_key: Some([7; 32]),
+            appliance_fingerprint: None,
             hall_present: None,
         },
     );
@@ -403,6 +404,7 @@ fn each_check_fails_under_its_own_name() {
     );
     let hall = VerifyOptions {
         appliance_key: None,
+        appliance_fingerprint: None,
         hall_present: Some(4),
     };
     let r = run(&tiny(), &hall);
@@ -442,6 +444,7 @@ fn substantiated_rejections_and_key_pass() {
         &v,
         &VerifyOptions {
             appliance_key: Some(key),
+            appliance_fingerprint: Some(piaojue_core::crypto::sha256(&key)),
             hall_present: Some(5),
         },
     );

@@ -47,6 +47,8 @@ pub const CHECK_NAMES: [&str; 16] = [
 pub struct VerifyOptions {
     /// The appliance key the caller pinned; must equal the manifest's `appliance_key` (V14).
     pub appliance_key: Option<[u8; 32]>,
+    /// Or its fingerprint (SHA-256 of the key) as printed; must be the manifest key's (V14).
+    pub appliance_fingerprint: Option<[u8; 32]>,
     /// Deputies present (出席) as announced in the hall: V15's procedural comparison.
     pub hall_present: Option<u64>,
 }
@@ -1639,7 +1641,19 @@ fn verify_inner(b: &Bundle, opts: &VerifyOptions, env: Option<&EnvelopeSigs>) ->
             &mut acc,
         );
     }
-    // V14: caller's key, envelope signature.
+    // V14: caller's key (or its printed fingerprint), envelope signature.
+    if let Some(fp) = &opts.appliance_fingerprint
+        && transcript::sha256(&sm.appliance_key) != *fp
+    {
+        acc.fail(
+            14,
+            format!(
+                "the fingerprint given ({}) is not that of the manifest's appliance_key ({})",
+                hex::encode(fp),
+                hex::encode(&transcript::sha256(&sm.appliance_key))
+            ),
+        );
+    }
     if let Some(k) = &opts.appliance_key
         && k != &sm.appliance_key
     {
