@@ -54,12 +54,24 @@ pub struct Created {
     pub passphrase: Option<zeroize::Zeroizing<String>>,
 }
 
-/// Creates an appliance in `data`. Refuses to overwrite one.
+/// Creates an appliance for a real session in `data`. Refuses to overwrite one.
 pub fn init(
     data: &Path,
     session_name: &str,
     passphrase_file: Option<&Path>,
     tls_names: &[String],
+) -> Result<Created, ApplianceError> {
+    init_session(data, session_name, passphrase_file, tls_names, false)
+}
+
+/// Creates an appliance in `data`, a demonstration or a real session: decided here, once,
+/// and stored (a real session is never served as a demo).
+pub fn init_session(
+    data: &Path,
+    session_name: &str,
+    passphrase_file: Option<&Path>,
+    tls_names: &[String],
+    demo: bool,
 ) -> Result<Created, ApplianceError> {
     crate::tls::names(tls_names).map_err(|e| ApplianceError::Usage(format!("--tls-name: {e}")))?;
     let name = session_name.trim();
@@ -104,8 +116,9 @@ pub fn init(
         created_at: now(),
         passphrase_hash: crypto::hash_passphrase(&passphrase)
             .map_err(|e| ApplianceError::Setup(e.to_string()))?,
+        demo,
     };
-    let detail = serde_json::json!({ "session": meta.name, "public_key": meta.public_key });
+    let detail = serde_json::json!({ "session": meta.name, "public_key": meta.public_key, "demo": meta.demo });
     Store::create(data, &meta, move |tx| {
         tx.audit(Actor::System, "init", detail);
         Ok(())
@@ -223,7 +236,7 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
             "--demo-deputies must be between 3 and 5000".into(),
         ));
     }
-    let created = init(data, DEMO_SESSION, None, &[])?;
+    let created = init_session(data, DEMO_SESSION, None, &[], true)?;
     let demo = data.join("demo");
     fs::DirBuilder::new()
         .mode(0o700)
@@ -313,6 +326,42 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
     Ok(session)
 }
 
+/// `serve --demo --fresh`: deletes a demo's data directory so the demo starts anew. Refuses
+/// a directory that holds a real session (or anything that is not a piaojue demo).
+pub fn remove_demo(data: &Path) -> Result<(), ApplianceError> {
+    if !data.exists() {
+        return Ok(());
+    }
+    // Only `serve --demo` writes `demo/codes.csv`; `piaojue init` never does.
+    if !data.join(KEY_FILE).exists() || !data.join("demo").join("codes.csv").is_file() {
+        return Err(ApplianceError::Usage(format!(
+            "{} is not a demo's data directory (it may hold a real session): --fresh deletes only a demo's",
+            data.display()
+        )));
+    }
+    fs::remove_dir_all(data).map_err(io(data))
+}
+
+/// How to run this very binary from where the user stands (`target/release/piaojue` after
+/// `cargo run`, `piaojue` when installed on the PATH).
+fn this_command() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "piaojue".into();
+    };
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("piaojue") == exe));
+    if on_path {
+        return "piaojue".into();
+    }
+    match std::env::current_dir()
+        .ok()
+        .and_then(|cwd| exe.strip_prefix(cwd).ok().map(Path::to_path_buf))
+    {
+        Some(relative) => relative.display().to_string(),
+        None => exe.display().to_string(),
+    }
+}
+
 /// Options of `piaojue serve`.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -335,10 +384,17 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
         let key = Arc::new(load_key(&options.data)?);
         Session::new(Store::open(&options.data, &key.public_hex())?, key)
     };
+    let demo = session.store().meta().demo;
+    if options.demo && !demo {
+        return Err(ApplianceError::Usage(format!(
+            "{} holds a real session (made by `piaojue init`): `serve --demo` refuses it, because the demo's simulation casts for deputies. Serve it without --demo, or give --data a new directory for a demo",
+            options.data.display()
+        )));
+    }
     let listener = std::net::TcpListener::bind(options.listen)
         .map_err(|e| ApplianceError::Usage(format!("cannot listen on {}: {e}", options.listen)))?;
     let addr = listener.local_addr().map_err(io(&options.data))?;
-    let mut state = AppState::new(session, options.demo);
+    let mut state = AppState::new(session, demo);
     state.tls = tls;
     let scheme = if tls { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
@@ -351,7 +407,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
     crate::say!("  public session:  {base}/api/public/session");
     crate::say!("  public votes:    {base}/api/public/votes");
     crate::say!("  enrolment cards: {base}/console/cards (after operator login)");
-    if options.demo {
+    if demo {
         let demo = options.data.join("demo");
         crate::say!(
             "  demo:            {} ({}), codes in {}, operator passphrase in {}",
@@ -361,7 +417,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
             demo.join("operator-passphrase").display()
         );
         crate::say!(
-            "  try:             piaojue admin --url {base} --passphrase-file {} status",
+            "  try:             {} admin --url {base} --passphrase-file {} status",
+            this_command(),
             demo.join("operator-passphrase").display()
         );
     }

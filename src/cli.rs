@@ -61,6 +61,10 @@ enum Command {
         /// Deputies in the demo roster.
         #[arg(long, default_value_t = 300, requires = "demo")]
         demo_deputies: usize,
+        /// Start the demo afresh: delete the demo's data directory first (refused for a
+        /// directory that holds a real session).
+        #[arg(long, requires = "demo")]
+        fresh: bool,
         /// HTTPS on loopback too (it is always on for any other address).
         #[arg(long)]
         tls: bool,
@@ -226,6 +230,27 @@ enum ScrutineerCommand {
         appliance_key: Option<String>,
         vote: String,
     },
+    /// Co-sign a manual check-in (补签到) or a tablet reissue the hall has witnessed: prints
+    /// the co-signature for the secretariat (`piaojue admin checkin|reissue --cosignature`).
+    CosignIntervention {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token_file: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// The appliance key as printed on the agenda (else taken from the appliance).
+        #[arg(long)]
+        appliance_key: Option<String>,
+        /// `manual_checkin` or `reissue`.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        deputy: String,
+        /// The reason, exactly as the secretariat will record it.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +295,20 @@ enum AdminCommand {
         deputy: String,
         #[arg(long)]
         reason: String,
+        /// A scrutineer's co-signature, as `piaojue scrutineer cosign-intervention` prints it
+        /// (`{"scrutineer": "s1", "signature": "…"}`).
+        #[arg(long)]
+        cosignature: Option<String>,
+    },
+    /// A broken or lost tablet: revoke it and issue a new code (printed once). For a deputy
+    /// voting in an open vote only with a scrutineer's co-signature.
+    Reissue {
+        deputy: String,
+        #[arg(long)]
+        reason: String,
+        /// A scrutineer's co-signature, as `piaojue scrutineer cosign-intervention` prints it.
+        #[arg(long)]
+        cosignature: Option<String>,
     },
 }
 
@@ -315,8 +354,15 @@ pub fn run() -> ExitCode {
             listen,
             demo,
             demo_deputies,
+            fresh,
             tls,
         } => in_runtime(async move {
+            if fresh {
+                appliance::remove_demo(&data).map_err(|e| {
+                    eprintln!("error: {e}");
+                    EXIT_USAGE
+                })?;
+            }
             appliance::serve(ServeOptions {
                 data,
                 listen,
@@ -392,6 +438,23 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// The body of a manual check-in or reissue, with a scrutineer's co-signature if given.
+fn intervention_body(
+    reason: String,
+    cosignature: Option<&str>,
+) -> Result<serde_json::Value, AdminError> {
+    let mut body = json!({ "reason": reason });
+    if let Some(text) = cosignature {
+        let c: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            AdminError::Failed(format!(
+                "--cosignature: not the JSON `piaojue scrutineer cosign-intervention` prints: {e}"
+            ))
+        })?;
+        body["cosignature"] = c;
+    }
+    Ok(body)
+}
+
 /// Runs `piaojue-loadtest` from beside this binary with `args`, and exits as it does.
 fn forward_loadtest(cacert: Option<&Path>, args: &[String]) -> ExitCode {
     let tool = std::env::current_exe()
@@ -440,8 +503,11 @@ fn in_runtime(f: impl std::future::Future<Output = Result<(), u8>>) -> ExitCode 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PIAOJUE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person at a terminal: a journal or a log file gets plain text.
+    use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -619,11 +685,15 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 );
             }
         }
-        AdminCommand::Checkin { deputy, reason } => {
+        AdminCommand::Checkin {
+            deputy,
+            reason,
+            cosignature,
+        } => {
             let r = admin
                 .post_json(
                     &format!("/api/operator/deputies/{deputy}/checkin"),
-                    json!({ "reason": reason }),
+                    intervention_body(reason, cosignature.as_deref())?,
                 )
                 .await?;
             crate::say!(
@@ -631,6 +701,23 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 r["deputy"]["id"].as_str().unwrap_or(""),
                 r["deputy"]["name"].as_str().unwrap_or(""),
                 r["deputy"]["presence_zh"].as_str().unwrap_or("")
+            );
+        }
+        AdminCommand::Reissue {
+            deputy,
+            reason,
+            cosignature,
+        } => {
+            let r = admin
+                .post_json(
+                    &format!("/api/operator/deputies/{deputy}/reissue"),
+                    intervention_body(reason, cosignature.as_deref())?,
+                )
+                .await?;
+            crate::say!(
+                "{} {}",
+                r["deputy"].as_str().unwrap_or(""),
+                r["code"].as_str().unwrap_or("")
             );
         }
     }
@@ -675,15 +762,33 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
                 .await
                 .map_err(fail)?;
             observer::print_report(&report);
-            if report
-                .checks
-                .iter()
-                .any(|c| !c.ok && c.name != "cosignatures.required")
-            {
+            if !report.holds_but_for_cosignatures() {
                 eprintln!("error: the bundle does not verify; not co-signed");
                 return Err(EXIT_INVALID);
             }
             crate::say!("co-signed {vote}");
+        }
+        ScrutineerCommand::CosignIntervention {
+            url,
+            token_file,
+            key,
+            appliance_key,
+            kind,
+            deputy,
+            reason,
+        } => {
+            let line = observer::cosign_intervention(
+                &url,
+                &token_file,
+                &key,
+                appliance_key.as_deref(),
+                &kind,
+                &deputy,
+                &reason,
+            )
+            .await
+            .map_err(fail)?;
+            crate::say!("{line}");
         }
     }
     Ok(())

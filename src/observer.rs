@@ -302,11 +302,7 @@ pub async fn cosign(
         },
     );
     // Missing co-signatures are what this command supplies; every other check must hold.
-    let blocking = report
-        .checks
-        .iter()
-        .any(|c| !c.ok && c.name != "cosignatures.required");
-    if blocking {
+    if !report.holds_but_for_cosignatures() {
         return Ok(report);
     }
     let (_, body) = bundle::parse(&bytes).map_err(usage)?;
@@ -346,9 +342,12 @@ fn read_scrutineer_keys(file: &str) -> Result<Vec<[u8; 32]>, UsageError> {
     Ok(keys)
 }
 
+/// (key, fingerprint) as pinned on the command line.
+type Pin = (Option<[u8; 32]>, Option<[u8; 32]>);
+
 /// The appliance key pinned on the command line: `--key HEX` and/or `--fingerprint`, as
 /// printed on the agenda and the 公告. One of them is required.
-fn pinned_key(options: &VerifyOptions) -> Result<(Option<[u8; 32]>, Option<[u8; 32]>), UsageError> {
+fn pinned_key(options: &VerifyOptions) -> Result<Pin, UsageError> {
     let key = match &options.key {
         Some(k) => Some(crypto::public_key(k.trim()).map_err(|e| usage(format!("--key: {e}")))?),
         None => None,
@@ -395,4 +394,65 @@ async fn previous_from_session(url: &str, bundle: &[u8]) -> Result<Option<Vec<u8
         // Not published (yet): the check then fails, saying it cannot read the previous.
         None => Ok(Some(Vec::new())),
     }
+}
+
+/// `piaojue scrutineer cosign-intervention`: the scrutineer signs, with their own key, the
+/// intervention they witnessed (kind, deputy, reason, and the deputy's next intervention
+/// number, read from the appliance); returns the JSON the secretariat sends with it.
+pub async fn cosign_intervention(
+    url: &str,
+    token_file: &Path,
+    key: &Path,
+    appliance_key: Option<&str>,
+    kind: &str,
+    deputy: &str,
+    reason: &str,
+) -> Result<String, UsageError> {
+    let base = check_url(url)?;
+    let kind: piaojue_core::bundle::InterventionKind =
+        serde_json::from_value(Value::String(kind.into()))
+            .map_err(|_| usage(format!("--kind `{kind}`: use manual_checkin or reissue")))?;
+    let deputy = piaojue_core::ids::DeputyId::parse(deputy)
+        .ok_or_else(|| usage(format!("`{deputy}` is not a deputy id")))?;
+    let token = read_secret(token_file)?;
+    let device = load_device_key(key)?;
+    let pinned = match appliance_key {
+        Some(k) => k.to_string(),
+        None => session_key(&base).await?,
+    };
+    let pinned = crypto::public_key(&pinned).map_err(|e| usage(format!("appliance key: {e}")))?;
+    let me: Value = serde_json::from_slice(
+        &fetch(&format!("{base}/api/scrutineer/status"), Some(&token)).await?,
+    )
+    .map_err(|_| usage(format!("{base}: no scrutineer status")))?;
+    let d: Value = serde_json::from_slice(
+        &fetch(
+            &format!("{base}/api/scrutineer/deputies/{deputy}"),
+            Some(&token),
+        )
+        .await?,
+    )
+    .map_err(|_| usage(format!("{base}: no such deputy")))?;
+    let seq = d["next_intervention"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| {
+            usage(format!(
+                "{base}: the deputy's next intervention number is missing"
+            ))
+        })?;
+    let message = piaojue_core::bundle::intervention_message(
+        &crypto::hex(&pinned),
+        kind,
+        &deputy,
+        reason.trim(),
+        seq,
+    )
+    .map_err(|e| usage(e.to_string()))?;
+    let signature = crypto::hex(&device.sign(Domain::Intervention, message.as_bytes()));
+    Ok(json!({
+        "scrutineer": me["scrutineer"]["id"],
+        "signature": signature,
+    })
+    .to_string())
 }

@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde_json::json;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::session::VoteState;
+use piaojue_core::refusal::Refusal;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,10 +25,17 @@ pub struct Scope {
     scope: Option<String>,
 }
 
+/// An event stream; beyond the caps on open streams (per address, in all) a 429
+/// `too_many_listeners` (the pages' `EventSource` tries again by itself).
 pub async fn stream(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(scope): Query<Scope>,
-) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let held = state
+        .listeners
+        .hold(peer.ip())
+        .ok_or(ApiError(Refusal::TooManyListeners))?;
     let source = if scope.scope.as_deref() == Some("tablet") {
         state.vote_events.subscribe()
     } else {
@@ -35,11 +45,14 @@ pub async fn stream(
         .event("hello")
         .data(json!({ "session": state.store.meta().name }).to_string())));
     // A listener that falls behind skips what it missed; it re-reads state on the next event.
-    let updates = BroadcastStream::new(source).filter_map(|msg| {
+    // The stream holds its place in the count until the listener goes away.
+    let updates = BroadcastStream::new(source).filter_map(move |msg| {
+        let _held = &held;
         msg.ok()
             .map(|text| Ok(Event::default().event("update").data(text.as_ref())))
     });
-    Sse::new(hello.chain(updates)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(hello.chain(updates))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// Every half second: closes the votes whose period is over; turnout of open votes and
@@ -58,10 +71,14 @@ pub async fn ticker(state: AppState) {
                 if crate::session::votes::seconds_left(vote.closes_at.as_deref()) == 0 {
                     match state.session.close_if_period_over(vote.id.clone()).await {
                         Ok(Some(closed)) => {
-                            state.publish(json!({ "type": "vote", "vote": closed.id, "state": closed.state }));
+                            state.publish(
+                                json!({ "type": "vote", "vote": closed.id, "state": closed.state }),
+                            );
                         }
                         Ok(None) => {}
-                        Err(e) => tracing::error!(vote = %vote.id, error = %e, "closing at the period's end failed"),
+                        Err(e) => {
+                            tracing::error!(vote = %vote.id, error = %e, "closing at the period's end failed")
+                        }
                     }
                 }
             }

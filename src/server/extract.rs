@@ -27,18 +27,19 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !json {
+        if super::media_type(req.headers()).as_deref() != Some("application/json") {
             return Err(ApiError(Refusal::NotJson));
         }
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
         parse_json(&bytes).map(JsonBody)
     }
 }
+
+/// The body of a route that takes no data: `{}`, sent as `application/json` like every
+/// state-changing request (so a cross-site form cannot send it).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
 
 /// How long a client may take to send a body: a slow-loris trickle is cut off.
 const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);

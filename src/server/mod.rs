@@ -37,6 +37,16 @@ use crate::session::{MAX_ROSTER_BYTES, Session};
 use crate::store::Store;
 
 pub use error::ApiError;
+pub use limits::ServerLimits;
+
+fn listener_counter(limits: &ServerLimits) -> limits::AddressCounter {
+    limits::AddressCounter::new(
+        "event streams",
+        limits.listeners_total,
+        limits.listeners_per_address,
+        limits.loopback_exempt,
+    )
+}
 
 /// Cap on every request body except the roster and rules uploads.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -89,7 +99,8 @@ pub struct AppState {
     /// Only the votes' changes of state: all a tablet needs, so 3,000 tablets are not woken
     /// twice a second for turnout they never show.
     pub vote_events: broadcast::Sender<Arc<str>>,
-    /// One passphrase check at a time: a flood of logins cannot eat both cores.
+    /// One passphrase check at a time: a flood of logins cannot eat both cores. Its queue is
+    /// bounded by `login_failures` (at most 8 logins are admitted at once, from all addresses).
     pub login_gate: Arc<Semaphore>,
     pub demo: bool,
     /// Served over HTTPS: answers carry HSTS.
@@ -98,6 +109,10 @@ pub struct AppState {
     pub enrol_failures: Arc<limits::FailureLimiter>,
     /// Failed operator logins per address.
     pub login_failures: Arc<limits::FailureLimiter>,
+    /// Timeouts and connection caps (see [`AppState::with_limits`]).
+    pub limits: ServerLimits,
+    /// Open event streams, per address and in all.
+    pub listeners: Arc<limits::AddressCounter>,
 }
 
 impl AppState {
@@ -116,17 +131,35 @@ impl AppState {
             login_gate: Arc::new(Semaphore::new(1)),
             demo,
             tls: false,
+            // Enrolments cost a lookup and a write, not a hash: many may be evaluated at once,
+            // and a hall enrolling through one address queues rather than being refused.
             enrol_failures: Arc::new(limits::FailureLimiter::new(
                 "enrolment",
                 20,
                 Duration::from_secs(300),
+                256,
+                1_024,
+                4_096,
             )),
+            // Each login costs a PBKDF2: at most 8 wait for the gate, from all addresses.
             login_failures: Arc::new(limits::FailureLimiter::new(
                 "operator login",
                 5,
                 Duration::from_secs(300),
+                8,
+                5,
+                32,
             )),
+            listeners: Arc::new(listener_counter(&ServerLimits::default())),
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// The same state with other timeouts and caps (tests use short ones).
+    pub fn with_limits(mut self, limits: ServerLimits) -> AppState {
+        self.listeners = Arc::new(listener_counter(&limits));
+        self.limits = limits;
+        self
     }
 
     /// Pushes an event to every listener; nobody listening is fine.
@@ -181,7 +214,8 @@ pub fn app(state: AppState) -> Router {
         .route("/status", get(scrutineer::status))
         .route("/audit", get(scrutineer::audit))
         .route("/votes/{id}/bundle", get(scrutineer::bundle))
-        .route("/votes/{id}/cosign", post(scrutineer::cosign));
+        .route("/votes/{id}/cosign", post(scrutineer::cosign))
+        .route("/deputies/{id}", get(scrutineer::deputy));
     let tablet = Router::new()
         .route("/enrol", post(tablet::enrol))
         .route("/me", get(tablet::me))
@@ -196,6 +230,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/public/votes/{id}/result", get(public::result))
         .route("/api/public/votes/{id}/bundle", get(public::bundle))
         .route("/api/public/votes/{id}/qr.svg", get(public::qr))
+        .route("/api/public/key.svg", get(public::key_qr))
         .route("/api/events", get(events::stream))
         .nest("/api/operator", operator)
         .nest("/api/tablet", tablet)
@@ -217,6 +252,7 @@ pub fn app(state: AppState) -> Router {
         .route("/verify", get(|| async { crate::web::page("/verify") }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
@@ -233,6 +269,90 @@ pub fn app(state: AppState) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError(Refusal::NotFound)
+}
+
+/// Cross-site request forgery: `SameSite=Strict` does not tell the appliance's pages from a
+/// page on another port of the same host, and a form can post `text/plain`. So every
+/// state-changing request (any method but GET, HEAD, OPTIONS) under `/api/`:
+/// - whose `Origin` is present and not the appliance's own (the scheme it serves, and the
+///   `Host` the request was sent to), or whose `Sec-Fetch-Site` says another site or port,
+///   is refused (403 `foreign_origin`); a request without them (the CLI, curl) is not;
+/// - must be `application/json` (the roster `text/csv`): a type a cross-site page can send
+///   only after a CORS preflight, which the appliance never grants (400 `content_type`).
+async fn same_origin(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    use axum::http::Method;
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let path = request.uri().path().to_string();
+    if safe || !path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    if foreign(&request, state.tls) {
+        tracing::warn!(%path, "state-changing request from a foreign origin refused");
+        return ApiError(Refusal::ForeignOrigin).into_response();
+    }
+    let media = media_type(request.headers());
+    let refusal = match (path.as_str(), media.as_deref()) {
+        ("/api/operator/roster", Some("text/csv")) => None,
+        ("/api/operator/roster", _) => Some(Refusal::RosterNotCsv),
+        (_, Some("application/json")) => None,
+        ("/api/operator/rules", _) => Some(Refusal::RulesNotJson),
+        _ => Some(Refusal::NotJson),
+    };
+    match refusal {
+        Some(refusal) => ApiError(refusal).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// The media type of the body, lower-case, without parameters (`text/csv; charset=utf-8`
+/// is `text/csv`).
+pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next()?.trim().to_ascii_lowercase();
+    (!essence.is_empty()).then_some(essence)
+}
+
+/// Whether a browser says this request comes from a page of another origin.
+fn foreign(request: &Request<axum::body::Body>, tls: bool) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `none`: typed by the user; `same-origin`: the appliance's own pages.
+        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
+            return true;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let (Ok(origin), Some(host)) = (origin.to_str(), host) else {
+        return true;
+    };
+    let scheme = if tls { "https" } else { "http" };
+    origin_key(origin) != origin_key(&format!("{scheme}://{host}"))
+}
+
+/// An origin compared as browsers write it: lower case, no trailing slash, no default port.
+fn origin_key(origin: &str) -> String {
+    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+        if o.starts_with(scheme)
+            && let Some(stripped) = o.strip_suffix(port)
+        {
+            return stripped.to_string();
+        }
+    }
+    o
 }
 
 /// Headers on every answer: a strict CSP without inline script, no sniffing, no framing,
@@ -274,18 +394,24 @@ async fn security_headers(
 }
 
 /// Serves until `shutdown` resolves. Also runs the turnout and attendance ticker.
+///
+/// Plain HTTP (loopback only): the same header timeouts and connection caps as HTTPS.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = state.limits.clone();
+    let acceptor = Guarded::new(axum_server::accept::DefaultAcceptor::new(), &limits);
+    let server = configure(
+        axum_server::Server::from_listener(listener).acceptor(acceptor),
+        &limits,
+        shutdown,
+    );
     let ticker = tokio::spawn(events::ticker(state.clone()));
-    let result = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let result = server
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await;
     ticker.abort();
     result
 }
@@ -298,42 +424,116 @@ pub async fn serve_tls(
     config: axum_server::tls_rustls::RustlsConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let ticker = tokio::spawn(events::ticker(state.clone()));
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(Duration::from_secs(5)));
-    });
     listener.set_nonblocking(true)?;
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(RefusePlainHttp);
-    let result = axum_server::from_tcp(listener)?
-        .acceptor(acceptor)
-        .handle(handle)
+    let limits = state.limits.clone();
+    // Counted first: a connection still in its handshake holds its place too.
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .handshake_timeout(limits.handshake)
+        .acceptor(Guarded::new(
+            RefusePlainHttp {
+                wait: limits.handshake,
+            },
+            &limits,
+        ));
+    let server = configure(
+        axum_server::from_tcp(listener)?.acceptor(acceptor),
+        &limits,
+        shutdown,
+    );
+    let ticker = tokio::spawn(events::ticker(state.clone()));
+    let result = server
         .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
         .await;
     ticker.abort();
     result
 }
 
-/// Refuses an address that failed too often (429, with how long to wait).
-pub(crate) fn shut_out(
-    limiter: &limits::FailureLimiter,
-    ip: std::net::IpAddr,
-) -> Result<(), ApiError> {
-    match limiter.blocked(ip) {
-        Some(left) => Err(ApiError(Refusal::TooManyAttempts {
-            minutes: left.as_secs() / 60 + 1,
-        })),
-        None => Ok(()),
+/// Both servers: hyper's header-read timeout (every request's header, and so an idle
+/// kept-alive connection), a first-request timeout, graceful shutdown within 5 s.
+fn configure<A>(
+    mut server: axum_server::Server<SocketAddr, A>,
+    limits: &ServerLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> axum_server::Server<SocketAddr, A> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(5)));
+    });
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.header_read);
+    server
+        .first_request_timeout(limits.header_read)
+        .handle(handle)
+}
+
+/// Wraps an acceptor: a connection beyond the caps (per address, in all) is closed at once;
+/// one within them holds its place until it closes, and a write that stalls fails.
+#[derive(Debug, Clone)]
+struct Guarded<A> {
+    inner: A,
+    connections: Arc<limits::AddressCounter>,
+    write_stall: Duration,
+}
+
+impl<A> Guarded<A> {
+    fn new(inner: A, limits: &ServerLimits) -> Self {
+        Guarded {
+            inner,
+            connections: Arc::new(limits::AddressCounter::new(
+                "connections",
+                limits.connections_total,
+                limits.connections_per_address,
+                limits.loopback_exempt,
+            )),
+            write_stall: limits.write_stall,
+        }
+    }
+}
+
+impl<A, S> axum_server::accept::Accept<tokio::net::TcpStream, S> for Guarded<A>
+where
+    A: axum_server::accept::Accept<tokio::net::TcpStream, S>,
+    A::Future: Send + 'static,
+    A::Stream: Send + 'static,
+    A::Service: Send + 'static,
+{
+    type Stream = limits::Counted<A::Stream>;
+    type Service = A::Service;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<(Self::Stream, A::Service)>> + Send>,
+    >;
+
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let held = stream
+            .peer_addr()
+            .ok()
+            .and_then(|peer| self.connections.hold(peer.ip()));
+        let Some(held) = held else {
+            drop(stream);
+            return Box::pin(std::future::ready(Err(std::io::Error::other(
+                "connection cap reached",
+            ))));
+        };
+        let stall = self.write_stall;
+        let accepted = self.inner.accept(stream, service);
+        Box::pin(async move {
+            let (stream, service) = accepted.await?;
+            Ok((limits::Counted::new(stream, held, stall), service))
+        })
     }
 }
 
 /// Before the TLS handshake: a client that speaks plain HTTP to the HTTPS port gets a 400
-/// that says so, in Chinese, and the connection closes; one that sends nothing in 10 s is cut
-/// off. Neither is logged per connection.
+/// that says so, in Chinese, and the connection closes; one that sends nothing in `wait`
+/// (10 s) is cut off. Neither is logged per connection.
 #[derive(Debug, Clone, Copy)]
-struct RefusePlainHttp;
+struct RefusePlainHttp {
+    wait: Duration,
+}
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -346,9 +546,10 @@ impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> fo
     >;
 
     fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let wait = self.wait;
         Box::pin(async move {
             let mut first = [0u8; 1];
-            match tokio::time::timeout(Duration::from_secs(10), stream.peek(&mut first)).await {
+            match tokio::time::timeout(wait, stream.peek(&mut first)).await {
                 Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => Ok((stream, service)),
                 Ok(Ok(1)) => {
                     use tokio::io::AsyncWriteExt as _;

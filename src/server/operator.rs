@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::error::ApiResult;
 use super::extract::{
-    DeputyPath, JsonBody, OPERATOR_COOKIE, Operator, RawBody, VotePath, deputy_id, operator_cookie,
+    DeputyPath, JsonBody, NoFields, OPERATOR_COOKIE, Operator, RawBody, VotePath, deputy_id,
+    operator_cookie,
 };
 use super::public::{attendance, result_of, vote_summary};
 use super::{ApiError, AppState, ok};
@@ -29,24 +30,33 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     JsonBody(body): JsonBody<Login>,
 ) -> ApiResult<Response> {
-    super::shut_out(&state.login_failures, peer.ip())?;
     if body.passphrase.len() > 256 {
         return Err(ApiError(Refusal::PassphraseTooLong));
     }
+    // The attempt takes its slot before the slow hash, so simultaneous guesses from one
+    // address are evaluated no more often than guesses one after the other; it counts as a
+    // failure unless the passphrase is right.
+    let attempt = state.login_failures.attempt(peer.ip()).await?;
     let stored = state.store.meta().passphrase_hash.clone();
-    let _permit = state
+    let permit = state
         .login_gate
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|e| Refusal::internal("服务正在关闭", e))?;
     let passphrase = zeroize::Zeroizing::new(body.passphrase);
-    let good = tokio::task::spawn_blocking(move || crypto::check_passphrase(&passphrase, &stored))
-        .await
-        .unwrap_or(false);
+    // The permit goes with the hash: a caller that gives up does not free the core early.
+    let good = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        crypto::check_passphrase(&passphrase, &stored)
+    })
+    .await
+    .unwrap_or(false);
     if !good {
-        state.login_failures.failed(peer.ip());
+        drop(attempt);
         return Err(ApiError(Refusal::WrongPassphrase));
     }
+    attempt.succeeded();
     let token = state.operator_sessions.create()?;
     state
         .session
@@ -61,7 +71,12 @@ pub async fn login(
         .into_response())
 }
 
-pub async fn logout(_op: Operator, State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn logout(
+    _op: Operator,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
+) -> Response {
     if let Some(token) = operator_cookie(&headers) {
         state.operator_sessions.remove(&token);
     }
@@ -145,6 +160,16 @@ pub struct Reason {
     reason: String,
 }
 
+/// A manual check-in or a reissue, with a scrutineer's co-signature where the hall has one
+/// (required for a deputy voting in an open vote, and by rules with `manual_checkin_cosign`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intervention {
+    reason: String,
+    #[serde(default)]
+    cosignature: Option<crate::session::CosignatureInput>,
+}
+
 async fn presence(
     state: &AppState,
     id: piaojue_core::ids::DeputyId,
@@ -163,9 +188,19 @@ pub async fn checkin(
     _op: Operator,
     State(state): State<AppState>,
     DeputyPath(id): DeputyPath,
-    JsonBody(body): JsonBody<Reason>,
+    JsonBody(body): JsonBody<Intervention>,
 ) -> ApiResult<Response> {
-    presence(&state, id, Presence::Present, body.reason).await
+    let d = state
+        .session
+        .set_presence_cosigned(
+            id,
+            Presence::Present,
+            Actor::Operator,
+            Some(body.reason),
+            body.cosignature,
+        )
+        .await?;
+    Ok(ok(json!({ "deputy": DeputyView::from(&d) })))
 }
 
 pub async fn checkout(
@@ -192,9 +227,12 @@ pub async fn reissue(
     _op: Operator,
     State(state): State<AppState>,
     DeputyPath(id): DeputyPath,
-    JsonBody(body): JsonBody<Reason>,
+    JsonBody(body): JsonBody<Intervention>,
 ) -> ApiResult<Response> {
-    let (deputy, code) = state.session.reissue(id, body.reason).await?;
+    let (deputy, code) = state
+        .session
+        .reissue(id, body.reason, body.cosignature)
+        .await?;
     Ok(ok(json!({ "deputy": deputy, "code": code })))
 }
 
@@ -263,6 +301,7 @@ pub async fn open_vote(
     _op: Operator,
     State(state): State<AppState>,
     VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
 ) -> ApiResult<Response> {
     transition(&state, state.session.open_vote(id).await?)
 }
@@ -271,6 +310,7 @@ pub async fn close_vote(
     _op: Operator,
     State(state): State<AppState>,
     VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
 ) -> ApiResult<Response> {
     transition(&state, state.session.close_vote(id).await?)
 }
@@ -295,6 +335,7 @@ pub async fn announce_vote(
     _op: Operator,
     State(state): State<AppState>,
     VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
 ) -> ApiResult<Response> {
     transition(&state, state.session.announce_vote(id).await?)
 }
@@ -363,7 +404,11 @@ fn demo_only(state: &AppState) -> ApiResult<()> {
 }
 
 /// Demo only: every deputy not yet checked in is checked in, so one person can run a vote.
-pub async fn demo_checkin(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+pub async fn demo_checkin(
+    _op: Operator,
+    State(state): State<AppState>,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
+) -> ApiResult<Response> {
     demo_only(&state)?;
     let mut n = 0;
     for d in state.store.deputies()? {
@@ -388,6 +433,7 @@ pub async fn demo_simulate(
     _op: Operator,
     State(state): State<AppState>,
     VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
 ) -> ApiResult<Response> {
     demo_only(&state)?;
     let vote = state
@@ -416,7 +462,7 @@ pub async fn demo_simulate(
             choices: piaojue_core::ballot::random_choices(&rules, vote.items.len())
                 .map_err(|e| Refusal::internal("随机数生成失败", e))?,
         };
-        state.session.cast(&id, &d.id, request).await?;
+        state.session.cast_simulated(&id, &d.id, request).await?;
         cast += 1;
     }
     Ok(ok(json!({ "cast": cast })))

@@ -73,6 +73,7 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
             .then(|| crate::session::votes::seconds_left(vote.closes_at.as_deref())),
         "extended": vote.extended,
         "voting_seconds": rules_doc.as_ref().map(|r| r.voting_seconds),
+        "secret": rules_doc.as_ref().map(|r| r.secret),
         "closed_at": vote.closed_at,
         "announced_at": vote.announced_at,
         "cancelled_reason": vote.cancelled,
@@ -132,6 +133,14 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "receipts": state.store.receipts(&vote.id)?,
         "secret": secret,
         "named_choices": (!secret).then_some(named),
+        // The secretariat's manual check-ins and reissues for the deputies of this vote, as
+        // its signed bundle lists them: counted on the hall screen, listed in the 公告.
+        "interventions": state
+            .store
+            .bundle(&vote.id)?
+            .and_then(|b| serde_json::from_str::<piaojue_core::bundle::ResultBody>(&b.body).ok())
+            .and_then(|body| body.interventions)
+            .unwrap_or_default(),
         // The scrutineers signed into the vote, with their keys' fingerprints, for the hall
         // screen and the 公告: the keys the observers' agenda printed.
         "scrutineers": vote.scrutineers.iter().flatten().map(|s| json!({
@@ -176,6 +185,17 @@ pub fn bundle_of(state: &AppState, id: &str) -> ApiResult<Response> {
 pub async fn bundle(State(state): State<AppState>, VotePath(id): VotePath) -> ApiResult<Response> {
     announced(&state, &id)?;
     bundle_of(&state, &id)
+}
+
+/// The appliance's public key as a QR code (64 hex digits), for the printed 公告 and agenda:
+/// an observer's phone or `piaojue verify --key` takes the key from paper, not from the
+/// appliance being checked.
+pub async fn key_qr(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        super::cards::qr_svg(&state.store.meta().public_key),
+    )
+        .into_response()
 }
 
 /// The hall screen's QR code: the bundle's URL with its SHA-256, for an observer's phone.

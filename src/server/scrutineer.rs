@@ -10,7 +10,7 @@ use serde_json::json;
 use super::error::ApiResult;
 use super::extract::{JsonBody, Operator, ScrutineerAuth, VotePath};
 use super::public::{attendance, vote_summary};
-use super::{ApiError, AppState, ok};
+use super::{AppState, ok};
 use crate::store::Scrutineer;
 use piaojue_core::crypto;
 use piaojue_core::refusal::{CodeProblem, Refusal};
@@ -53,18 +53,22 @@ pub async fn enrol(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     JsonBody(body): JsonBody<Enrol>,
 ) -> ApiResult<Response> {
-    super::shut_out(&state.enrol_failures, peer.ip())?;
-    let failed = |e: ApiError| {
-        state.enrol_failures.failed(peer.ip());
-        e
-    };
+    // A malformed key is refused before any code is compared: not a guess.
     let public_key =
         crypto::public_key(&body.public_key).map_err(|e| Refusal::BadPublicKey(e.to_string()))?;
+    // The attempt takes its slot before the code is looked up, and counts as a failure
+    // unless the code is right.
+    let attempt = state.enrol_failures.attempt(peer.ip()).await?;
     let code = crypto::normalize_code(&body.code)
         .filter(|c| c.len() == 32)
         .ok_or(Refusal::CodeUnknown(CodeProblem::ScrutineerCode))?;
-    let token =
-        crypto::hex(&crypto::random::<32>().map_err(|e| Refusal::internal("随机数生成失败", e))?);
+    let token = match crypto::random::<32>() {
+        Ok(bytes) => crypto::hex(&bytes),
+        Err(e) => {
+            attempt.not_a_guess();
+            return Err(Refusal::internal("随机数生成失败", e).into());
+        }
+    };
     let s = state
         .session
         .enrol_scrutineer(
@@ -72,8 +76,8 @@ pub async fn enrol(
             crypto::sha256_hex(token.as_bytes()),
             crypto::hex(&public_key),
         )
-        .await
-        .map_err(|e| failed(e.into()))?;
+        .await?;
+    attempt.succeeded();
     Ok(ok(json!({ "token": token, "scrutineer": view(&s) })))
 }
 
@@ -121,6 +125,24 @@ pub async fn bundle(
     VotePath(id): VotePath,
 ) -> ApiResult<Response> {
     super::public::bundle_of(&state, &id)
+}
+
+/// A deputy as a scrutineer about to co-sign an intervention needs them: who, present or
+/// not, and the number their next intervention will carry.
+pub async fn deputy(
+    ScrutineerAuth(_s): ScrutineerAuth,
+    State(state): State<AppState>,
+    super::extract::DeputyPath(id): super::extract::DeputyPath,
+) -> ApiResult<Response> {
+    let d = state
+        .store
+        .deputy(&id)?
+        .ok_or_else(|| Refusal::DeputyUnknown(id.to_string()))?;
+    Ok(ok(json!({
+        "deputy": crate::session::DeputyView::from(&d),
+        "interventions": d.interventions,
+        "next_intervention": d.interventions.len() + 1,
+    })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiResult;
-use super::extract::{DeputyAuth, JsonBody, VotePath};
+use super::extract::{DeputyAuth, JsonBody, NoFields, VotePath};
 use super::{ApiError, AppState, ok};
 use crate::session::{DeputyView, Presence, VoteState};
 use crate::store::Actor;
@@ -44,23 +44,25 @@ pub async fn enrol(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Enrol>,
 ) -> ApiResult<Response> {
-    super::shut_out(&state.enrol_failures, peer.ip())?;
-    let failed = |e: ApiError| {
-        state.enrol_failures.failed(peer.ip());
-        e
-    };
+    // The attempt takes its slot before the code is looked up, and counts as a failure
+    // unless the code is right.
+    let attempt = state.enrol_failures.attempt(peer.ip()).await?;
     // 160-bit codes are 32 base32 characters; anything else cannot be one.
-    let code = crypto::normalize_code(&body.code)
-        .filter(|c| c.len() == 32)
-        .ok_or_else(bad_code)
-        .map_err(failed)?;
-    let token =
-        crypto::hex(&crypto::random::<32>().map_err(|e| Refusal::internal("随机数生成失败", e))?);
+    let Some(code) = crypto::normalize_code(&body.code).filter(|c| c.len() == 32) else {
+        return Err(bad_code());
+    };
+    let token = match crypto::random::<32>() {
+        Ok(bytes) => crypto::hex(&bytes),
+        Err(e) => {
+            attempt.not_a_guess();
+            return Err(Refusal::internal("随机数生成失败", e).into());
+        }
+    };
     let deputy = state
         .session
         .enrol(code, crypto::sha256_hex(token.as_bytes()))
-        .await
-        .map_err(|e| failed(e.into()))?;
+        .await?;
+    attempt.succeeded();
     Ok(ok(json!({
         "token": token,
         "deputy": DeputyView::from(&deputy),
@@ -111,6 +113,7 @@ async fn set_presence(state: &AppState, id: DeputyId, presence: Presence) -> Api
 pub async fn checkin(
     DeputyAuth(d): DeputyAuth,
     State(state): State<AppState>,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
 ) -> ApiResult<Response> {
     set_presence(&state, d.id, Presence::Present).await
 }
@@ -119,6 +122,7 @@ pub async fn checkin(
 pub async fn checkout(
     DeputyAuth(d): DeputyAuth,
     State(state): State<AppState>,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
 ) -> ApiResult<Response> {
     set_presence(&state, d.id, Presence::Left).await
 }

@@ -24,18 +24,42 @@ impl Session {
         deputy: &DeputyId,
         request: CastRequest,
     ) -> Result<Receipt, Refusal> {
+        self.cast_as(vote, deputy, request, false).await
+    }
+
+    /// The demo's simulation: a random ballot for a deputy who has not voted, audited as
+    /// the operator's act (`demo_cast`), never as the deputy's own. Only a session created
+    /// as a demo allows it.
+    pub async fn cast_simulated(
+        &self,
+        vote: &VoteId,
+        deputy: &DeputyId,
+        request: CastRequest,
+    ) -> Result<Receipt, Refusal> {
+        if !self.store.meta().demo {
+            return Err(Refusal::NotFound);
+        }
+        self.cast_as(vote, deputy, request, true).await
+    }
+
+    async fn cast_as(
+        &self,
+        vote: &VoteId,
+        deputy: &DeputyId,
+        request: CastRequest,
+        simulated: bool,
+    ) -> Result<Receipt, Refusal> {
         let (vote, deputy) = (vote.as_str(), deputy.as_str());
         let ballot_sha256 = self.ballot_sha256(vote)?;
         for _ in 0..3 {
             let receipt = self.sign_receipt(vote, &ballot_sha256)?;
             let cache = self.rules.clone();
+            let votes = self.votes.clone();
             let (vote, deputy, request) = (vote.to_string(), deputy.to_string(), request.clone());
             let stored = self
                 .store
                 .write_batched(move |tx| {
-                    let v = tx
-                        .vote(&vote)?
-                        .ok_or_else(|| Refusal::VoteUnknown(vote.clone()))?;
+                    let v = votes.get(tx, &vote)?;
                     let ballot_id_sha256 = crypto::sha256_hex(request.ballot_id.as_bytes());
                     // A retry of an acknowledged cast gets its receipt back, even after close.
                     if let Some(mark) = tx.cast_mark(&vote, &deputy)? {
@@ -73,7 +97,15 @@ impl Session {
                     tx.put_ballot(&vote, choices)?;
                     tx.put_receipt(&vote, &receipt.receipt_code);
                     tx.set_turnout(&vote, turnout);
-                    tx.audit(Actor::Deputy(deputy), "cast", json!({ "vote": vote }));
+                    if simulated {
+                        tx.audit(
+                            Actor::Operator,
+                            "demo_cast",
+                            json!({ "vote": vote, "deputy": deputy }),
+                        );
+                    } else {
+                        tx.audit(Actor::Deputy(deputy), "cast", json!({ "vote": vote }));
+                    }
                     Ok(receipt)
                 })
                 .await;

@@ -33,6 +33,35 @@ pub struct Session {
     rules: RulesCache,
     /// SHA-256 of each opened vote's signed ballot definition, for receipts.
     ballot_hashes: Arc<Mutex<HashMap<String, String>>>,
+    votes: VoteCache,
+}
+
+/// Votes as the casts of a burst read them, parsed once: every vote write goes through
+/// [`VoteCache::put`], which forgets the cached copy, so a cast never reads a stale state
+/// (a change that is then refused only costs a re-read).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct VoteCache(Arc<Mutex<HashMap<String, Arc<Vote>>>>);
+
+impl VoteCache {
+    pub(crate) fn get(&self, tx: &Tx<'_>, id: &str) -> Result<Arc<Vote>, Refusal> {
+        if let Some(v) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+            return Ok(v.clone());
+        }
+        let vote = Arc::new(tx.vote(id)?.ok_or_else(|| Refusal::VoteUnknown(id.into()))?);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), vote.clone());
+        Ok(vote)
+    }
+
+    pub(crate) fn put(&self, tx: &mut Tx<'_>, vote: &Vote) -> Result<(), Refusal> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(vote.id.as_str());
+        tx.put_vote(vote)
+    }
 }
 
 /// Adopted rules documents by hash, parsed once: a document never changes once adopted.
@@ -67,6 +96,7 @@ impl Session {
             key,
             rules: RulesCache::default(),
             ballot_hashes: Arc::default(),
+            votes: VoteCache::default(),
         }
     }
 
@@ -168,6 +198,31 @@ pub struct Deputy {
     /// SHA-256 (hex) of the enrolment code not yet used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_sha256: Option<String>,
+    /// The secretariat's interventions for this deputy (manual check-ins, reissues), in
+    /// order: listed in the bundle of every vote the deputy is enabled in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interventions: Vec<piaojue_core::bundle::Intervention>,
+    /// Whether the deputy is present by a manual check-in (and whether it was co-signed),
+    /// rather than from their own tablet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_checkin: Option<ManualCheckin>,
+}
+
+/// A deputy present by the secretariat's hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualCheckin {
+    /// Co-signed by a scrutineer (a rules document may require it to enable the deputy).
+    pub cosigned: bool,
+}
+
+/// A scrutineer's co-signature sent with an intervention request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureInput {
+    /// The scrutineer's id (`s1`).
+    pub scrutineer: String,
+    /// Ed25519 by their key over `piaojue/v1/intervention` ‖ 0 ‖ the intervention message.
+    pub signature: String,
 }
 
 /// The public face of a deputy (no hashes).

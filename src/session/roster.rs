@@ -5,8 +5,11 @@ use piaojue_core::ids::{DeputyId, VoteId};
 use piaojue_core::refusal::{CodeProblem, Refusal};
 use serde_json::json;
 
+use piaojue_core::bundle::{Intervention, InterventionCosignature, InterventionKind};
+
 use super::{
-    Deputy, MAX_REASON_CHARS, Presence, RosterEntry, Session, VoteState, check_text, new_code,
+    CosignatureInput, Deputy, MAX_REASON_CHARS, ManualCheckin, Presence, RosterEntry, Session,
+    VoteState, check_text, new_code, now,
 };
 use crate::store::{Actor, Holder, Tx};
 
@@ -29,6 +32,57 @@ fn open_vote_of(tx: &Tx<'_>, deputy: &str) -> Result<Option<VoteId>, Refusal> {
         }
     }
     Ok(None)
+}
+
+/// Records an intervention on `d` (its n-th), checking a co-signature if one is given: by an
+/// enrolled scrutineer (one of `vote`'s, when the deputy is voting in it), over this very
+/// intervention.
+fn intervene(
+    tx: &Tx<'_>,
+    appliance_key: &str,
+    d: &mut Deputy,
+    kind: InterventionKind,
+    reason: String,
+    cosignature: Option<CosignatureInput>,
+    vote: Option<&VoteId>,
+) -> Result<Intervention, Refusal> {
+    let mut intervention = Intervention {
+        kind,
+        deputy: d.id.to_string(),
+        seq: d.interventions.len() as u32 + 1,
+        time: now(),
+        reason,
+        actor: "operator".into(),
+        cosignature: None,
+    };
+    if let Some(c) = cosignature {
+        let scrutineer = tx
+            .scrutineer(&c.scrutineer)?
+            .ok_or(Refusal::InterventionCosignature("没有这位监票人"))?;
+        let key = scrutineer
+            .public_key
+            .ok_or(Refusal::InterventionCosignature("这位监票人尚未登记终端"))?;
+        if let Some(vote) = vote {
+            let pinned = tx
+                .vote(vote)?
+                .and_then(|v| v.scrutineers)
+                .is_some_and(|set| set.iter().any(|p| p.public_key == key));
+            if !pinned {
+                return Err(Refusal::InterventionCosignature(
+                    "会签人不在本次表决开始时确定的监票人之列",
+                ));
+            }
+        }
+        piaojue_core::bundle::check_intervention(appliance_key, &intervention, &key, &c.signature)
+            .map_err(|_| Refusal::InterventionCosignature("会签签名不能用该监票人登记的公钥验证"))?;
+        intervention.cosignature = Some(InterventionCosignature {
+            scrutineer: scrutineer.id,
+            public_key: key,
+            signature: c.signature.to_ascii_lowercase(),
+        });
+    }
+    d.interventions.push(intervention.clone());
+    Ok(intervention)
 }
 
 /// Refuses a change to a deputy who is voting now.
@@ -56,6 +110,8 @@ impl Session {
                         presence: Presence::Absent,
                         token_sha256: None,
                         code_sha256: None,
+                        interventions: Vec::new(),
+                        manual_checkin: None,
                     })?;
                 }
                 tx.audit(
@@ -141,6 +197,7 @@ impl Session {
                 d.code_sha256 = None;
                 d.token_sha256 = Some(token_sha256);
                 d.presence = Presence::Present;
+                d.manual_checkin = None;
                 tx.put_deputy(&d)?;
                 tx.audit(
                     Actor::Deputy(d.id.to_string()),
@@ -160,6 +217,21 @@ impl Session {
         actor: Actor,
         reason: Option<String>,
     ) -> Result<Deputy, Refusal> {
+        self.set_presence_cosigned(id, presence, actor, reason, None)
+            .await
+    }
+
+    /// As [`Session::set_presence`]; a manual check-in may carry a scrutineer's co-signature
+    /// (a rules document may require one to enable the deputy in a vote).
+    pub async fn set_presence_cosigned(
+        &self,
+        id: DeputyId,
+        presence: Presence,
+        actor: Actor,
+        reason: Option<String>,
+        cosignature: Option<CosignatureInput>,
+    ) -> Result<Deputy, Refusal> {
+        let appliance_key = self.store.meta().public_key.clone();
         self.store
             .write(move |tx| {
                 let mut d = deputy(tx, id.as_str())?;
@@ -176,24 +248,67 @@ impl Session {
                 }
                 let from = d.presence;
                 d.presence = presence;
+                let mut cosigned_by = None;
+                match (&actor, presence) {
+                    // 补签到: recorded as an intervention, listed in the bundles of the votes
+                    // the deputy is enabled in.
+                    (Actor::Operator, Presence::Present) => {
+                        let intervention = intervene(
+                            tx,
+                            &appliance_key,
+                            &mut d,
+                            InterventionKind::ManualCheckin,
+                            reason.clone().unwrap_or_default(),
+                            cosignature,
+                            None,
+                        )?;
+                        cosigned_by = intervention.cosignature.map(|c| c.scrutineer);
+                        d.manual_checkin = Some(ManualCheckin {
+                            cosigned: cosigned_by.is_some(),
+                        });
+                    }
+                    (Actor::Deputy(_), Presence::Present) => d.manual_checkin = None,
+                    _ => {}
+                }
                 tx.put_deputy(&d)?;
                 tx.audit(
                     actor,
                     "presence",
-                    json!({ "deputy": d.id, "from": from, "to": presence, "reason": reason }),
+                    json!({ "deputy": d.id, "from": from, "to": presence, "reason": reason, "cosigned_by": cosigned_by }),
                 );
                 Ok(d)
             })
             .await
     }
 
-    /// A broken tablet: its token is revoked and a new code issued, (deputy id, code).
-    pub async fn reissue(&self, id: DeputyId, reason: String) -> Result<(String, String), Refusal> {
+    /// A broken tablet: its token is revoked and a new code issued, (deputy id, code). For a
+    /// deputy enabled in an open vote only with a co-signature by one of that vote's
+    /// scrutineers: a tablet broken mid-vote is real, a secretariat casting in a deputy's place
+    /// must not be possible.
+    pub async fn reissue(
+        &self,
+        id: DeputyId,
+        reason: String,
+        cosignature: Option<CosignatureInput>,
+    ) -> Result<(String, String), Refusal> {
+        let appliance_key = self.store.meta().public_key.clone();
         self.store
             .write(move |tx| {
                 let reason = check_text("reason", &reason, MAX_REASON_CHARS)?;
                 let mut d = deputy(tx, id.as_str())?;
-                not_voting(tx, &d.id)?;
+                let voting = open_vote_of(tx, &d.id)?;
+                if let (Some(vote), None) = (&voting, &cosignature) {
+                    return Err(Refusal::DeputyInOpenVote(vote.to_string()));
+                }
+                let intervention = intervene(
+                    tx,
+                    &appliance_key,
+                    &mut d,
+                    InterventionKind::Reissue,
+                    reason.clone(),
+                    cosignature,
+                    voting.as_ref(),
+                )?;
                 if let Some(old) = d.token_sha256.take() {
                     tx.del_token(&old);
                 }
@@ -208,7 +323,7 @@ impl Session {
                 tx.audit(
                     Actor::Operator,
                     "reissue",
-                    json!({ "deputy": d.id, "reason": reason }),
+                    json!({ "deputy": d.id, "reason": reason, "cosigned_by": intervention.cosignature.map(|c| c.scrutineer) }),
                 );
                 Ok((d.id.to_string(), code))
             })

@@ -10,7 +10,7 @@ use piaojue_core::rules::{Counts, Roll, Rules};
 use serde_json::json;
 
 use super::{
-    MAX_REASON_CHARS, MAX_TITLE_CHARS, Presence, Session, SignedBallot, Vote, VoteState,
+    Deputy, MAX_REASON_CHARS, MAX_TITLE_CHARS, Presence, Session, SignedBallot, Vote, VoteState,
     check_text, now,
 };
 use crate::store::{Actor, AdoptedRules, Tx};
@@ -95,6 +95,7 @@ impl Session {
         items: Vec<String>,
     ) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
+        let votes = self.votes.clone();
         self.store
             .write(move |tx| {
                 let title = check_text("title", &title, MAX_TITLE_CHARS)?;
@@ -132,7 +133,7 @@ impl Session {
                     result: None,
                 };
                 tx.set_last_vote_number(n);
-                tx.put_vote(&vote)?;
+                votes.put(tx, &vote)?;
                 tx.audit(
                     Actor::Operator,
                     "create_vote",
@@ -149,6 +150,7 @@ impl Session {
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();
+        let votes = self.votes.clone();
         self.store
             .write(move |tx| {
                 let mut vote = vote(tx, &id)?;
@@ -158,12 +160,21 @@ impl Session {
                 let rules = cache.get(tx, &vote.rules_sha256)?;
                 let deputies = tx.deputies()?;
                 let seated = deputies.len() as u64;
-                let present: Vec<&str> = deputies
+                let present: Vec<&Deputy> = deputies
                     .iter()
                     .filter(|d| d.presence == Presence::Present)
-                    .map(|d| d.id.as_str())
                     .collect();
                 let n_present = present.len() as u64;
+                // Under rules that want it, a manual check-in enables only once co-signed.
+                let enabled: Vec<&str> = present
+                    .iter()
+                    .filter(|d| {
+                        !rules.manual_checkin_cosign
+                            || d.manual_checkin.is_none_or(|m| m.cosigned)
+                    })
+                    .map(|d| d.id.as_str())
+                    .collect();
+                let n_enabled = enabled.len() as u64;
                 if seated == 0 {
                     return Err(Refusal::NoRoster);
                 }
@@ -205,20 +216,20 @@ impl Session {
                 vote.roll = Some(Roll {
                     seated,
                     present: n_present,
-                    enabled: Some(n_present),
+                    enabled: Some(n_enabled),
                     cast: None,
                 });
                 vote.ballot = Some(SignedBallot { body, signature });
                 vote.scrutineers = Some(scrutineers);
-                for d in &present {
+                for d in &enabled {
                     tx.enable(&vote.id, d);
                 }
                 tx.set_turnout(&vote.id, 0);
-                tx.put_vote(&vote)?;
+                votes.put(tx, &vote)?;
                 tx.audit(
                     Actor::Operator,
                     "open_vote",
-                    json!({ "vote": vote.id, "seated": seated, "present": n_present, "enabled": n_present, "closes_at": vote.closes_at }),
+                    json!({ "vote": vote.id, "seated": seated, "present": n_present, "enabled": n_enabled, "closes_at": vote.closes_at }),
                 );
                 Ok(vote)
             })
@@ -248,6 +259,7 @@ impl Session {
                 max: MAX_EXTENSION,
             });
         }
+        let votes = self.votes.clone();
         self.store
             .write(move |tx| {
                 let mut vote = vote(tx, &id)?;
@@ -263,7 +275,7 @@ impl Session {
                     .ok_or_else(|| failed("an open vote")("it has no period".into()))?;
                 vote.closes_at = Some(after(&closes_at, u64::from(seconds))?);
                 vote.extended = true;
-                tx.put_vote(&vote)?;
+                votes.put(tx, &vote)?;
                 tx.audit(
                     Actor::Operator,
                     "extend_vote",
@@ -280,6 +292,7 @@ impl Session {
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();
+        let votes = self.votes.clone();
         self.store
             .write(move |tx| {
                 let mut vote = vote(tx, &id)?;
@@ -332,6 +345,14 @@ impl Session {
                     Some(named)
                 };
                 let closed_at = now();
+                // The manual check-ins and reissues of every deputy enabled in this vote.
+                let mut interventions = Vec::new();
+                for d in tx.deputies()? {
+                    if tx.is_enabled(&id, &d.id)? {
+                        interventions.extend(d.interventions);
+                    }
+                }
+                interventions.sort_by(|a, b| (&a.time, &a.deputy).cmp(&(&b.time, &b.deputy)));
                 let head = tx.audit_head();
                 let closing = bundle::close(Facts {
                     session: &meta.name,
@@ -355,6 +376,8 @@ impl Session {
                     },
                     previous_bundle_sha256: tx.last_bundle()?,
                     scrutineers: vote.scrutineers.clone().unwrap_or_default(),
+                    interventions,
+                    demo: meta.demo,
                 })
                 .map_err(|e| failed("the result")(e.to_string()))?;
                 let signed = SignedBundle::sign(&closing.body, &key)
@@ -366,7 +389,7 @@ impl Session {
                     serde_json::to_value(&closing.outcome)
                         .map_err(|e| failed("the outcome")(e.to_string()))?,
                 );
-                tx.put_vote(&vote)?;
+                votes.put(tx, &vote)?;
                 tx.set_last_bundle(&signed.sha256);
                 tx.put_bundle(&vote.id, &signed)?;
                 let (actor, reason) = match by {
@@ -386,6 +409,7 @@ impl Session {
     /// Announces a closed vote once the co-signatures its rules require are in.
     pub async fn announce_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
+        let votes = self.votes.clone();
         self.store
             .write(move |tx| {
                 let mut vote = vote(tx, &id)?;
@@ -415,7 +439,7 @@ impl Session {
                 }
                 vote.state = VoteState::Announced;
                 vote.announced_at = Some(now());
-                tx.put_vote(&vote)?;
+                votes.put(tx, &vote)?;
                 tx.audit(Actor::Operator, "announce_vote", json!({ "vote": vote.id }));
                 Ok(vote)
             })
@@ -424,6 +448,7 @@ impl Session {
 
     /// Cancels a draft or open vote, with a reason.
     pub async fn cancel_vote(&self, id: VoteId, reason: String) -> Result<Vote, Refusal> {
+        let votes = self.votes.clone();
         self.store
             .write(move |tx| {
                 let reason = check_text("reason", &reason, MAX_REASON_CHARS)?;
@@ -435,7 +460,7 @@ impl Session {
                 }
                 vote.state = VoteState::Cancelled;
                 vote.cancelled = Some(reason.clone());
-                tx.put_vote(&vote)?;
+                votes.put(tx, &vote)?;
                 tx.audit(
                     Actor::Operator,
                     "cancel_vote",

@@ -58,6 +58,10 @@ pub struct SessionMeta {
     pub created_at: String,
     /// `pbkdf2-sha256$…` of the operator passphrase.
     pub passphrase_hash: String,
+    /// Whether the session was created as a demonstration (`serve --demo`): decided once,
+    /// at creation; a real session never becomes a demo.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// An adopted rules document, frozen.

@@ -2,15 +2,18 @@
 // Helpers outside #[test] functions may unwrap too: a test that cannot set up should fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod e2e_cli;
 mod helpers;
 
+mod backup;
 mod bad_input;
 mod binary;
 mod crash;
+mod e2e_cli;
 mod firmware;
+mod limits;
 mod secrecy;
 mod session;
 mod tls;
+mod trust;
 mod verify;
 mod web;

@@ -149,6 +149,84 @@ pub struct ResultBody {
     /// requirement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scrutineers: Option<Vec<PinnedScrutineer>>,
+    /// The secretariat's interventions on the deputies enabled in this vote, up to its close:
+    /// manual check-ins (补签到) and tablet reissues, each with its reason and, where given,
+    /// a scrutineer's co-signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interventions: Option<Vec<Intervention>>,
+    /// Whether the session is a demonstration (`serve --demo`), decided when it was created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
+}
+
+/// What the secretariat did for a deputy by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterventionKind {
+    /// 补签到: the secretariat checked the deputy in.
+    ManualCheckin,
+    /// A broken or lost tablet: its token revoked, a new code issued.
+    Reissue,
+}
+
+/// One intervention as the bundle lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intervention {
+    pub kind: InterventionKind,
+    pub deputy: String,
+    /// The deputy's n-th intervention (what a co-signature names, so it cannot be replayed).
+    pub seq: u32,
+    pub time: String,
+    pub reason: String,
+    /// Who did it (`operator`).
+    pub actor: String,
+    /// A scrutineer's co-signature of [`intervention_message`], if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosignature: Option<InterventionCosignature>,
+}
+
+/// A scrutineer's co-signature of an intervention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterventionCosignature {
+    pub scrutineer: String,
+    pub public_key: String,
+    pub signature: String,
+}
+
+/// The exact bytes a scrutineer co-signs (domain `piaojue/v1/intervention`) for an
+/// intervention: the appliance, what, for whom, why, and which of the deputy's interventions.
+pub fn intervention_message(
+    appliance_key: &str,
+    kind: InterventionKind,
+    deputy: &str,
+    reason: &str,
+    seq: u32,
+) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&serde_json::json!({
+        "format": "piaojue-intervention/1",
+        "appliance_key": appliance_key,
+        "kind": kind,
+        "deputy": deputy,
+        "reason": reason,
+        "seq": seq,
+    }))
+}
+
+/// Checks an intervention's co-signature under the scrutinee's key (hex).
+pub fn check_intervention(
+    appliance_key: &str,
+    i: &Intervention,
+    public_key: &str,
+    signature: &str,
+) -> Result<(), String> {
+    let key = crypto::public_key(public_key).map_err(|e| e.to_string())?;
+    let sig = crypto::unhex::<64>(signature).ok_or("a signature must be 128 hex digits")?;
+    let message = intervention_message(appliance_key, i.kind, &i.deputy, &i.reason, i.seq)
+        .map_err(|e| e.to_string())?;
+    crypto::verify(&key, Domain::Intervention, message.as_bytes(), &sig)
+        .map_err(|_| "the co-signature does not verify".to_string())
 }
 
 /// A scrutineer as the appliance signs them into a vote: their id, name and own key.
@@ -195,6 +273,10 @@ pub struct Facts<'a> {
     pub previous_bundle_sha256: Option<String>,
     /// The scrutineers signed into the vote when it opened.
     pub scrutineers: Vec<PinnedScrutineer>,
+    /// Manual check-ins and reissues of the deputies enabled in the vote.
+    pub interventions: Vec<Intervention>,
+    /// A demonstration session.
+    pub demo: bool,
 }
 
 /// A vote's closing: the counts from the ballots, the outcome under the rules, and the
@@ -252,6 +334,8 @@ pub fn close(facts: Facts<'_>) -> Result<Closing, BuildError> {
         previous_bundle_sha256: facts.previous_bundle_sha256,
         cosignatures_required: rules.cosignatures_required,
         scrutineers: Some(facts.scrutineers),
+        interventions: Some(facts.interventions),
+        demo: facts.demo,
     };
     Ok(Closing {
         counts,
@@ -318,6 +402,19 @@ impl SignedBundle {
         }];
         signatures.extend(self.cosignatures.iter().cloned());
         Envelope::new(&self.body, signatures)
+    }
+}
+
+/// The name of the check a scrutineer's co-signature supplies.
+pub const CHECK_COSIGNATURES: &str = "cosignatures.required";
+
+impl Report {
+    /// Whether every check holds except, possibly, the co-signatures still to come: what a
+    /// scrutineer needs before adding theirs.
+    pub fn holds_but_for_cosignatures(&self) -> bool {
+        self.checks
+            .iter()
+            .all(|c| c.ok || c.name == CHECK_COSIGNATURES)
     }
 }
 
@@ -631,7 +728,7 @@ fn check_signatures(
         let have = valid_scrutineers.len() as u32;
         let need = body.cosignatures_required;
         c.check(
-            "cosignatures.required",
+            CHECK_COSIGNATURES,
             if body.scrutineers.is_none() && need > 0 {
                 Err(format!(
                     "the rules require {need} co-signatures, but this bundle names no scrutineers (it predates pinned scrutineer keys), so no co-signature can count"
@@ -647,6 +744,61 @@ fn check_signatures(
             },
         );
         check_scrutineers(c, body, expect);
+        check_interventions(c, body);
+    }
+}
+
+/// The interventions: each co-signature by one of the vote's scrutineers and valid; a demo
+/// session said plainly.
+fn check_interventions(c: &mut Checks, body: &ResultBody) {
+    if body.demo {
+        c.pass(
+            "session.demo",
+            "演示会议：a demonstration session's bundle, not a real vote",
+        );
+    }
+    let Some(list) = &body.interventions else {
+        return;
+    };
+    let pinned: Vec<&PinnedScrutineer> = body.scrutineers.iter().flatten().collect();
+    let mut cosigned = 0;
+    for (n, i) in list.iter().enumerate() {
+        if let Some(cs) = &i.cosignature {
+            let in_set = pinned
+                .iter()
+                .any(|p| p.public_key.eq_ignore_ascii_case(&cs.public_key));
+            let checked = if in_set {
+                check_intervention(&body.appliance_key, i, &cs.public_key, &cs.signature)
+            } else {
+                Err("not by one of the vote's scrutineers".into())
+            };
+            if let Err(e) = checked {
+                c.fail(
+                    "interventions",
+                    format!("interventions[{n}] ({} {}): {e}", i.deputy, kind_zh(i.kind)),
+                );
+                return;
+            }
+            cosigned += 1;
+        }
+    }
+    let checkins = list
+        .iter()
+        .filter(|i| i.kind == InterventionKind::ManualCheckin)
+        .count();
+    c.pass(
+        "interventions",
+        format!(
+            "{checkins} manual check-ins and {} reissues of deputies in this vote, {cosigned} co-signed by its scrutineers",
+            list.len() - checkins
+        ),
+    );
+}
+
+fn kind_zh(kind: InterventionKind) -> &'static str {
+    match kind {
+        InterventionKind::ManualCheckin => "补签到",
+        InterventionKind::Reissue => "补发登记码",
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Domain {
     Receipt,
     /// The result bundle observers verify.
     Result,
+    /// A scrutineer's co-signature of a manual check-in or a tablet reissue.
+    Intervention,
 }
 
 impl Domain {
@@ -29,6 +31,7 @@ impl Domain {
             Domain::Ballot => "piaojue/v1/ballot",
             Domain::Receipt => "piaojue/v1/receipt",
             Domain::Result => "piaojue/v1/result",
+            Domain::Intervention => "piaojue/v1/intervention",
         }
     }
 

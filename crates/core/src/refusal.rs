@@ -42,6 +42,10 @@ pub enum Refusal {
     /// 400 `content_type`: a rules document must be submitted as JSON.
     #[error("办法文件须以 application/json 提交")]
     RulesNotJson,
+    /// 400 `content_type`: a roster must be submitted as CSV (`text/csv`); the types a
+    /// cross-site form can send without asking (`text/plain`, forms) are refused.
+    #[error("名册须以 text/csv 提交")]
+    RosterNotCsv,
     /// 400 `bad_body`: the body could not be read.
     #[error("请求内容无法读取")]
     BadBody,
@@ -130,6 +134,10 @@ pub enum Refusal {
     /// 403 `scrutineers_only`.
     #[error("只有监票人可以这样做")]
     ScrutineersOnly,
+    /// 403 `foreign_origin`: a state-changing request sent by a page of another origin
+    /// (another site, or another port of this one): a cross-site request forgery.
+    #[error("拒绝来自其他网页的请求，请在本系统自己的页面上操作")]
+    ForeignOrigin,
     /// 403 `not_enabled`: the deputy was not checked in when the vote opened.
     #[error("开始表决时您未签到，不能参加本次表决")]
     NotEnabled,
@@ -200,6 +208,10 @@ pub enum Refusal {
     /// 403 `scrutineer_not_in_vote`: only the scrutineers signed into a vote co-sign it.
     #[error("您不在本次表决开始时确定的监票人之列，不能会签")]
     ScrutineerNotInVote,
+    /// 400 `bad_cosignature`: a scrutineer's co-signature of an intervention that does not
+    /// hold (the message says why).
+    #[error("监票人会签无效：{0}")]
+    InterventionCosignature(&'static str),
     /// 409 `vote_final`: a closed vote cannot be cancelled.
     #[error("表决{0}，不能取消")]
     VoteFinal(&'static str),
@@ -224,6 +236,10 @@ pub enum Refusal {
     /// 429 `too_many_attempts`: this address failed too often; wait `minutes`.
     #[error("尝试次数过多，请{minutes}分钟后再试或联系大会秘书处")]
     TooManyAttempts { minutes: u64 },
+    /// 429 `too_many_listeners`: too many event streams are open (from this address, or in
+    /// all); the page reconnects by itself.
+    #[error("实时推送连接过多，请稍后再试")]
+    TooManyListeners,
     /// 500 `receipt_collision`: a freshly drawn receipt code was taken; the caller draws again.
     #[error("回执码重复，请重试")]
     ReceiptCollision,
@@ -262,7 +278,7 @@ impl Refusal {
         use Refusal::*;
         match self {
             BadJson(_) | TrailingJson => "bad_json",
-            NotJson | RulesNotJson => "content_type",
+            NotJson | RulesNotJson | RosterNotCsv => "content_type",
             BadBody => "bad_body",
             BodyTooLarge => "body_too_large",
             BodyTimeout => "body_timeout",
@@ -289,6 +305,7 @@ impl Refusal {
             OperatorsOnly => "operators_only",
             DeputiesOnly => "deputies_only",
             ScrutineersOnly => "scrutineers_only",
+            ForeignOrigin => "foreign_origin",
             NotEnabled => "not_enabled",
             NotFound => "not_found",
             VoteUnknown(_) => "vote_unknown",
@@ -307,6 +324,7 @@ impl Refusal {
             BadExtension { .. } => "bad_extension",
             DeputyInOpenVote(_) => "deputy_in_open_vote",
             ScrutineersFrozen(_) => "scrutineers_frozen",
+            InterventionCosignature(_) => "bad_cosignature",
             ScrutineerNotInVote => "scrutineer_not_in_vote",
             VoteClosed => "vote_closed",
             VoteCancelled => "vote_cancelled",
@@ -314,6 +332,7 @@ impl Refusal {
             NoResult(_) | NothingToCosign(_) => "no_result",
             CosignaturesMissing { .. } => "cosignatures_missing",
             TooManyAttempts { .. } => "too_many_attempts",
+            TooManyListeners => "too_many_listeners",
             ReceiptCollision => "receipt_collision",
             Internal(..) => "internal",
         }
@@ -332,6 +351,7 @@ impl Refusal {
             | TrailingJson
             | NotJson
             | RulesNotJson
+            | RosterNotCsv
             | BadBody
             | MissingField(_)
             | FieldTooLong(..)
@@ -349,12 +369,12 @@ impl Refusal {
             | WrongItemCount { .. }
             | UnknownOption { .. }
             | TooManyYes { .. }
-            | BadExtension { .. } => Class::Invalid,
+            | BadExtension { .. }
+            | InterventionCosignature(_) => Class::Invalid,
             WrongPassphrase | LoginRequired | LoginExpired | TokenMissing(_) | TokenInvalid(_)
             | CodeUnknown(_) => Class::Unauthorized,
-            OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled | ScrutineerNotInVote => {
-                Class::Forbidden
-            }
+            OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled | ScrutineerNotInVote
+            | ForeignOrigin => Class::Forbidden,
             NotFound | VoteUnknown(_) | DeputyUnknown(_) | RulesUnknown(_) | NotAnnounced(_) => {
                 Class::NotFound
             }
@@ -378,7 +398,7 @@ impl Refusal {
             | DeputyInOpenVote(_)
             | ScrutineersFrozen(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
-            TooManyAttempts { .. } => Class::TooMany,
+            TooManyAttempts { .. } | TooManyListeners => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,
         }
     }

@@ -212,7 +212,10 @@ function checkSignatures(checks, envelope, body, parsed, expect) {
     if (r.key) {
       pass("signature.appliance", "valid, key " + one.public_key);
       const pinned = expect.key ? publicKey(expect.key.trim()) : null;
-      if (!expect.key) fail("key.pinned", "no appliance key was pinned (--key or --fingerprint)");
+      const fp = expect.fingerprint ? expect.fingerprint.replace(/\s+/g, "").toLowerCase() : null;
+      if (fp && sha256Hex(r.key) === fp) pass("key.pinned", "the appliance key's fingerprint is the one pinned (" + fp.match(/.{4}/g).join(" ") + ")");
+      else if (fp && !expect.key) fail("key.pinned", "signed by a key whose fingerprint is " + sha256Hex(r.key).match(/.{4}/g).join(" ") + ", not the pinned " + fp.match(/.{4}/g).join(" "));
+      else if (!expect.key) fail("key.pinned", "no appliance key was pinned (--key or --fingerprint)");
       else if (pinned.error) fail("key.pinned", "the pinned key: " + pinned.error);
       else if (bytesToHex(pinned.key) === bytesToHex(r.key)) pass("key.pinned", "the appliance key is the one pinned");
       else fail("key.pinned", "signed by " + one.public_key + " but the pinned key is " + bytesToHex(pinned.key));

@@ -6,6 +6,7 @@
 // list, the chain to the previous bundle and a receipt — and says plainly what it checked.
 import { h, show, api, kindZh } from "./common.js";
 import { verifyBundle, parseScrutineerKeys } from "./checks.js";
+import { publicKey } from "./sig.js";
 
 const app = document.getElementById("app");
 const params = new URLSearchParams(location.hash.slice(1));
@@ -26,18 +27,27 @@ function label(name, expect) {
 /** A Chinese reading of the few details an observer most needs; else the CLI's own words. */
 function detailZh(c, expect) {
   if (c.name === "key.pinned" && !c.ok) {
-    if (!expect.key) return "请输入64位十六进制的设备公钥（议程上印有）";
+    if (!expect.key && !expect.fingerprint) return "请输入设备指纹（公告、登记卡和会场大屏上印有，共16组）或64位十六进制的设备公钥（议程上印有）";
     return "结果包由另一把密钥签名：" + (c.signer || "") + "（" + c.detail + "）";
   }
-  if (c.name === "key.pinned") return "与您输入的公钥一致";
+  if (c.name === "key.pinned") return "与您输入的设备指纹或公钥一致";
   if (c.name === "receipt") return c.ok ? "已列入结果" : "未列入结果";
   if (c.name === "outcome.rerun" && !c.ok) return "公布的结果与按办法从选票重新判定的不一致：" + c.detail;
   return c.detail;
 }
 
 export function check(bundleText, keyHex, receipt, previousText, scrutineerText) {
-  const key = (keyHex || "").replace(/\s+/g, "");
-  const expect = { key: /^[0-9a-fA-F]{64}$/.test(key) ? key : null, receipt: receipt || null, previous: previousText || null, scrutineers: null };
+  // The key as printed on the agenda, or its fingerprint as printed on the 公告, the cards
+  // and the hall screen (`20c9 0c81 …`): both are 64 hex digits, grouping and case ignored.
+  // Either pins the key (no one can make a key whose bytes are a given fingerprint).
+  const key = (keyHex || "").replace(/\s+/g, "").toLowerCase();
+  const typed = /^[0-9a-f]{64}$/.test(key) ? key : null;
+  const expect = { key: null, fingerprint: null, receipt: receipt || null, previous: previousText || null, scrutineers: null };
+  if (typed) {
+    const asKey = publicKey(typed);
+    expect.fingerprint = typed;
+    if (!asKey.error) expect.key = typed;
+  }
   // The agenda's scrutineer keys, read as `piaojue verify --scrutineers FILE` reads its file.
   if (scrutineerText && scrutineerText.trim()) {
     const parsed = parseScrutineerKeys(scrutineerText);
@@ -68,9 +78,12 @@ function report(result) {
 async function main() {
   let votes = [];
   try { votes = (await api("GET", "/api/public/votes")).votes.filter((v) => v.state === "announced"); } catch { /* offline: files still work */ }
-  const key = h("input", { class: "key mono", id: "key", placeholder: "设备公钥（64位十六进制，见会议议程）", value: params.get("key") || "" });
+  const key = h("input", { class: "key mono", id: "key", placeholder: "设备指纹（如 20c9 0c81 …，共16组，见公告）或设备公钥", value: params.get("key") || params.get("fp") || "" });
   const receipt = h("input", { class: "mono", id: "receipt", placeholder: "回执码（可选）" });
-  const pick = h("select", { id: "vote" }, votes.map((v) => h("option", { value: v.id }, v.id + " " + v.title)));
+  const bundleUrl = (id) => "/api/public/votes/" + id + "/bundle";
+  const download = h("a", { id: "download", href: votes.length ? bundleUrl(votes[0].id) : "#", download: "" }, "下载结果包");
+  const pick = h("select", { id: "vote", onchange: () => { download.href = bundleUrl(pick.value); } },
+    votes.map((v) => h("option", { value: v.id }, v.id + " " + v.title)));
   const file = h("input", { type: "file", id: "file", accept: ".json,application/json" });
   const previous = h("input", { type: "file", id: "previous", accept: ".json,application/json" });
   const scrutineers = h("textarea", { class: "key mono", id: "scrutineers", rows: 3, placeholder: "监票人公钥（可选：议程上印的，每行一个64位十六进制）" });
@@ -82,7 +95,7 @@ async function main() {
   show(app,
     h("h1", {}, "结果核验"),
     h("p", {}, "核验表决结果包：签名、每张选票、重新计票、按办法重新判定结果，与命令行 piaojue verify 的检查完全相同。公钥请以会议议程上印的为准，不要只相信本设备显示的。"),
-    h("p", {}, h("label", {}, "设备公钥", key)),
+    h("p", {}, h("label", {}, "设备指纹或公钥 ", key)),
     h("p", {}, h("button", { id: "use-appliance-key", onclick: async () => {
       const s = await api("GET", "/api/public/session");
       key.value = s.public_key;
@@ -94,7 +107,7 @@ async function main() {
     h("div", { class: "row" }, pick, " ", h("button", { class: "primary", id: "verify-vote", disabled: votes.length === 0, onclick: async () => {
       const res = await fetch("/api/public/votes/" + pick.value + "/bundle", { cache: "no-store" });
       run(new Uint8Array(await res.arrayBuffer()));
-    } }, "核验")),
+    } }, "核验"), " ", download),
     h("h2", {}, "或打开结果包文件"),
     h("div", { class: "row" }, file, " ", h("button", { id: "verify-file", onclick: async () => {
       if (file.files[0]) run(new Uint8Array(await file.files[0].arrayBuffer()));

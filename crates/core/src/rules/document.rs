@@ -305,6 +305,9 @@ pub struct Rules {
     pub cosignatures_required: u32,
     /// How long a vote under these rules stays open; the appliance closes it then.
     pub voting_seconds: u32,
+    /// Whether a manual check-in (补签到) needs a scrutineer's co-signature to enable the
+    /// deputy in a vote under these rules.
+    pub manual_checkin_cosign: bool,
     #[serde(flatten)]
     pub params: KindRules,
     /// Fields present but without effect for this kind.
@@ -366,6 +369,7 @@ pub(crate) struct RawRules {
     cast_policy: Option<CastPolicy>,
     cosignatures_required: Option<u32>,
     voting_seconds: Option<u32>,
+    manual_checkin_cosign: Option<bool>,
 }
 
 /// How long a vote stays open unless the document says otherwise.
@@ -572,6 +576,7 @@ impl Rules {
         Ok(Rules {
             cosignatures_required,
             voting_seconds,
+            manual_checkin_cosign: raw.manual_checkin_cosign.unwrap_or(false),
             title,
             text,
             kind,
