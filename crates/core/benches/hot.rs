@@ -95,6 +95,8 @@ fn hot(c: &mut Criterion) {
         previous_bundle_sha256: None,
         cosignatures_required: 0,
         scrutineers: Some(Vec::new()),
+        interventions: Some(Vec::new()),
+        demo: false,
     }
     .to_bytes()
     .expect("body");
