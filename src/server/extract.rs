@@ -158,9 +158,12 @@ where
         let hash = crypto::sha256_hex(token.as_bytes());
         let invalid = || ApiError(Refusal::TokenInvalid(Device::Tablet));
         match state.store.token_holder(&hash)? {
-            Some(Holder::Deputy(id)) => {
-                state.store.deputy(&id)?.map(DeputyAuth).ok_or_else(invalid)
-            }
+            Some(Holder::Deputy(id)) => match state.store.deputy(&id)? {
+                // A tablet's token ends with the session it was issued for.
+                Some(d) if d.token_expired() => Err(invalid()),
+                Some(d) => Ok(DeputyAuth(d)),
+                None => Err(invalid()),
+            },
             Some(Holder::Scrutineer(_)) => Err(ApiError(Refusal::DeputiesOnly)),
             None => Err(invalid()),
         }

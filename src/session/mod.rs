@@ -47,7 +47,10 @@ impl VoteCache {
         if let Some(v) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
             return Ok(v.clone());
         }
-        let vote = Arc::new(tx.vote(id)?.ok_or_else(|| Refusal::VoteUnknown(id.into()))?);
+        let vote = Arc::new(
+            tx.vote(id)?
+                .ok_or_else(|| Refusal::VoteUnknown(id.into()))?,
+        );
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -202,10 +205,27 @@ pub struct Deputy {
     /// order: listed in the bundle of every vote the deputy is enabled in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interventions: Vec<piaojue_core::bundle::Intervention>,
+    /// When the tablet's token stops working: it is issued for one session, not forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_expires_at: Option<String>,
     /// Whether the deputy is present by a manual check-in (and whether it was co-signed),
     /// rather than from their own tablet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual_checkin: Option<ManualCheckin>,
+}
+
+/// How long a tablet's token lasts: longer than any plenary session (人代会 sessions last days,
+/// not weeks), so a tablet carried off after the session, or a token copied from it, is dead.
+pub const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+impl Deputy {
+    /// Whether the tablet's token has passed its end.
+    pub fn token_expired(&self) -> bool {
+        self.token_expires_at
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+            .is_some_and(|end| end <= std::time::SystemTime::now())
+    }
 }
 
 /// A deputy present by the secretariat's hand.
@@ -433,6 +453,35 @@ pub fn now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (trust holes #14): tablet tokens never expired; now a token ends after the
+    /// session's lifetime.
+    #[test]
+    fn a_tablets_token_ends_with_the_session() {
+        let mut d = Deputy {
+            id: DeputyId::parse("d0001").unwrap(),
+            name: "王建国".into(),
+            delegation: "城关镇代表团".into(),
+            seat: "1排1座".into(),
+            presence: Presence::Present,
+            token_sha256: Some("00".repeat(32)),
+            code_sha256: None,
+            interventions: Vec::new(),
+            token_expires_at: None,
+            manual_checkin: None,
+        };
+        assert!(
+            !d.token_expired(),
+            "a token from before expiry was recorded stays valid"
+        );
+        let at = |t: std::time::SystemTime| humantime::format_rfc3339_millis(t).to_string();
+        d.token_expires_at = Some(at(std::time::SystemTime::now() + TOKEN_LIFETIME));
+        assert!(!d.token_expired());
+        d.token_expires_at = Some(at(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(1)
+        ));
+        assert!(d.token_expired());
+    }
 
     #[test]
     fn roster_parses_and_names_bad_lines() {

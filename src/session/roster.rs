@@ -74,7 +74,9 @@ fn intervene(
             }
         }
         piaojue_core::bundle::check_intervention(appliance_key, &intervention, &key, &c.signature)
-            .map_err(|_| Refusal::InterventionCosignature("会签签名不能用该监票人登记的公钥验证"))?;
+            .map_err(|_| {
+                Refusal::InterventionCosignature("会签签名不能用该监票人登记的公钥验证")
+            })?;
         intervention.cosignature = Some(InterventionCosignature {
             scrutineer: scrutineer.id,
             public_key: key,
@@ -111,6 +113,7 @@ impl Session {
                         token_sha256: None,
                         code_sha256: None,
                         interventions: Vec::new(),
+                        token_expires_at: None,
                         manual_checkin: None,
                     })?;
                 }
@@ -196,6 +199,12 @@ impl Session {
                 tx.put_token(&token_sha256, &Holder::Deputy(d.id.to_string()));
                 d.code_sha256 = None;
                 d.token_sha256 = Some(token_sha256);
+                d.token_expires_at = Some(
+                    humantime::format_rfc3339_millis(
+                        std::time::SystemTime::now() + super::TOKEN_LIFETIME,
+                    )
+                    .to_string(),
+                );
                 d.presence = Presence::Present;
                 d.manual_checkin = None;
                 tx.put_deputy(&d)?;
