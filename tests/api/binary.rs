@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -359,4 +360,39 @@ async fn a_ballot_is_fsynced_before_it_is_acknowledged() {
         "no fsync between the request and the receipt:\n{}",
         lines[request..=answer].join("\n")
     );
+}
+
+/// Pages issue #9: on SIGTERM the server closes its event streams and exits within 2 s, even
+/// with a tablet's event stream open.
+#[tokio::test]
+async fn sigterm_stops_the_server_within_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, 5, None);
+    let client = crate::helpers::http();
+    let mut events = client
+        .get(format!("{}/api/events?scope=tablet", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(events.status().is_success());
+    let _ = tokio::time::timeout(Duration::from_millis(500), events.chunk()).await;
+    let start = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            assert!(exit.success() || exit.code().is_some(), "{exit:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "still running {:?} after SIGTERM",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -375,7 +375,7 @@ async fn a_demo_sessions_simulation_is_audited_as_the_operators_and_its_bundles_
         let _ = rx.await;
     }));
     let passphrase = std::fs::read_to_string(data.join("demo/operator-passphrase")).unwrap();
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http();
     let login = client
         .post(format!("{base}/api/operator/login"))
         .json(&json!({ "passphrase": passphrase.trim() }))
