@@ -300,6 +300,18 @@ enum AdminCommand {
         #[arg(long)]
         cosignature: Option<String>,
     },
+    /// Check a deputy out (中途退场) on their behalf, with the reason for the record.
+    Checkout {
+        deputy: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record a deputy's leave (请假), with the reason for the record.
+    Leave {
+        deputy: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// A broken or lost tablet: revoke it and issue a new code (printed once). For a deputy
     /// voting in an open vote only with a scrutineer's co-signature.
     Reissue {
@@ -436,6 +448,28 @@ pub fn run() -> ExitCode {
             })
         }),
     }
+}
+
+/// `admin checkout|leave`: the secretariat records a deputy's presence, with a reason.
+async fn presence_command(
+    admin: &Admin,
+    deputy: &str,
+    what: &str,
+    reason: String,
+) -> Result<(), AdminError> {
+    let r = admin
+        .post_json(
+            &format!("/api/operator/deputies/{deputy}/{what}"),
+            json!({ "reason": reason }),
+        )
+        .await?;
+    crate::say!(
+        "{} {} {}",
+        r["deputy"]["id"].as_str().unwrap_or(""),
+        r["deputy"]["name"].as_str().unwrap_or(""),
+        r["deputy"]["presence_zh"].as_str().unwrap_or("")
+    );
+    Ok(())
 }
 
 /// The body of a manual check-in or reissue, with a scrutineer's co-signature if given.
@@ -702,6 +736,12 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 r["deputy"]["name"].as_str().unwrap_or(""),
                 r["deputy"]["presence_zh"].as_str().unwrap_or("")
             );
+        }
+        AdminCommand::Checkout { deputy, reason } => {
+            presence_command(&admin, &deputy, "checkout", reason).await?;
+        }
+        AdminCommand::Leave { deputy, reason } => {
+            presence_command(&admin, &deputy, "leave", reason).await?;
         }
         AdminCommand::Reissue {
             deputy,

@@ -50,10 +50,19 @@ pub fn qr_svg(data: &str) -> String {
 
 /// `GET /api/operator/cards`: the cards still to print (deputies with a pending code, by id),
 /// each with its QR drawn as SVG; the static page `/console/cards` lays them out.
+/// `?deputy=ID`: reprint one deputy's card (a lost card, after a reissue).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardsQuery {
+    #[serde(default)]
+    deputy: Option<String>,
+}
+
 pub async fn cards(
     _op: Operator,
     State(state): State<AppState>,
     headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<CardsQuery>,
 ) -> ApiResult<Response> {
     let origin = origin(&headers, state.tls);
     let fingerprint = state.fingerprint.clone();
@@ -63,6 +72,7 @@ pub async fn cards(
         state.store.pending_codes()?.into_iter().collect();
     let cards: Vec<Value> = deputies
         .iter()
+        .filter(|d| query.deputy.as_deref().is_none_or(|one| d.id == one))
         .filter_map(|d| {
             let code = codes.get(d.id.as_str())?;
             Some(json!({

@@ -462,3 +462,40 @@ async fn a_demo_sessions_simulation_is_audited_as_the_operators_and_its_bundles_
         "the verifier says it is a demo"
     );
 }
+
+/// Pages issue #7: `piaojue admin` drives the console's check-out and 请假 from a terminal,
+/// and one deputy's card can be reprinted (`/console/cards?deputy=…`).
+#[tokio::test]
+async fn admin_checks_out_and_records_leave_and_one_card_is_reprinted() {
+    let mut app = TestApp::spawn().await;
+    app.prepare(3).await;
+    app.post("/api/operator/codes", Auth::Operator, json!({}))
+        .await
+        .ok();
+    let one = app
+        .get("/api/operator/cards?deputy=d0002", Auth::Operator)
+        .await
+        .ok();
+    assert_eq!(one["cards"].as_array().unwrap().len(), 1);
+    assert_eq!(one["cards"][0]["deputy"], "d0002");
+    let pass = app.data_dir().with_file_name("passphrase");
+    let admin = |args: &[&str]| {
+        let mut v = vec![
+            "admin".to_string(),
+            "--url".into(),
+            app.base.clone(),
+            "--passphrase-file".into(),
+            pass.display().to_string(),
+        ];
+        v.extend(args.iter().map(|a| a.to_string()));
+        v
+    };
+    let (rc, out, err) = piaojue(admin(&["checkout", "d0001", "--reason", "因公离场"])).await;
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("d0001") && out.contains("中途退场"), "{out}");
+    let (rc, out, err) = piaojue(admin(&["leave", "d0003", "--reason", "病假"])).await;
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("请假"), "{out}");
+    let (rc, _, err) = piaojue(admin(&["leave", "d0003"])).await;
+    assert_eq!(rc, 2, "a reason is required: {err}");
+}

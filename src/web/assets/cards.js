@@ -29,7 +29,9 @@ function card(c, fingerprint) {
 async function load() {
   let data;
   try {
-    data = await api("GET", "/api/operator/cards");
+    // `/console/cards?deputy=d0042` reprints one deputy's card.
+    const one = new URLSearchParams(location.search).get("deputy");
+    data = await api("GET", "/api/operator/cards" + (one ? "?deputy=" + encodeURIComponent(one) : ""));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       return show(main, h("p", { class: "none" }, "请先以秘书处身份登录：", h("a", { href: "/console" }, "大会秘书处控制台")));
