@@ -359,7 +359,22 @@ pub async fn result(
         .store
         .vote(&id)?
         .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
-    Ok(ok(result_of(&state, &vote)?))
+    let mut result = result_of(&state, &vote)?;
+    // 未按: the deputies who could vote (the roll frozen at opening) and did not. Only for the
+    // secretariat, and only once the vote is closed (result_of refuses an open vote): during
+    // a secret vote the names of who has voted would narrow down who chose what.
+    let mut not_voted = Vec::new();
+    for d in state.store.deputies()? {
+        if state.store.is_enabled(&vote.id, &d.id)?
+            && state.store.cast_mark(&vote.id, &d.id)?.is_none()
+        {
+            not_voted.push(json!({
+                "id": d.id, "name": d.name, "delegation": d.delegation, "seat": d.seat,
+            }));
+        }
+    }
+    result["not_voted"] = json!(not_voted);
+    Ok(ok(result))
 }
 
 #[derive(Debug, Deserialize)]

@@ -74,6 +74,15 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "extended": vote.extended,
         "voting_seconds": rules_doc.as_ref().map(|r| r.voting_seconds),
         "secret": rules_doc.as_ref().map(|r| r.secret),
+        "options": rules_doc.as_ref().map(|r| r.options.clone()),
+        "max_yes": rules_doc.as_ref().and_then(|r| match r.params {
+            piaojue_core::rules::KindRules::ProjectSelection { max_yes, .. } => Some(max_yes),
+            _ => None,
+        }),
+        "select_n": rules_doc.as_ref().and_then(|r| match r.params {
+            piaojue_core::rules::KindRules::ProjectSelection { select_n, .. } => Some(select_n),
+            _ => None,
+        }),
         "closed_at": vote.closed_at,
         "announced_at": vote.announced_at,
         "cancelled_reason": vote.cancelled,

@@ -5,10 +5,17 @@
 //! the writer's thread against a [`Tx`] of typed reads and writes; nothing here calls the
 //! rules or signs. Invariants:
 //! - **Durable before acknowledged.** Every state change is applied by one writer thread in
-//!   a sled transaction (atomic across trees), and its reply leaves only after `flush()` and
-//!   an `fsync` of sled's data file (sled 0.34's flush is only `sync_file_range`). One flush
-//!   serves every change queued meanwhile, so a burst of ballots shares a handful of syncs.
-//!   A failed flush or sync aborts the process: never retry and pretend.
+//!   a sled transaction (atomic across trees), and its reply leaves only after [`Synced`]:
+//!   every file sled made since the last sync (its blobs for records over ~128 KiB, its
+//!   snapshots) and the directories that gained them fsynced, then `flush()` and an `fsync`
+//!   of sled's log (sled 0.34's flush is only `sync_file_range`). One sync serves every
+//!   change queued meanwhile, so a burst of ballots shares a handful of syncs. A failed commit
+//!   or sync stops the process with [`EXIT_STORAGE_FAILED`], on which systemd does not
+//!   restart: never retry and pretend, never serve the page cache of a failed `fsync`.
+//! - **Only the durable is read.** sled shows a committed transaction at once; the writer
+//!   holds the lock of every tree a batch commits to until the batch's sync returns, and
+//!   every [`Store`] read takes the other side of the locks of the trees it reads, so no
+//!   answer shows what is not on disk (and a burst of casts never blocks token reads).
 //! - **Whether and what apart.** `casts` (vote, deputy → mark) and `ballots` (vote, random
 //!   key → choices) share nothing but the vote: no deputy, token, time or order next to a
 //!   choice. `receipts` holds the vote's receipt codes, keyed by the code itself.
@@ -17,9 +24,11 @@
 
 mod writer;
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, TryLockError};
 
 use piaojue_core::crypto;
 use piaojue_core::refusal::Refusal;
@@ -206,6 +215,24 @@ pub(crate) enum T {
     Bundles,
 }
 
+const ALL_TREES: [T; 15] = [
+    T::Meta,
+    T::Deputies,
+    T::Codes,
+    T::PendingCodes,
+    T::Tokens,
+    T::Rules,
+    T::Votes,
+    T::Enabled,
+    T::Counts,
+    T::Casts,
+    T::Ballots,
+    T::Receipts,
+    T::Audit,
+    T::Scrutineers,
+    T::Bundles,
+];
+
 const TREE_NAMES: [&str; 15] = [
     "meta",
     "deputies",
@@ -258,10 +285,13 @@ fn prefix(vote: &str) -> Vec<u8> {
     scoped(vote, b"")
 }
 
-/// The appliance's store: reads are direct, changes go through [`Store::write`].
+/// The appliance's store: reads see only what is on disk (see [`Durable`]), changes go
+/// through [`Store::write`].
 #[derive(Debug, Clone)]
 pub struct Store {
-    trees: Trees,
+    /// Read only through [`Store::read`] and [`Store::read_many`].
+    shared: Trees,
+    durable: Locks,
     jobs: mpsc::Sender<writer::Job>,
     meta: Arc<SessionMeta>,
     presence_epoch: Arc<std::sync::atomic::AtomicU64>,
@@ -303,12 +333,137 @@ fn open_db(data: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// `flush()` and then a real `fsync` of sled's files: what makes a change power-cut durable.
-pub(crate) fn sync(db: &sled::Db, data: &Path) -> std::io::Result<()> {
-    db.flush().map_err(std::io::Error::other)?;
-    let dir = store_dir(data);
-    fs::File::open(dir.join("db"))?.sync_all()?;
-    Ok(())
+/// The exit status of a process whose store failed to commit or to reach the disk (EX_IOERR).
+/// After a failed `fsync` the page cache may hold pages the kernel has marked clean but that
+/// never reached the disk: a restarted process would read and serve them. So the process
+/// exits with this status and `deploy/piaojue.service` does not restart on it
+/// (`RestartPreventExitStatus=`); the operator power-cycles, which empties the cache.
+pub const EXIT_STORAGE_FAILED: i32 = 74;
+
+/// Stops the process after a storage failure: logged, then [`EXIT_STORAGE_FAILED`]. Nothing of
+/// the failed batch is answered, and the caller holds the writer's lock, so no reader serves
+/// what was committed but not synced while the process goes down.
+pub(crate) fn storage_failed(what: &str, e: &dyn std::fmt::Display) -> ! {
+    tracing::error!(error = %e, "{what}; stopping without restart (exit {EXIT_STORAGE_FAILED})");
+    eprintln!(
+        "piaojue: {what}: {e}; stopping (exit {EXIT_STORAGE_FAILED}); power-cycle the appliance before it serves again"
+    );
+    std::process::exit(EXIT_STORAGE_FAILED)
+}
+
+fn fsync_path(path: &Path) -> std::io::Result<()> {
+    fs::File::open(path)?.sync_all()
+}
+
+/// The names in a directory (empty if it does not exist yet).
+fn entries(dir: &Path) -> std::io::Result<HashSet<OsString>> {
+    match fs::read_dir(dir) {
+        Ok(list) => list.map(|e| e.map(|e| e.file_name())).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashSet::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// What makes sled's files power-cut durable. sled 0.34's `flush()` is only
+/// `sync_file_range` on its log (`store/db`), and it writes every record over about 128 KiB
+/// to its own file `store/blobs/<lsn>` (at insert time, before the log record that points
+/// to it) without ever syncing that file or the directory; its snapshots are renamed into
+/// `store/` without a directory sync. [`Synced::sync`] closes all of that:
+/// 1. every file in `store/blobs` not synced before, then `store/blobs` itself if its names
+///    changed: a durable log record never points at a blob that is not;
+/// 2. `flush()` and `fsync` of `store/db`;
+/// 3. `store/blobs` again (a blob made during the flush), then every new file in `store/`
+///    and `store/` itself if its names changed.
+///
+/// It remembers the names it has synced, so a sync with no new file costs two `readdir`s.
+/// The first sync after opening syncs every file there is.
+#[derive(Debug)]
+pub(crate) struct Synced {
+    dir: PathBuf,
+    blobs: HashSet<OsString>,
+    top: HashSet<OsString>,
+}
+
+impl Synced {
+    pub(crate) fn new(data: &Path) -> Synced {
+        Synced {
+            dir: store_dir(data),
+            blobs: HashSet::new(),
+            top: HashSet::new(),
+        }
+    }
+
+    pub(crate) fn sync(&mut self, db: &sled::Db) -> std::io::Result<()> {
+        self.sync_blobs()?;
+        db.flush().map_err(std::io::Error::other)?;
+        fsync_path(&self.dir.join("db"))?;
+        self.sync_blobs()?;
+        let now = entries(&self.dir)?;
+        if now != self.top {
+            for name in now.difference(&self.top) {
+                let path = self.dir.join(name);
+                // `db` was just synced; `blobs` (a directory) is synced by `sync_blobs`.
+                if name != "db" && name != "blobs" && path.is_file() {
+                    fsync_if_there(&path)?;
+                }
+            }
+            fsync_path(&self.dir)?;
+            self.top = now;
+        }
+        Ok(())
+    }
+
+    fn sync_blobs(&mut self) -> std::io::Result<()> {
+        let dir = self.dir.join("blobs");
+        let now = entries(&dir)?;
+        if now == self.blobs {
+            return Ok(());
+        }
+        for name in now.difference(&self.blobs) {
+            fsync_if_there(&dir.join(name))?;
+        }
+        fsync_path(&dir)?;
+        self.blobs = now;
+        Ok(())
+    }
+}
+
+/// sled may remove a file it no longer needs between the listing and the sync.
+fn fsync_if_there(path: &Path) -> std::io::Result<()> {
+    match fsync_path(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+thread_local! {
+    /// Set on the writer's thread, which reads through [`Tx`] under its own write lock.
+    static ON_WRITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The trees as a reader may see them: only durable state. Each tree has a lock; the writer
+/// holds the write side of every tree a batch commits to, from that commit until the batch's
+/// sync has returned (sled shows a committed transaction at once, before any flush); every
+/// [`Store`] read holds the read side of the trees it reads. A burst of casts thus never
+/// blocks the token and deputy reads of the casts queued behind it.
+pub(crate) struct Durable<'a> {
+    trees: &'a Trees,
+    _one: Option<RwLockReadGuard<'a, ()>>,
+    _many: Vec<RwLockReadGuard<'a, ()>>,
+}
+
+/// One lock per tree, indexed as [`T`].
+pub(crate) type Locks = Arc<Vec<RwLock<()>>>;
+
+fn new_locks() -> Locks {
+    Arc::new(TREE_NAMES.iter().map(|_| RwLock::new(())).collect())
+}
+
+impl std::ops::Deref for Durable<'_> {
+    type Target = Trees;
+    fn deref(&self) -> &Trees {
+        self.trees
+    }
 }
 
 /// Wraps a change so the writer can run it and deliver its answer after the sync.
@@ -352,7 +507,7 @@ impl Store {
             seq: 0,
             hash: [0; 32],
         };
-        let mut w = writer::Writer::new(db, trees, data.to_path_buf(), head);
+        let mut w = writer::Writer::new(db, trees, data, head, new_locks());
         let meta = meta.clone();
         let (answer, mut rx) = oneshot::channel();
         let change = move |tx: &mut Tx<'_>| {
@@ -382,6 +537,12 @@ impl Store {
             return Err(StoreError::NotInitialised(data.to_path_buf()));
         }
         let db = open_db(data)?;
+        // Whatever sled's recovery wrote, and whatever an earlier process left in the page
+        // cache, reaches the disk before anything is read or served.
+        let mut synced = Synced::new(data);
+        if let Err(e) = synced.sync(&db) {
+            storage_failed("the store could not be synced to disk at start", &e);
+        }
         let trees =
             Trees::open(&db).map_err(|e| StoreError::Open(store_dir(data), e.to_string()))?;
         let meta: SessionMeta = read_json(trees.get(T::Meta), b"session")?
@@ -392,7 +553,8 @@ impl Store {
             ));
         }
         let head = verify_chain(&trees)?;
-        let w = writer::Writer::new(db, trees.clone(), data.to_path_buf(), head);
+        let durable = new_locks();
+        let w = writer::Writer::new(db, trees.clone(), data, head, durable.clone()).synced(synced);
         let presence_epoch = w.presence_epoch.clone();
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
         std::thread::Builder::new()
@@ -400,7 +562,8 @@ impl Store {
             .spawn(move || w.run(rx, MAX_BATCH))
             .map_err(|e| StoreError::Open(store_dir(data), e.to_string()))?;
         Ok(Store {
-            trees,
+            shared: trees,
+            durable,
             jobs: tx,
             meta: Arc::new(meta),
             presence_epoch,
@@ -440,6 +603,49 @@ impl Store {
         rx.await.map_err(|_| stopped())?
     }
 
+    /// Tree `t`, once no change to it is committed but not yet synced (at once on the
+    /// writer's own thread).
+    fn read(&self, t: T) -> Durable<'_> {
+        let one = (!ON_WRITER.get()).then(|| {
+            self.durable[t as usize]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+        });
+        Durable {
+            trees: &self.shared,
+            _one: one,
+            _many: Vec::new(),
+        }
+    }
+
+    /// Several trees at once. Never waits while holding one (the writer may hold another
+    /// and wait for it): takes them all or none, and tries again.
+    fn read_many(&self, ts: &[T]) -> Durable<'_> {
+        let mut many = Vec::with_capacity(ts.len());
+        if !ON_WRITER.get() {
+            'again: loop {
+                many.clear();
+                for t in ts {
+                    match self.durable[*t as usize].try_read() {
+                        Ok(g) => many.push(g),
+                        Err(TryLockError::Poisoned(p)) => many.push(p.into_inner()),
+                        Err(TryLockError::WouldBlock) => {
+                            many.clear();
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                            continue 'again;
+                        }
+                    }
+                }
+                break;
+            }
+        }
+        Durable {
+            trees: &self.shared,
+            _one: None,
+            _many: many,
+        }
+    }
+
     /// Changes whenever a deputy's record (presence, tablet) changes.
     pub fn presence_epoch(&self) -> u64 {
         self.presence_epoch
@@ -451,18 +657,18 @@ impl Store {
     }
 
     pub fn deputy(&self, id: &str) -> Result<Option<Deputy>, Refusal> {
-        read_json(self.trees.get(T::Deputies), id.as_bytes()).map_err(to_internal)
+        read_json(self.read(T::Deputies).get(T::Deputies), id.as_bytes()).map_err(to_internal)
     }
 
     /// Every deputy, in id order (callers sort as they need).
     pub fn deputies(&self) -> Result<Vec<Deputy>, Refusal> {
-        scan_json(self.trees.get(T::Deputies), b"").map_err(to_internal)
+        scan_json(self.read(T::Deputies).get(T::Deputies), b"").map_err(to_internal)
     }
 
     /// Who holds the token with this SHA-256, if anyone.
     pub fn token_holder(&self, token_sha256: &str) -> Result<Option<Holder>, Refusal> {
         Ok(self
-            .trees
+            .read(T::Tokens)
             .get(T::Tokens)
             .get(token_sha256.as_bytes())
             .map_err(to_internal)?
@@ -470,20 +676,20 @@ impl Store {
     }
 
     pub fn scrutineer(&self, id: &str) -> Result<Option<Scrutineer>, Refusal> {
-        read_json(self.trees.get(T::Scrutineers), id.as_bytes()).map_err(to_internal)
+        read_json(self.read(T::Scrutineers).get(T::Scrutineers), id.as_bytes()).map_err(to_internal)
     }
 
     pub fn bundle(&self, vote: &str) -> Result<Option<SignedBundle>, Refusal> {
-        read_json(self.trees.get(T::Bundles), vote.as_bytes()).map_err(to_internal)
+        read_json(self.read(T::Bundles).get(T::Bundles), vote.as_bytes()).map_err(to_internal)
     }
 
     pub fn scrutineers(&self) -> Result<Vec<Scrutineer>, Refusal> {
-        scan_json(self.trees.get(T::Scrutineers), b"").map_err(to_internal)
+        scan_json(self.read(T::Scrutineers).get(T::Scrutineers), b"").map_err(to_internal)
     }
 
     /// (deputy id, code) of every enrolment code issued and not yet used.
     pub fn pending_codes(&self) -> Result<Vec<(String, String)>, Refusal> {
-        self.trees
+        self.read(T::PendingCodes)
             .get(T::PendingCodes)
             .iter()
             .map(|kv| {
@@ -497,20 +703,21 @@ impl Store {
     }
 
     pub fn rules(&self, sha256: &str) -> Result<Option<AdoptedRules>, Refusal> {
-        read_json(self.trees.get(T::Rules), sha256.as_bytes()).map_err(to_internal)
+        read_json(self.read(T::Rules).get(T::Rules), sha256.as_bytes()).map_err(to_internal)
     }
 
     pub fn rules_list(&self) -> Result<Vec<AdoptedRules>, Refusal> {
-        scan_json(self.trees.get(T::Rules), b"").map_err(to_internal)
+        scan_json(self.read(T::Rules).get(T::Rules), b"").map_err(to_internal)
     }
 
     pub fn vote(&self, id: &str) -> Result<Option<Vote>, Refusal> {
-        read_json(self.trees.get(T::Votes), id.as_bytes()).map_err(to_internal)
+        read_json(self.read(T::Votes).get(T::Votes), id.as_bytes()).map_err(to_internal)
     }
 
     /// Every vote, in creation order.
     pub fn votes(&self) -> Result<Vec<Vote>, Refusal> {
-        let mut votes: Vec<Vote> = scan_json(self.trees.get(T::Votes), b"").map_err(to_internal)?;
+        let mut votes: Vec<Vote> =
+            scan_json(self.read(T::Votes).get(T::Votes), b"").map_err(to_internal)?;
         votes.sort_by_key(|v| {
             v.id.trim_start_matches('v')
                 .parse::<u64>()
@@ -521,37 +728,41 @@ impl Store {
 
     /// Ballots cast so far in a vote (a count, never their content).
     pub fn turnout(&self, vote: &str) -> Result<u64, Refusal> {
-        read_u64(self.trees.get(T::Counts), vote.as_bytes()).map_err(to_internal)
+        read_u64(self.read(T::Counts).get(T::Counts), vote.as_bytes()).map_err(to_internal)
     }
 
     pub fn is_enabled(&self, vote: &str, deputy: &str) -> Result<bool, Refusal> {
-        self.trees
+        self.read(T::Enabled)
             .get(T::Enabled)
             .contains_key(scoped(vote, deputy.as_bytes()))
             .map_err(to_internal)
     }
 
     pub fn cast_mark(&self, vote: &str, deputy: &str) -> Result<Option<CastMark>, Refusal> {
-        read_json(self.trees.get(T::Casts), &scoped(vote, deputy.as_bytes())).map_err(to_internal)
+        read_json(
+            self.read(T::Casts).get(T::Casts),
+            &scoped(vote, deputy.as_bytes()),
+        )
+        .map_err(to_internal)
     }
 
     /// The deputies who cast in a vote (for 未按 and named votes), with their marks.
     pub fn cast_marks(&self, vote: &str) -> Result<Vec<(String, CastMark)>, Refusal> {
-        marks_in(&self.trees, vote)
+        marks_in(&self.read(T::Casts), vote)
     }
 
     /// A vote's receipt codes, sorted.
     pub fn receipts(&self, vote: &str) -> Result<Vec<String>, Refusal> {
-        receipts_in(&self.trees, vote)
+        receipts_in(&self.read(T::Receipts), vote)
     }
 
     /// A vote's stored ballots (choices only), in the order of their random keys.
     pub fn ballots(&self, vote: &str) -> Result<Vec<Vec<u8>>, Refusal> {
-        ballots_in(&self.trees, vote)
+        ballots_in(&self.read(T::Ballots), vote)
     }
 
     pub fn audit_head(&self) -> Result<ChainHead, Refusal> {
-        Ok(read_json(self.trees.get(T::Meta), b"audit_head")
+        Ok(read_json(self.read(T::Meta).get(T::Meta), b"audit_head")
             .map_err(to_internal)?
             .unwrap_or(ChainHead {
                 seq: 0,
@@ -561,7 +772,7 @@ impl Store {
 
     /// Audit entries from `from` (1-based), at most `limit`.
     pub fn audit(&self, from: u64, limit: usize) -> Result<Vec<AuditEntry>, Refusal> {
-        self.trees
+        self.read(T::Audit)
             .get(T::Audit)
             .range(from.to_be_bytes()..)
             .take(limit)
@@ -574,15 +785,16 @@ impl Store {
 
     /// Re-checks the whole audit chain (also done at start-up).
     pub fn verify_chain(&self) -> Result<ChainHead, StoreError> {
-        verify_chain(&self.trees)
+        verify_chain(&self.read_many(&[T::Meta, T::Audit]))
     }
 
     /// Every tree's name and every value's bytes: for tests that look for links.
     #[doc(hidden)]
     pub fn dump(&self) -> Vec<(String, Vec<u8>, Vec<u8>)> {
+        let all = self.read_many(&ALL_TREES);
         let mut out = Vec::new();
         for (i, name) in TREE_NAMES.iter().enumerate() {
-            for (k, v) in self.trees.by_index(i).iter().flatten() {
+            for (k, v) in all.by_index(i).iter().flatten() {
                 out.push((name.to_string(), k.to_vec(), v.to_vec()));
             }
         }

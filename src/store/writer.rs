@@ -7,16 +7,18 @@
 //! rule that nothing is answered before it is on disk.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLockWriteGuard};
 
 use piaojue_core::crypto;
 use piaojue_core::refusal::Refusal;
 use sled::Transactional;
 use tokio::sync::mpsc;
 
-use super::{Actor, AuditEntry, ChainHead, T, Trees, internal};
+use super::{
+    Actor, AuditEntry, ChainHead, Locks, ON_WRITER, Synced, T, Trees, internal, storage_failed,
+};
 
 /// One buffered write: a tree, a key, and the new value (`None` removes).
 type Write = (T, Vec<u8>, Option<Vec<u8>>);
@@ -121,11 +123,28 @@ impl Tx<'_> {
     }
 }
 
+/// Aborts the process if the writer's thread unwinds (a change panicked): readers must not
+/// see what it committed and did not sync, and a writer that is gone answers nothing again.
+/// The restart syncs whatever the page cache holds before it serves.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("a change panicked on the store's writer; stopping");
+            std::process::abort();
+        }
+    }
+}
+
 /// The writer's state, owned by its thread.
 pub(super) struct Writer {
     db: sled::Db,
     trees: Trees,
-    data: PathBuf,
+    synced: Synced,
+    /// One per tree, held (write) from a batch's first commit to that tree until the batch's
+    /// sync has returned: readers see only durable state.
+    durable: Locks,
     head: ChainHead,
     /// Bumped whenever a deputy's record changes, so readers know when attendance moved.
     pub(super) presence_epoch: Arc<AtomicU64>,
@@ -139,30 +158,50 @@ struct Pending {
 }
 
 impl Writer {
-    pub(super) fn new(db: sled::Db, trees: Trees, data: PathBuf, head: ChainHead) -> Writer {
+    pub(super) fn new(
+        db: sled::Db,
+        trees: Trees,
+        data: &Path,
+        head: ChainHead,
+        durable: Locks,
+    ) -> Writer {
         Writer {
             db,
             trees,
-            data,
+            synced: Synced::new(data),
+            durable,
             head,
             presence_epoch: Arc::default(),
         }
+    }
+
+    /// Carries on from what the opener already synced.
+    pub(super) fn synced(mut self, synced: Synced) -> Writer {
+        self.synced = synced;
+        self
     }
 
     /// Runs one job alone and makes it durable: for `init`, before any server runs.
     pub(super) fn run_one(&mut self, job: Job) -> std::io::Result<()> {
         let mut pending = Pending::default();
         let deliver = self.run_job(job, &mut pending);
-        self.commit(&mut pending);
-        super::sync(&self.db, &self.data)?;
+        let durable = self.durable.clone();
+        let mut held = Vec::new();
+        self.commit(&mut pending, &durable, &mut held);
+        self.synced.sync(&self.db)?;
         deliver();
         Ok(())
     }
 
     /// Drains the queue: every job of a batch run, their kept writes committed (casts share a
-    /// transaction), then one flush + fsync, then every answer. A failed commit or sync
-    /// aborts: the acknowledged state must be the stored state.
+    /// transaction), then one flush + fsync, then every answer. From the batch's first commit
+    /// until its answers are handed over, the writer holds the readers' lock: sled shows a
+    /// commit at once, and nothing that is not on disk may be read. A failed commit or sync
+    /// stops the process with [`super::EXIT_STORAGE_FAILED`], the lock still held: the
+    /// acknowledged state must be the stored state.
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+        ON_WRITER.set(true);
+        let durable = self.durable.clone();
         while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
             while batch.len() < max_batch {
@@ -173,20 +212,26 @@ impl Writer {
             }
             let mut pending = Pending::default();
             let mut answers = Vec::with_capacity(batch.len());
+            let mut held = Vec::new();
+            // Dropped before `held`: a panicking change must not release the lock on a
+            // committed, unsynced state.
+            let _stop = AbortOnPanic;
             for job in batch {
                 if !job.batched {
-                    self.commit(&mut pending);
+                    self.commit(&mut pending, &durable, &mut held);
                 }
                 answers.push(self.run_job(job, &mut pending));
             }
-            self.commit(&mut pending);
-            if let Err(e) = super::sync(&self.db, &self.data) {
-                tracing::error!(error = %e, "fsync of the store failed; stopping so recovery runs on restart");
-                std::process::abort();
+            self.commit(&mut pending, &durable, &mut held);
+            if !held.is_empty()
+                && let Err(e) = self.synced.sync(&self.db)
+            {
+                storage_failed("the store could not be synced to disk", &e);
             }
             for deliver in answers {
                 deliver();
             }
+            drop(held);
         }
     }
 
@@ -233,8 +278,14 @@ impl Writer {
         done.deliver
     }
 
-    /// Commits the pending writes and the new chain head in one sled transaction.
-    fn commit(&mut self, pending: &mut Pending) {
+    /// Commits the pending writes and the new chain head in one sled transaction, taking the
+    /// readers' lock of each tree it writes first (kept until the batch's sync).
+    fn commit<'l>(
+        &mut self,
+        pending: &mut Pending,
+        durable: &'l Locks,
+        held: &mut Vec<(usize, RwLockWriteGuard<'l, ()>)>,
+    ) {
         if pending.writes.is_empty() {
             return;
         }
@@ -250,6 +301,12 @@ impl Writer {
         used.sort_unstable();
         used.dedup();
         let slot = |t: T| used.iter().position(|&u| u == t as usize).unwrap_or(0);
+        for &i in &used {
+            if !held.iter().any(|(h, _)| *h == i) {
+                let guard = durable[i].write().unwrap_or_else(PoisonError::into_inner);
+                held.push((i, guard));
+            }
+        }
         let trees: Vec<&sled::Tree> = used.iter().map(|&i| self.trees.by_index(i)).collect();
         let result: sled::transaction::TransactionResult<(), ()> =
             trees.as_slice().transaction(|t| {
@@ -267,10 +324,9 @@ impl Writer {
                 Ok(())
             });
         if let Err(e) = result {
-            // A failed transaction on the single writer means storage trouble: stop, and let
-            // recovery run on restart rather than answer from a state that is not stored.
-            tracing::error!(error = ?e, "transaction failed; stopping");
-            std::process::abort();
+            // A failed transaction on the single writer means storage trouble: stop rather
+            // than answer from a state that is not stored.
+            storage_failed("a store transaction failed", &format!("{e:?}"));
         }
         if writes.iter().any(|(t, _, _)| *t == T::Deputies) {
             self.presence_epoch.fetch_add(1, Ordering::Release);

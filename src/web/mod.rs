@@ -22,6 +22,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("notice.js", JS, include_bytes!("assets/notice.js")),
     ("screen.js", JS, include_bytes!("assets/screen.js")),
     ("verify.js", JS, include_bytes!("assets/verify.js")),
+    // The tablet app's service worker (scope /tablet: needs `Service-Worker-Allowed: /tablet`).
+    ("sw.js", JS, include_bytes!("assets/sw.js")),
     // The verify page's port of the verifier and the rules engine; sig.js's strict Ed25519
     // (e2e.js over the vendored @noble/curves) and its whole import graph.
     ("rules.js", JS, include_bytes!("assets/rules.js")),
@@ -145,6 +147,20 @@ pub fn page(path: &str) -> Response {
 /// slash) simply is not in the list.
 pub async fn asset(Path(path): Path<String>) -> Response {
     match ASSETS.iter().find(|(p, _, _)| *p == path) {
+        // The tablet app's service worker may control /tablet (and nothing else: not the
+        // console, the screen, the verify page or any API).
+        Some((_, mime, bytes)) if path == "sw.js" => (
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "no-cache"),
+                (
+                    header::HeaderName::from_static("service-worker-allowed"),
+                    "/tablet",
+                ),
+            ],
+            *bytes,
+        )
+            .into_response(),
         Some((_, mime, bytes)) => (
             [
                 (header::CONTENT_TYPE, *mime),

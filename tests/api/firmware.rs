@@ -165,3 +165,36 @@ fn no_private_key_is_ever_committed() {
         );
     }
 }
+
+/// #11: the store exits with its own status when a commit or an `fsync` fails, and the unit
+/// never restarts on it (a restart could serve page-cache data that never reached the disk).
+#[test]
+fn the_unit_does_not_restart_after_a_storage_failure() {
+    let unit = std::fs::read_to_string(repo("deploy/piaojue.service")).unwrap();
+    let code = piaojue::store::EXIT_STORAGE_FAILED.to_string();
+    let prevented: Vec<&str> = unit
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("RestartPreventExitStatus="))
+        .flat_map(str::split_whitespace)
+        .collect();
+    assert!(
+        prevented.contains(&code.as_str()),
+        "RestartPreventExitStatus= does not list {code}: {prevented:?}"
+    );
+    assert!(
+        code != "0" && code != "1" && code != "2",
+        "the status must differ from the CLI's usual ones"
+    );
+    if have("systemd-analyze") {
+        let out = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(repo("deploy/piaojue.service"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !text.contains("RestartPreventExitStatus"),
+            "systemd rejects the setting: {text}"
+        );
+    }
+}

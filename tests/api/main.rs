@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod binary;
 mod crash;
+mod durability;
 mod e2e_cli;
 mod firmware;
 mod limits;

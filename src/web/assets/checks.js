@@ -2,7 +2,7 @@
 // check: the same names, in the same order, with the same verdicts, so the verify page and
 // the CLI cannot disagree about a bundle. Pure ES module (no DOM): runs in the page and in
 // Node (tests/js/checks.test.mjs). Each check is { name, ok, detail }.
-import { sha256Hex, verifyDetailed, publicKey, unhex, bytesToHex, DOMAIN } from "./sig.js";
+import { sha256Hex, verifyDetailed, publicKey, unhex, bytesToHex, DOMAIN, SIG_ERROR } from "./sig.js";
 import { parseJson, decodeUtf8, T, F64, RulesError, RawRoll, parseRules, checkItems, makeCounts, decide, RATE_KEYS, KIND_ZH, rustTrim } from "./rules.js";
 
 export const ENVELOPE_FORMAT = "piaojue-bundle/1";
@@ -32,6 +32,12 @@ const Envelope = T.struct({ format: [T.string, true], body: [T.string, true], si
 const NamedChoice = T.struct({ deputy: [T.string, true], name: [T.string, true], choices: [T.vec(T.u8), true] });
 const PinnedScrutineer = T.struct({ id: [T.string, true], name: [T.string, true], public_key: [T.string, true] });
 const AuditHead = T.struct({ seq: [T.u64, true], hash: [T.string, true] });
+const InterventionCosignature = T.struct({ scrutineer: [T.string, true], public_key: [T.string, true], signature: [T.string, true] });
+const Intervention = T.struct({
+  kind: [T.oneOf({ manual_checkin: "manual_checkin", reissue: "reissue" }, "an intervention kind"), true],
+  deputy: [T.string, true], seq: [T.u32, true], time: [T.string, true], reason: [T.string, true], actor: [T.string, true],
+  cosignature: d(InterventionCosignature),
+});
 const ResultBody = T.struct({
   format: [T.string, true], session: [T.string, true], appliance_key: [T.string, true], vote_id: [T.string, true], title: [T.string, true],
   kind: [T.oneOf({ motion: "motion", project_selection: "project_selection", satisfaction: "satisfaction" }, "a vote kind"), true],
@@ -40,6 +46,7 @@ const ResultBody = T.struct({
   receipts: [T.vec(T.string), true], ballots: [T.vec(T.vec(T.u8)), true], named: d(T.vec(NamedChoice)),
   counts: [T.vec(T.vec(T.u64)), true], outcome: [T.any, true], announcement: [T.string, true], audit_head: [AuditHead, true],
   previous_bundle_sha256: o(T.string), cosignatures_required: [T.u32, true], scrutineers: d(T.vec(PinnedScrutineer)),
+  interventions: d(T.vec(Intervention)), demo: d(T.bool),
 });
 
 /** bundle::parse: the envelope and the body's bytes, or why not (throws a string). */
@@ -251,7 +258,42 @@ function checkSignatures(checks, envelope, body, parsed, expect) {
     else if (have >= need) pass("cosignatures.required", have + " valid co-signatures by the scrutineers signed into the vote, " + need + " required");
     else fail("cosignatures.required", have + " valid co-signatures by the scrutineers signed into the vote, but the rules require " + need);
     checkScrutineers(checks, parsed, expect);
+    checkInterventions(checks, parsed);
   }
+}
+
+/** bundle::intervention_message: the exact bytes a scrutineer co-signs (serde_json, keys in
+ *  this order, no spaces). */
+function interventionMessage(applianceKey, kind, deputy, reason, seq) {
+  return JSON.stringify({ format: "piaojue-intervention/1", appliance_key: applianceKey, kind, deputy, reason, seq });
+}
+
+/** The interventions: each co-signature by one of the vote's scrutineers and valid; a demo
+ *  session said plainly (check_interventions in bundle.rs). */
+function checkInterventions(checks, body) {
+  const pass = (name, detail) => checks.push({ name, ok: true, detail });
+  const fail = (name, detail) => checks.push({ name, ok: false, detail });
+  if (body.demo === true) pass("session.demo", "演示会议：a demonstration session's bundle, not a real vote");
+  const list = body.interventions;
+  if (list === null || list === undefined) return;
+  const pinned = (body.scrutineers || []).map((p) => p.public_key.toLowerCase());
+  let cosigned = 0;
+  for (let n = 0; n < list.length; n++) {
+    const i = list[n];
+    const cs = i.cosignature;
+    if (!cs) continue;
+    const kindZh = i.kind === "manual_checkin" ? "补签到" : "补发登记码";
+    let error = null;
+    if (!pinned.includes(cs.public_key.toLowerCase())) error = "not by one of the vote's scrutineers";
+    else {
+      const r = verifyDetailed(DOMAIN.intervention, utf8.encode(interventionMessage(body.appliance_key, i.kind, i.deputy, i.reason, i.seq)), cs.signature, cs.public_key);
+      if (r.error) error = r.error === SIG_ERROR.badSignature ? "the co-signature does not verify" : r.error;
+    }
+    if (error) return fail("interventions", "interventions[" + n + "] (" + i.deputy + " " + kindZh + "): " + error);
+    cosigned++;
+  }
+  const checkins = list.filter((i) => i.kind === "manual_checkin").length;
+  pass("interventions", checkins + " manual check-ins and " + (list.length - checkins) + " reissues of deputies in this vote, " + cosigned + " co-signed by its scrutineers");
 }
 
 /** The agenda's scrutineer keys as the CLI's --scrutineers file reads them: one hex key per

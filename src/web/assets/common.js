@@ -52,6 +52,25 @@ export async function api(method, path, { body, token, raw, contentType } = {}) 
 
 export const stateZh = { draft: "未开始", open: "表决中", closed: "已结束", announced: "已宣布", cancelled: "已取消" };
 export const kindZh = { motion: "表决", project_selection: "民生实事项目票决", satisfaction: "满意度测评" };
+/** What the act is called: a 测评 is a 测评, a 票决 a 票决, anything else a 表决. */
+export const kindNoun = { motion: "表决", project_selection: "票决", satisfaction: "测评" };
+export function noun(kind) { return kindNoun[kind] || "表决"; }
+
+/** The state name of a vote as the appliance words it (`state_zh`), the same on every page. */
+export function stateName(v) {
+  return v?.state_zh || stateZh[v?.state] || "";
+}
+
+/** 记名 / 无记名, when the appliance says which. */
+export function secrecy(v) {
+  return v?.secret === true ? "无记名" : v?.secret === false ? "记名" : "";
+}
+
+/** m:ss */
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
 
 /** Groups a hex fingerprint in fours. */
 export function grouped(hex, n = 4) {

@@ -1,6 +1,6 @@
 // The secretariat's console: attendance, roster, rules, votes from draft to announced.
 // The operator sees turnout while a vote is open, and the tally only after the close.
-import { h, show, api, ApiError, listen, stateZh, kindZh, grouped } from "./common.js";
+import { h, show, api, ApiError, listen, kindZh, noun, stateName, secrecy, grouped } from "./common.js";
 
 const app = document.getElementById("app");
 let status = null;
@@ -10,20 +10,41 @@ let filter = "";
 // only shows what is left, from the server's `seconds_left` and the time since it was read.
 const loadedAt = { t: Date.now() };
 let flash = null;
+/** Errors by the place that caused them (a vote's row, a form): shown right there. */
+const errors = {};
+/** The tally on view: the same element across the redraws (every second while a vote is open). */
+const resultView = h("div", { id: "result-view" });
 
 function note(text, error = false) {
   flash = { text, error };
   render();
 }
 
+/** An error in Chinese: the appliance's message, or a Chinese frame around one that is not. */
+function zh(e) {
+  if (!(e instanceof ApiError)) return "无法连接表决系统，请检查网络后重试。";
+  const m = e.message || "";
+  if (/[\u4e00-\u9fff]/.test(m)) return m;
+  return "操作未成功（" + e.code + "）。表决系统的说明：" + m;
+}
+
+/** Calls the API for the form or row `where`; a refusal is shown next to it. */
 async function call(method, path, body, opts = {}) {
+  const where = opts.where || "general";
   try {
-    return await api(method, path, { body, ...opts });
+    const r = await api(method, path, { body, ...opts });
+    delete errors[where];
+    return r;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return loginForm(e.message);
-    note(e.message || "操作失败", true);
+    if (e instanceof ApiError && e.status === 401) { loginForm(e.message); throw e; }
+    errors[where] = zh(e);
+    render();
     throw e;
   }
+}
+
+function errorBox(where) {
+  return errors[where] ? h("div", { class: "notice error", role: "alert", id: "error-" + where }, errors[where]) : null;
 }
 
 function loginForm(error) {
@@ -64,10 +85,12 @@ function attendance() {
     figure("应到", a.seated, "seated"), figure("实到", a.present, "present"), figure("请假", a.leave, "leave"),
     figure("未签到", a.absent, "absent"), figure("中途退场", a.left, "left")),
     status.demo ? h("p", {}, h("button", { id: "demo-checkin", onclick: async () => {
-      const r = await call("POST", "/api/operator/demo/checkin", {});
+      const r = await call("POST", "/api/operator/demo/checkin", {}, { where: "attendance" }).catch(() => null);
+      if (!r) return;
       note("演示：已为" + r.checked_in + "名代表模拟签到。");
       load();
-    } }, "演示：模拟全体代表签到")) : null);
+    } }, "演示：模拟全体代表签到")) : null,
+    errorBox("attendance"));
 }
 
 function turnoutBar(t) {
@@ -83,34 +106,39 @@ function reason(question) {
 }
 
 async function act(vote, what, body = {}) {
-  const r = await call("POST", "/api/operator/votes/" + vote.id + "/" + what, body);
-  note("《" + r.vote.title + "》" + stateZh[r.vote.state] + "。");
+  const r = await call("POST", "/api/operator/votes/" + vote.id + "/" + what, body, { where: "vote-" + vote.id });
+  note("《" + r.vote.title + "》" + stateName(r.vote) + "。");
   await load();
   return r;
 }
 
+/** The actions of a vote; 取消 is kept apart (its own column), never beside 开始表决. */
 function voteActions(v) {
   const b = (label, id, onclick, primary) => h("button", { class: primary ? "primary" : "", id: id + "-" + v.id, onclick }, label);
+  const n = noun(v.kind);
+  const swallow = (p) => p.catch(() => {});
   switch (v.state) {
     case "draft":
       return [
-        b("开始表决", "open", () => act(v, "open"), true),
-        v.voting_seconds ? h("span", { class: "muted" }, " 表决时间 " + v.voting_seconds + " 秒，到时自动结束 ") : null,
-        b("取消", "cancel", () => { const r = reason("取消表决的原因："); if (r) act(v, "cancel", { reason: r }); }),
+        b("开始" + n, "open", () => swallow(act(v, "open")), true),
+        v.voting_seconds ? h("span", { class: "muted" }, " " + n + "时间 " + v.voting_seconds + " 秒，到时自动结束 ") : null,
       ];
     case "open":
       return [
-        b("结束表决", "close", () => { if (window.confirm("确定结束《" + v.title + "》？结束后不能再投票。")) act(v, "close"); }, true),
-        v.extended ? null : b("延长1分钟", "extend", () => { if (window.confirm("表决时间只能延长一次。确定延长1分钟？")) act(v, "extend", { seconds: 60 }); }),
-        b("取消", "cancel", () => { const r = reason("取消表决的原因（将记入审计日志）："); if (r) act(v, "cancel", { reason: r }); }),
+        b("结束" + n, "close", () => { if (window.confirm("确定结束《" + v.title + "》？结束后不能再投票。")) swallow(act(v, "close")); }, true),
+        v.extended ? null : b("延长1分钟", "extend", () => { if (window.confirm(n + "时间只能延长一次。确定延长1分钟？")) swallow(act(v, "extend", { seconds: 60 })); }),
         status.demo ? b("演示：其余代表随机投票", "simulate", async () => {
-          const r = await call("POST", "/api/operator/demo/simulate/" + v.id, {});
+          const r = await call("POST", "/api/operator/demo/simulate/" + v.id, {}, { where: "vote-" + v.id }).catch(() => null);
+          if (!r) return;
           note("演示：" + r.cast + "名代表已模拟投票。");
           load();
         }) : null,
       ];
     case "closed":
-      return [b("查看计票结果", "tally", () => showResult(v)), b("宣布结果", "announce", () => act(v, "announce"), true)];
+      return [b("查看计票结果", "tally", () => showResult(v)),
+        b("宣布结果", "announce", () => {
+          if (window.confirm("宣布《" + v.title + "》的结果？\n宣布后，结果将在会场大屏、代表终端和公告中公开，不能撤回。")) swallow(act(v, "announce"));
+        }, true)];
     case "announced":
       return [b("查看结果", "tally", () => showResult(v)),
         h("a", { href: "/console/notice#vote=" + v.id, target: "_blank", id: "notice-" + v.id }, "打印公告")];
@@ -119,13 +147,45 @@ function voteActions(v) {
   }
 }
 
+/** 取消, in a column of its own at the far end of the row, and asking for a reason. */
+function cancelAction(v) {
+  if (v.state !== "draft" && v.state !== "open") return null;
+  return h("button", { class: "danger", id: "cancel-" + v.id, onclick: () => {
+    const r = reason("取消《" + v.title + "》的原因（将记入审计日志）：");
+    if (r) act(v, "cancel", { reason: r }).catch(() => {});
+  } }, "取消" + noun(v.kind));
+}
+
+/** The deputies enabled in a closed vote who did not vote (未按): from the appliance when it
+ *  says, else (a named vote) from who is listed with a choice. */
+function notVoted(v, r) {
+  if (Array.isArray(r.not_voted)) return r.not_voted.map((d) => (typeof d === "string" ? deputies.find((x) => x.id === d) || { id: d, name: d } : d));
+  if (r.secret === false && Array.isArray(r.named_choices) && v.roll) {
+    const voted = new Set(r.named_choices.map((c) => c.deputy));
+    // Without the roll's names, the deputies present now and not listed are the best guess.
+    return deputies.filter((d) => !voted.has(d.id) && (d.presence === "present" || d.presence === "left"));
+  }
+  return null;
+}
+
 async function showResult(v) {
-  const r = await call("GET", "/api/operator/votes/" + v.id + "/result");
-  const bundle = await call("GET", "/api/operator/votes/" + v.id + "/bundle");
+  let r, bundle;
+  try {
+    r = await call("GET", "/api/operator/votes/" + v.id + "/result", undefined, { where: "vote-" + v.id });
+    bundle = await call("GET", "/api/operator/votes/" + v.id + "/bundle", undefined, { where: "vote-" + v.id });
+  } catch { return; }
   const cosigned = bundle.signatures.filter((s) => s.role === "scrutineer");
-  const box = document.getElementById("result-view");
+  const box = resultView;
+  const missing = notVoted(v, r);
+  const roll = r.vote.roll || v.roll;
+  const count = roll && typeof roll.enabled === "number" ? roll.enabled - (typeof r.cast === "number" ? r.cast : roll.cast || 0) : null;
   show(box, h("h2", {}, "计票结果：" + v.title + (v.state === "closed" ? "（尚未宣布，仅秘书处可见）" : "")),
     h("pre", { class: "announcement", id: "announcement" }, r.announcement),
+    h("div", { id: "not-voted" },
+      h("h3", {}, "未按表决器的代表" + (missing ? "（" + missing.length + "名）" : count !== null ? "（" + count + "名）" : "")),
+      missing
+        ? (missing.length ? h("p", {}, missing.map((d) => d.name + (d.delegation ? "（" + d.delegation + (d.seat ? " " + d.seat : "") + "）" : "")).join("、")) : h("p", {}, "无：参加" + noun(v.kind) + "的代表都已投票。"))
+        : h("p", { class: "muted" }, count === 0 ? "无：参加" + noun(v.kind) + "的代表都已投票。" : "表决系统未提供名单。")),
     h("p", {}, "监票人会签：" + (cosigned.length ? cosigned.map((s) => s.name).join("、") : "无")),
     h("p", { class: "muted" }, "回执码 " + r.receipts.length + " 个；结果包 SHA-256 " + (r.vote.bundle_sha256 || "（宣布后公布）")));
   box.scrollIntoView();
@@ -135,26 +195,30 @@ function votes() {
   const rows = status.votes.map((v) => {
     const left = v.state === "open" && typeof v.seconds_left === "number" ? Math.max(0, v.seconds_left - Math.floor((Date.now() - loadedAt.t) / 1000)) : null;
     return h("tr", { id: "vote-" + v.id },
-      h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted" }, kindZh[v.kind] + " · " + v.items.length + "项")),
-      h("td", { class: "state" }, stateZh[v.state], left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
-      h("td", {}, turnoutBar(v.turnout)), h("td", {}, h("div", { class: "row" }, voteActions(v))));
+      h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted kind" }, [secrecy(v), kindZh[v.kind] || noun(v.kind)].filter(Boolean).join("") + " · " + v.items.length + "项")),
+      h("td", { class: "state" }, stateName(v), left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
+      h("td", {}, turnoutBar(v.turnout)),
+      h("td", {}, h("div", { class: "row" }, voteActions(v)), errorBox("vote-" + v.id)),
+      h("td", { class: "aside" }, cancelAction(v)));
   });
   const rules = status.rules;
   const title = h("input", { id: "new-title", placeholder: "表决事项名称", size: 40 });
   const rule = h("select", { id: "new-rules" }, rules.map((r) => h("option", { value: r.sha256 }, r.title + "（" + kindZh[r.kind] + "）")));
   const items = h("textarea", { id: "new-items", rows: 4, cols: 50, placeholder: "每行一项：候选项目、议案或测评事项" });
   return h("section", {}, h("h2", {}, "表决"),
-    h("table", {}, h("thead", {}, h("tr", {}, ["编号", "事项", "状态", "投票进度", "操作"].map((t) => h("th", {}, t)))), h("tbody", {}, rows)),
-    h("div", { id: "result-view" }),
+    h("table", {}, h("thead", {}, h("tr", {}, ["编号", "事项", "状态", "投票进度", "操作", ""].map((t) => h("th", {}, t)))), h("tbody", {}, rows)),
+    resultView,
     h("h3", {}, "新建表决"),
     h("div", { class: "row" }, title, rule),
     items,
     h("div", {}, h("button", { id: "create", onclick: async () => {
       const list = items.value.split("\n").map((s) => s.trim()).filter(Boolean);
-      const r = await call("POST", "/api/operator/votes", { title: title.value, rules_sha256: rule.value, items: list });
-      note("已新建表决 " + r.vote.id + "。");
+      const r = await call("POST", "/api/operator/votes", { title: title.value, rules_sha256: rule.value, items: list }, { where: "create" }).catch(() => null);
+      if (!r) return;
+      note("已新建" + noun(r.vote.kind) + " " + r.vote.id + "。");
       load();
-    } }, "新建")));
+    } }, "新建")),
+    errorBox("create"));
 }
 
 function rulesSection() {
@@ -164,10 +228,12 @@ function rulesSection() {
     h("div", { class: "row" }, file, h("button", { onclick: async () => {
       if (!file.files[0]) return;
       const raw = new Uint8Array(await file.files[0].arrayBuffer());
-      const r = await call("POST", "/api/operator/rules", undefined, { raw });
+      const r = await call("POST", "/api/operator/rules", undefined, { raw, where: "rules" }).catch(() => null);
+      if (!r) return;
       note("已通过并冻结《" + r.title + "》，SHA-256 " + r.sha256 + "。");
       load();
-    } }, "通过办法文件")));
+    } }, "通过办法文件")),
+    errorBox("rules"));
 }
 
 function roster() {
@@ -177,13 +243,15 @@ function roster() {
     deputies.length === 0 ? h("div", { class: "row" }, file, h("button", { onclick: async () => {
       if (!file.files[0]) return;
       const raw = new Uint8Array(await file.files[0].arrayBuffer());
-      const r = await call("POST", "/api/operator/roster", undefined, { raw, contentType: "text/csv" });
+      const r = await call("POST", "/api/operator/roster", undefined, { raw, contentType: "text/csv", where: "roster" }).catch(() => null);
+      if (!r) return;
       note("已导入" + r.imported + "名代表。");
       load();
     } }, "导入名册 CSV")) : null,
     h("div", { class: "row" }, search,
-      h("button", { onclick: async () => { const r = await call("POST", "/api/operator/codes", {}); note("已生成" + r.codes.length + "张登记卡的登记码。"); } }, "生成登记码"),
+      h("button", { onclick: async () => { const r = await call("POST", "/api/operator/codes", {}, { where: "roster" }).catch(() => null); if (r) note("已生成" + r.codes.length + "张登记卡的登记码。"); } }, "生成登记码"),
       h("a", { href: "/console/cards", target: "_blank" }, "打印登记卡")),
+    errorBox("roster"),
     h("div", { id: "roster" }));
 }
 
@@ -195,7 +263,8 @@ function renderRoster() {
   const who = async (d, what, question) => {
     const r = reason(question);
     if (!r) return;
-    const out = await call("POST", "/api/operator/deputies/" + d.id + "/" + what, { reason: r });
+    const out = await call("POST", "/api/operator/deputies/" + d.id + "/" + what, { reason: r }, { where: "roster" }).catch(() => null);
+    if (!out) return;
     if (what === "reissue") note(d.name + "的新登记码：" + out.code + "（旧终端已失效）");
     else note(d.name + "：" + out.deputy.presence_zh);
     load();
@@ -215,9 +284,10 @@ function scrutineers() {
   const name = h("input", { placeholder: "监票人姓名", id: "scrutineer-name" });
   return h("section", {}, h("h2", {}, "监票人"),
     h("div", { class: "row" }, name, h("button", { onclick: async () => {
-      const r = await call("POST", "/api/operator/scrutineers", { name: name.value });
-      note("监票人 " + r.scrutineer.name + " 的登记码：" + r.code + "（只显示一次）");
-    } }, "添加监票人")));
+      const r = await call("POST", "/api/operator/scrutineers", { name: name.value }, { where: "scrutineers" }).catch(() => null);
+      if (r) note("监票人 " + r.scrutineer.name + " 的登记码：" + r.code + "（只显示一次）");
+    } }, "添加监票人")),
+    errorBox("scrutineers"));
 }
 
 function render() {
@@ -228,10 +298,11 @@ function render() {
   for (const el of app.querySelectorAll("input[id]:not([type=file]), textarea[id], select[id]")) keep[el.id] = el.value;
   show(app,
     h("header", { class: "bar" }, h("h1", {}, status.session),
-      h("span", { class: "muted" }, "设备指纹 ", h("span", { class: "mono" }, grouped(status.fingerprint).slice(0, 39) + "…")),
+      h("span", { class: "muted" }, "设备指纹 ", h("span", { class: "mono" }, grouped(status.fingerprint))),
       h("button", { onclick: async () => { await api("POST", "/api/operator/logout", { body: {} }); status = null; loginForm(); } }, "退出")),
     h("main", {},
       flash && h("div", { class: "notice" + (flash.error ? " error" : ""), role: "status", id: "flash" }, flash.text),
+      errorBox("general"),
       attendance(), votes(), rulesSection(), roster(), scrutineers(),
       h("p", { class: "muted" }, "审计日志 " + status.audit.seq + " 条，链头 ", h("span", { class: "mono" }, status.audit.head.slice(0, 16) + "…"))));
   for (const [id, v] of Object.entries(keep)) {

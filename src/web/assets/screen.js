@@ -1,78 +1,241 @@
-// The hall screen: the current vote, turnout while it is open (never interim results), then
-// the result in the formal wording with a table and the QR code of the signed bundle.
-import { h, show, api, listen, kindZh, grouped, percent } from "./common.js";
+// The hall screen, read from the back row at 1920×1080: the current vote with its countdown,
+// rule and turnout while it is open (never interim results), 「表决结束，正在计票」 between close
+// and announcement, then a short summary and the result table (the full wording is read out
+// and printed), paged when it is long, with the QR code of the signed bundle.
+import { h, show, api, listen, kindZh, noun, secrecy, grouped, percent, clock } from "./common.js";
 
 const app = document.getElementById("app");
 let session = null;
-
-function resultTable(outcome) {
-  const items = outcome.items;
-  const options = Object.keys(items[0].counts);
-  const extra = outcome.kind === "motion" ? ["结果"] : outcome.kind === "project_selection" ? ["排名", "结果"] : ["有效票", "满意率", "综合满意率", "等次"];
-  const rows = items.map((it) => {
-    const cells = [it.item, ...options.map((o) => it.counts[o]), it.not_voted];
-    if (outcome.kind === "motion") cells.push(it.passed ? "通过" : "未通过");
-    if (outcome.kind === "project_selection") cells.push(it.rank ?? "—", it.selected ? "确定" : it.tied ? "票数相等" : "—");
-    if (outcome.kind === "satisfaction") cells.push(it.valid, percent(it.rates["满意率"]), percent(it.rates["综合满意率"]), it.tier ?? "—");
-    return h("tr", {}, cells.map((c) => h("td", {}, c)));
-  });
-  return h("table", {}, h("thead", {}, h("tr", {}, ["事项", ...options, "未按", ...extra].map((t) => h("th", {}, t)))), h("tbody", {}, rows));
-}
-
-/** The announcement as the screen shows it: for a 票决 the per-candidate lines are in the table. */
-function hallText(r) {
-  if (r.outcome.kind !== "project_selection") return r.announcement;
-  return r.announcement.split("\n").filter((l) => !/^(得票情况|第\d+名|未获通过)/.test(l)).join("\n");
-}
-
-/** The time left in the voting period, kept by the appliance (which closes the vote). */
 let openRead = 0;
-function countdown(v) {
-  if (typeof v.seconds_left !== "number") return null;
-  const left = Math.max(0, v.seconds_left - Math.floor((Date.now() - openRead) / 1000));
-  return h("p", { class: "countdown", id: "countdown" },
-    "剩余时间 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") + (v.extended ? "（已延长）" : ""));
+let current = null;   // { key, pages, page } of the paged table on screen
+const PAGE_SECONDS = 8;
+
+const defaultOptions = { motion: ["赞成", "反对", "弃权"], project_selection: ["赞成", "不赞成", "弃权"], satisfaction: ["满意", "基本满意", "不满意"] };
+
+/** What the kind is, how it is voted: 「民生实事项目票决（无记名）」. */
+function kindLine(v) {
+  const s = secrecy(v);
+  return (kindZh[v.kind] || noun(v.kind)) + (s ? "（" + s + "）" : "");
 }
+
+/** The rule a deputy must keep, as the hall hears it. */
+function ruleLine(v) {
+  const options = v.options || defaultOptions[v.kind] || defaultOptions.motion;
+  if (v.kind === "project_selection") {
+    const n = v.max_yes ?? v.select_n;
+    return n ? "每张选票赞成不超过" + n + "项" : "每张选票赞成的项目不得超过办法规定的数量";
+  }
+  return "每项在" + options.map((o) => "“" + o + "”").join("") + "中选择一项";
+}
+
+function secondsLeft(v) {
+  return Math.max(0, v.seconds_left - Math.floor((Date.now() - openRead) / 1000));
+}
+
+/** The rows of a result table: 票决 in rank order, adopted rows marked. */
+function resultRows(outcome) {
+  const items = outcome.items.map((it, i) => ({ ...it, index: i }));
+  const options = Object.keys(items[0]?.counts || {});
+  if (outcome.kind === "project_selection") {
+    items.sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.index - b.index);
+    return {
+      head: ["排名", "项目", ...options, "未按", "结果"],
+      numeric: [0, 2, 3, 4, 5],
+      rows: items.map((it) => ({
+        cls: it.selected ? "adopted" : it.tied ? "tied" : "rejected",
+        cells: [it.rank ? "第" + it.rank + "名" : "", it.item, ...options.map((o) => it.counts[o]), it.not_voted,
+          it.selected ? "✓ 确定" : it.tied ? "票数相等" : "未获通过"],
+      })),
+    };
+  }
+  if (outcome.kind === "satisfaction") {
+    return {
+      head: ["测评项目", ...options, "未按", "满意率", "综合满意率", "等次"],
+      numeric: [1, 2, 3, 4, 5, 6],
+      rows: items.map((it) => ({
+        cls: "",
+        cells: [it.item, ...options.map((o) => it.counts[o]), it.not_voted, percent(it.rates["满意率"]), percent(it.rates["综合满意率"]), it.tier ?? "未评定"],
+      })),
+    };
+  }
+  return {
+    head: ["事项", ...options, "未按", "结果"],
+    numeric: [1, 2, 3, 4],
+    rows: items.map((it) => ({ cls: it.passed ? "adopted" : "rejected", cells: [it.item, ...options.map((o) => it.counts[o]), it.not_voted, it.passed ? "✓ 通过" : "未通过"] })),
+  };
+}
+
+function table(spec, id) {
+  return h("table", { class: "hall-table", id },
+    h("thead", {}, h("tr", {}, spec.head.map((t, i) => h("th", { class: spec.numeric?.includes(i) ? "num" : "" }, t)))),
+    h("tbody", {}, spec.rows.map((r) => h("tr", { class: r.cls }, r.cells.map((c, i) => h("td", { class: spec.numeric?.includes(i) ? "num" : "" }, c))))));
+}
+
+/** Splits a table's rows into pages that fit its box (measured, so long names that wrap still
+ *  fit), shows the current page and says which it is. */
+function paginate(box, key) {
+  const tbl = box.querySelector("table");
+  const rows = [...tbl.tBodies[0].rows];
+  const label = box.querySelector(".page-label");
+  for (const r of rows) r.classList.remove("hidden");
+  label.classList.remove("hidden");
+  label.textContent = "第1/1页";
+  const avail = box.clientHeight - tbl.tHead.offsetHeight - label.offsetHeight - 4;
+  const pages = [];
+  let page = [];
+  let used = 0;
+  for (const r of rows) {
+    const hgt = r.offsetHeight;
+    if (page.length && used + hgt > avail) { pages.push(page); page = []; used = 0; }
+    page.push(r);
+    used += hgt;
+  }
+  if (page.length) pages.push(page);
+  const keep = current?.key === key ? current.page % Math.max(1, pages.length) : 0;
+  current = { key, pages, page: keep, box };
+  showPage();
+}
+
+function showPage() {
+  if (!current) return;
+  const { pages, page, box } = current;
+  pages.forEach((p, i) => p.forEach((r) => r.classList.toggle("hidden", i !== page)));
+  const label = box.querySelector(".page-label");
+  label.textContent = pages.length > 1 ? "第" + (page + 1) + "/" + pages.length + "页" : "";
+  label.classList.toggle("hidden", pages.length <= 1);
+}
+
+setInterval(() => {
+  if (current && current.pages.length > 1 && document.body.contains(current.box)) {
+    current.page = (current.page + 1) % current.pages.length;
+    showPage();
+  }
+}, PAGE_SECONDS * 1000);
+
+// The secretariat may turn the page by hand (a remote's →, PageDown or space).
+document.addEventListener("keydown", (e) => {
+  if (!current || current.pages.length < 2 || !["ArrowRight", "PageDown", " "].includes(e.key)) return;
+  current.page = (current.page + 1) % current.pages.length;
+  showPage();
+});
+
+function pagedBox(spec, id, key) {
+  const box = h("div", { class: "paged", id: id + "-box", "data-key": key }, table(spec, id), h("p", { class: "page-label", id: id + "-page" }));
+  return box;
+}
+
+/** The short summary above the table: who was there and the outcome in one or two lines. */
+function summary(r) {
+  const lines = (r.announcement || "").split("\n");
+  if (r.outcome.kind === "project_selection") {
+    const selected = r.outcome.items.filter((i) => i.selected).length;
+    return lines[0] + "确定项目" + selected + "个。";
+  }
+  if (r.outcome.kind === "satisfaction") return lines[0];
+  return r.announcement;
+}
+
+function openView(v) {
+  const t = v.turnout || { cast: 0, enabled: 0 };
+  const bar = h("div", { class: "bar-inner" });
+  const n = noun(v.kind);
+  // Two items a row, numbered as on the ballot.
+  const what = v.kind === "satisfaction" ? "测评项目" : v.kind === "project_selection" ? "候选项目" : "事项";
+  const pairs = [];
+  for (let i = 0; i < v.items.length; i += 2) pairs.push({ cls: "", cells: [i + 1, v.items[i], v.items[i + 1] ? i + 2 : "", v.items[i + 1] ?? ""] });
+  const spec = v.items.length > 1
+    ? { head: ["序号", what, "序号", what], numeric: [0, 2], rows: pairs }
+    : { head: ["序号", what], numeric: [0], rows: v.items.map((it, i) => ({ cls: "", cells: [i + 1, it] })) };
+  const view = [
+    h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
+    h("div", { class: "live" },
+      h("div", { class: "live-box" }, h("p", { class: "live-label" }, "正在" + n + "　剩余时间"),
+        h("p", { class: "live-big", id: "countdown" }, typeof v.seconds_left === "number" ? clock(secondsLeft(v)) : "—"),
+        v.extended ? h("p", { class: "live-label" }, "（已延长）") : null),
+      h("div", { class: "live-box" }, h("p", { class: "live-label" }, "已投票 / 应投票"),
+        h("p", { class: "live-big", id: "turnout" }, t.cast + " / " + t.enabled),
+        h("div", { class: "bar-outer" }, bar))),
+    h("p", { class: "rule", id: "rule" }, ruleLine(v)),
+    pagedBox(spec, "items", v.id + ":open"),
+  ];
+  bar.style.width = (t.enabled ? (100 * t.cast) / t.enabled : 0) + "%";
+  return view;
+}
+
+function closedView(v) {
+  const n = noun(v.kind);
+  return [
+    h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
+    h("p", { class: "counting", id: "counting" }, n + "结束，正在计票"),
+    v.turnout ? h("p", { class: "rule" }, "已投票 " + v.turnout.cast + " / " + v.turnout.enabled) : null,
+  ];
+}
+
+function announcedView(v, r) {
+  return [
+    h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
+    h("p", { class: "summary", id: "announcement" }, summary(r)),
+    h("div", { class: "result" },
+      pagedBox(resultRows(r.outcome), "result", v.id + ":announced"),
+      h("div", { class: "qr" }, h("img", { src: "/api/public/votes/" + v.id + "/qr.svg", alt: "结果包二维码", id: "qr" }),
+        h("p", { class: "qr-label" }, "扫码核验结果"),
+        h("p", { class: "fp" }, "设备指纹：", grouped(session.fingerprint)),
+        (r.interventions || []).length
+          ? h("p", { class: "fp", id: "interventions" },
+            "补签到 " + r.interventions.filter((i) => i.kind === "manual_checkin").length + " 人次，补发登记码 " +
+            r.interventions.filter((i) => i.kind === "reissue").length + " 人次（均记入结果包）")
+          : null,
+        (r.scrutineers || []).length
+          ? h("p", { class: "fp", id: "scrutineers" }, "监票人：", r.scrutineers.map((s) => s.name + "（指纹 " + (s.fingerprint_grouped || "") + "）").join("、"))
+          : null,
+        h("p", { class: "fp mono" }, "SHA-256 " + (v.bundle_sha256 || "")))),
+  ];
+}
+
+const latest = (list, field) => list.filter((v) => v[field]).sort((a, b) => (a[field] < b[field] ? -1 : 1)).pop();
 
 async function render() {
   session = session || (await api("GET", "/api/public/session"));
   const { votes } = await api("GET", "/api/public/votes");
   openRead = Date.now();
   const open = votes.filter((v) => v.state === "open").pop();
-  const announced = votes.filter((v) => v.state === "announced").sort((a, b) => (a.announced_at < b.announced_at ? -1 : 1)).pop();
+  shown = open || null;
+  const closed = latest(votes.filter((v) => v.state === "closed"), "closed_at");
+  const announced = latest(votes.filter((v) => v.state === "announced"), "announced_at");
   const head = h("h1", {}, session.name);
-  if (open) {
-    const t = open.turnout || { cast: 0, enabled: 0 };
-    const bar = h("div", { class: "bar-inner" });
-    show(app, head, h("h2", { id: "title" }, kindZh[open.kind] + "：" + open.title),
-      h("p", { class: "turnout", id: "turnout" }, "正在表决　已投票 " + t.cast + " / " + t.enabled),
-      countdown(open),
-      h("div", { class: "bar-outer" }, bar),
-      h("ol", {}, open.items.slice(0, 12).map((i) => h("li", {}, i))));
-    bar.style.width = (t.enabled ? (100 * t.cast) / t.enabled : 0) + "%";
-    return;
-  }
-  if (announced) {
+  let body;
+  let key = null;
+  // A closed vote is being counted until it is announced; an older one left unannounced
+  // does not hide a later announcement.
+  const counting = closed && (!announced || closed.closed_at > announced.announced_at) ? closed : null;
+  if (open) { body = openView(open); key = open.id + ":open"; }
+  else if (counting) body = closedView(counting);
+  else if (announced) {
     const r = await api("GET", announced.result_url);
-    show(app, head, h("h2", { id: "title" }, announced.title),
-      h("div", { class: "result" },
-        h("div", {}, h("div", { class: "announcement", id: "announcement" }, hallText(r)), resultTable(r.outcome)),
-        h("div", { class: "qr" }, h("img", { src: "/api/public/votes/" + announced.id + "/qr.svg", alt: "结果包二维码", id: "qr" }),
-          h("p", { class: "fp" }, "扫码核验结果。设备指纹：", grouped(session.fingerprint)),
-          (r.scrutineers || []).length
-            ? h("p", { class: "fp", id: "scrutineers" }, "监票人：", r.scrutineers.map((s) => s.name + "（指纹 " + (s.fingerprint_grouped || "").slice(0, 19) + " …）").join("、"))
-            : null,
-          h("p", { class: "fp mono" }, "SHA-256 " + (announced.bundle_sha256 || "")))));
-    return;
+    body = announcedView(announced, r);
+    key = announced.id + ":announced";
+  } else {
+    body = [h("h2", {}, "请代表们就座，等待表决开始"),
+      h("p", { class: "rule" }, "应到 " + session.attendance.seated + " 名　实到 " + session.attendance.present + " 名")];
   }
-  show(app, head, h("h2", {}, "请代表们就座，等待表决开始"),
-    h("p", { class: "turnout" }, "应到 " + session.attendance.seated + " 名　实到 " + session.attendance.present + " 名"));
+  show(app, head, body);
+  app.dataset.state = open ? "open" : counting ? "closed" : announced ? "announced" : "idle";
+  const box = app.querySelector(".paged");
+  if (box && key) paginate(box, key);
+  else current = null;
 }
 
-// Redraw the countdown every second while a vote is open.
-setInterval(() => { if (document.getElementById("countdown")) render().catch(() => {}); }, 1000);
+// The countdown, every second, without redrawing the rest.
+let shown = null;
+setInterval(() => {
+  const el = document.getElementById("countdown");
+  if (el && shown && typeof shown.seconds_left === "number") el.textContent = clock(secondsLeft(shown));
+}, 1000);
 
 let timer = null;
 const again = () => { clearTimeout(timer); timer = setTimeout(() => render().catch(() => {}), 200); };
 listen((e) => { if (e.type === "attendance") session = null; again(); });
+// While a vote is open, the turnout and the end of the period also show without an event.
+setInterval(() => { if (shown) again(); }, 5000);
+window.addEventListener("resize", again);
 render().catch(() => show(app, h("h1", {}, "正在连接表决系统……")));

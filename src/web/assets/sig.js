@@ -85,4 +85,4 @@ export function verify(domain, body, signatureHex, publicKeyHex) {
   }
 }
 
-export const DOMAIN = { ballot: "piaojue/v1/ballot", receipt: "piaojue/v1/receipt", result: "piaojue/v1/result" };
+export const DOMAIN = { ballot: "piaojue/v1/ballot", receipt: "piaojue/v1/receipt", result: "piaojue/v1/result", intervention: "piaojue/v1/intervention" };

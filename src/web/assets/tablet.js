@@ -1,6 +1,6 @@
 // The deputy's tablet: enrol from the card, wait for a vote, show the ballot only after its
 // signature checks against the pinned key, cast with retries until a signed receipt arrives.
-import { h, show, api, ApiError, listen, stateZh, grouped } from "./common.js";
+import { h, show, api, ApiError, listen, grouped, noun, clock } from "./common.js";
 import { verify, fingerprint, DOMAIN, bytesToHex } from "./sig.js";
 
 const app = document.getElementById("app");
@@ -15,8 +15,8 @@ let me = null;          // /api/tablet/me
 let meRead = 0;         // when `me` was read (for the countdown)
 let publicKey = null;   // the appliance key, checked against the pinned fingerprint
 let ballot = null;      // { vote_id, definition, choices: [] }
-let screen = "home";    // home | ballot | confirm | casting
-let message = null;     // a notice shown on the home screen
+let screen = "home";    // home | ballot | confirm | casting | receipt
+let message = null;     // a notice shown on the home screen: { title?, text, error? }
 
 function alarm(title, text) {
   document.body.append(h("div", { class: "alarm", role: "alert", id: "alarm" },
@@ -54,7 +54,7 @@ async function enrol(code, pinned) {
     }
     S.token = r.token;
     S.fp = pinned ? pinned.toLowerCase() : fp;
-    if (!pinned) message = "已登记。请核对登记卡上的设备指纹：" + grouped(fp).slice(0, 19) + "……";
+    if (!pinned) message = "已登记。请核对登记卡上的设备指纹：" + grouped(fp);
     history.replaceState(null, "", "/tablet");
     await refresh();
   } catch (e) {
@@ -66,35 +66,97 @@ async function enrol(code, pinned) {
 
 // ---- home --------------------------------------------------------------------------------
 
+/** What the tablet knows of each vote from the public list: its kind and 记名/无记名. */
+let info = {};
+const nounOf = (voteId) => noun(info[voteId]?.kind);
+
+/** The receipts this tablet received, kept until the session ends (a reload keeps them). */
+function receipts() {
+  try { return JSON.parse(store.getItem("piaojue.receipts") || "{}") || {}; } catch { return {}; }
+}
+function keepReceipt(voteId, entry) {
+  const all = receipts();
+  all[voteId] = { ...(all[voteId] || {}), ...entry };
+  store.setItem("piaojue.receipts", JSON.stringify(all));
+}
+/** Casts begun on this tablet and not yet acknowledged, by vote id. */
+function pendingCasts() {
+  const out = {};
+  for (let i = 0; i < store.length; i++) {
+    const k = store.key(i);
+    if (!k?.startsWith("piaojue.pending.")) continue;
+    try { out[k.slice("piaojue.pending.".length)] = JSON.parse(store.getItem(k)); } catch { /* ignored */ }
+  }
+  return out;
+}
+
+let retryTimer = null;
 async function refresh() {
   if (!S.token) return enrolForm();
+  if (screen === "casting") return;
   try {
-    me = await api("GET", "/api/tablet/me", { token: S.token });
+    const [m, pub] = await Promise.all([
+      api("GET", "/api/tablet/me", { token: S.token }),
+      api("GET", "/api/public/votes").catch(() => null),
+    ]);
+    me = m;
     meRead = Date.now();
+    if (pub) info = Object.fromEntries(pub.votes.map((v) => [v.id, v]));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       S.token = null;
       return enrolForm("本终端的登记已失效（可能已重新发卡），请使用新的登记卡。");
     }
-    message = "与表决系统的连接中断，正在重试……";
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(refresh, 3000);
+    if (!me) return renderOffline();
+    offline = true;
     if (screen === "home") renderHome();
     return;
   }
+  offline = false;
   publicKey = me.session.public_key;
   if (fingerprint(publicKey) !== S.fp) {
     alarm("签名密钥已变更", "表决系统的签名密钥与本终端登记时的不一致。");
     return;
   }
   if (screen === "casting") return;
+  // A cast begun before a reload or a network loss: finish it (the same ballot id gets the
+  // same receipt back, even if the appliance had already taken it) and show the receipt.
+  const pending = pendingCasts();
+  for (const v of me.votes) {
+    if (pending[v.id] && (v.cast || v.state === "open")) {
+      ballot = null;
+      screen = "casting";
+      return cast(v.id, pending[v.id]);
+    }
+    if (pending[v.id]) store.removeItem("piaojue.pending." + v.id);
+  }
   const open = me.votes.find((v) => v.state === "open" && v.enabled && !v.cast);
-  if (open && (screen === "home" || ballot?.vote_id !== open.id)) return loadBallot(open.id);
+  if (open && (screen === "home" || screen === "receipt" || ballot?.vote_id !== open.id)) return loadBallot(open.id);
   if (!open && (screen === "ballot" || screen === "confirm")) {
     // The vote closed while the deputy was choosing.
+    const n = nounOf(ballot?.vote_id);
     ballot = null;
     screen = "home";
-    message = "表决已结束，您的选择未提交。";
+    message = { text: n + "已结束，您的选择未提交。", error: true };
   }
   if (screen === "home") renderHome();
+}
+let offline = false;
+
+/** The tablet's own page when the appliance cannot be reached: what is kept, and that it retries. */
+function renderOffline() {
+  const pending = Object.values(pendingCasts());
+  const kept = Object.values(receipts());
+  show(app, h("section", { id: "offline-page" },
+    h("h1", {}, "与表决系统的连接中断"),
+    pending.length
+      ? pending.map((p) => h("p", { class: "notice big", id: "offline-kept" }, "您对《" + (p.title || "本次表决") + "》的选择已保存在本终端，连接恢复后会自动提交。"))
+      : h("p", { class: "big" }, "您在本终端的登记和回执都已保存。"),
+    kept.map((r) => h("div", { class: "notice" }, h("p", {}, "《" + r.title + "》的回执码："), h("p", { class: "receipt mono" }, r.code))),
+    h("p", {}, "请勿关闭本终端，正在自动重新连接……"),
+    h("p", { class: "muted" }, "如长时间不能恢复，请举手示意会务工作人员。")));
 }
 
 /** The time left to vote, from the appliance (which closes the vote when it ends). */
@@ -102,7 +164,7 @@ function timeLeft(voteId) {
   const v = me?.votes.find((x) => x.id === voteId);
   if (!v || typeof v.seconds_left !== "number") return null;
   const left = Math.max(0, v.seconds_left - Math.floor((Date.now() - meRead) / 1000));
-  return h("p", { class: "countdown", id: "time-left" }, "剩余表决时间 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0"));
+  return h("p", { class: "countdown", id: "time-left" }, "剩余" + nounOf(voteId) + "时间 " + clock(left));
 }
 
 // Keep the countdown current without redrawing the ballot.
@@ -110,47 +172,94 @@ setInterval(() => {
   const el = document.getElementById("time-left");
   if (el && ballot) el.textContent = timeLeft(ballot.vote_id)?.textContent || "";
 }, 1000);
+// The header follows the appliance's presence state (the secretariat may change it too).
+setInterval(() => { if (S.token && me && (screen === "home" || screen === "receipt")) refresh(); }, 10000);
 
-function presenceLine() {
+/** 签到 / 中途退场: at the foot of the home screen, away from any ballot; 退场 asks first. */
+function presenceActions(confirming) {
   const d = me.deputy;
   const present = d.presence === "present";
-  return h("div", { class: "status" },
-    h("span", { class: present ? "ok" : "bad" }, present ? "已签到" : d.presence_zh), " ",
-    present
-      ? h("button", { onclick: () => presence("checkout") }, "中途退场")
-      : h("button", { class: "primary", onclick: () => presence("checkin") }, "签到"));
+  if (!present) return h("footer", { class: "presence", id: "presence-actions" },
+    h("button", { class: "primary", id: "checkin", onclick: () => presence("checkin") }, "签到"));
+  if (!confirming) return h("footer", { class: "presence", id: "presence-actions" },
+    h("button", { id: "checkout", onclick: () => renderHome(true) }, "中途退场"));
+  return h("footer", { class: "presence confirming", id: "presence-actions" },
+    h("div", { class: "notice", role: "alertdialog", id: "checkout-question" },
+      h("p", { class: "big" }, "确定要中途退场吗？"),
+      h("p", {}, "退场后，此后开始的表决您将不能参加；回到会场后请重新签到。"),
+      h("div", { class: "actions" },
+        h("button", { id: "checkout-cancel", onclick: () => renderHome(false) }, "不退场，返回"),
+        h("button", { class: "primary", id: "checkout-confirm", onclick: () => presence("checkout") }, "确定退场"))));
 }
 
 async function presence(what) {
-  try { await api("POST", "/api/tablet/" + what, { token: S.token, body: {} }); } catch (e) { message = e.message; }
+  try {
+    await api("POST", "/api/tablet/" + what, { token: S.token, body: {} });
+    message = null;
+  } catch (e) {
+    message = { text: (what === "checkin" ? "签到" : "退场") + "未成功：" + (e instanceof ApiError ? e.message : "无法连接表决系统") + "。请稍后重试，或举手示意会务工作人员。", error: true };
+  }
   await refresh();
 }
 
 function header() {
   const d = me.deputy;
+  const present = d.presence === "present";
   return h("header", { class: "who" },
     h("div", {}, h("div", { class: "big", id: "deputy-name" }, d.name), h("div", { class: "muted" }, d.delegation + " · " + d.seat)),
-    presenceLine());
+    h("div", { class: "status" }, h("span", { class: present ? "ok" : "bad", id: "presence" }, d.presence_zh || (present ? "已签到" : ""))));
 }
 
-async function renderHome() {
+function messageBox() {
+  if (!message) return null;
+  const m = typeof message === "string" ? { text: message } : message;
+  return h("div", { class: "notice" + (m.error ? " error" : ""), role: m.error ? "alert" : "status", id: "message" },
+    m.title ? h("p", { class: "big" }, m.title) : null, h("p", {}, m.text));
+}
+
+/** One receipt, plainly, with where its vote stands. */
+function receiptCard(v, kept) {
+  const n = nounOf(v.id);
+  const state = v.state === "open" ? "您已投票，请等待" + n + "结束。"
+    : v.state === "closed" ? n + "已结束，正在计票。您的选票已由表决系统保存。"
+      : v.state === "announced" ? "结果已宣布。" : v.state_zh || "";
+  const check = h("p", { class: "check", "data-check": v.id });
+  if (v.state === "announced" && v.result_url) {
+    api("GET", v.result_url).then((r) => {
+      const listed = (r.receipts || []).includes(v.receipt_code);
+      check.className = listed ? "check ok" : "check bad";
+      check.textContent = listed ? "✓ 您的回执码已列入公布的结果，可在核验页面再次查证。" : "✗ 公布的结果中没有您的回执码，请立即告知监票人。";
+    }).catch(() => {});
+  }
+  return h("div", { class: "notice receipt-card", "data-vote": v.id },
+    h("p", {}, "《" + v.title + "》 · ", h("b", { class: "state" }, v.state_zh || "")),
+    h("p", {}, "您的回执码："),
+    h("p", { class: "receipt mono", "data-vote": v.id }, v.receipt_code),
+    kept?.verified ? h("p", { class: "ok" }, "回执签名已验证。") : null,
+    h("p", {}, state), check);
+}
+
+async function renderHome(confirmingCheckout = false) {
+  screen = "home";
   const parts = [header()];
-  if (message) parts.push(h("div", { class: "notice", role: "status", id: "message" }, message));
+  if (offline) parts.push(h("div", { class: "notice error", role: "alert" }, "与表决系统的连接中断，正在重试……您的登记和回执已保存在本终端。"));
+  parts.push(messageBox());
   const latest = [...me.votes].reverse();
-  const cast = latest.find((v) => v.state === "open" && v.cast);
+  const open = latest.find((v) => v.state === "open");
   const waiting = latest.find((v) => v.state === "open" && !v.enabled);
   const done = latest.find((v) => v.state === "announced");
-  if (cast) parts.push(h("div", { class: "notice" }, h("p", {}, "您已完成《" + cast.title + "》的投票，回执码："),
-    h("p", { class: "receipt mono", id: "receipt-code" }, cast.receipt_code), h("p", { class: "muted" }, "请等待表决结束。")));
-  else if (waiting) parts.push(h("div", { class: "notice" }, "《" + waiting.title + "》正在表决，开始表决时您未签到，不能参加本次表决。"));
-  else parts.push(h("p", { class: "big", id: "waiting" }, "请等待表决开始。"));
+  if (waiting) parts.push(h("div", { class: "notice", id: "not-enabled" }, "《" + waiting.title + "》正在" + nounOf(waiting.id) + "。开始" + nounOf(waiting.id) + "时您未签到，不能参加本次" + nounOf(waiting.id) + "。"));
+  else if (!open) parts.push(h("p", { class: "big", id: "waiting" }, "请等待表决开始。"));
+  const kept = receipts();
+  const cast = latest.filter((v) => v.cast && v.receipt_code);
+  if (cast.length) parts.push(h("section", { id: "receipts" }, h("h2", {}, "我的回执"), cast.map((v) => receiptCard(v, kept[v.id]))));
   if (done) {
     parts.push(h("h2", {}, "已宣布：" + done.title));
     const box = h("div", { class: "notice", id: "announcement" }, "正在读取结果……");
     parts.push(box);
-    if (done.receipt_code) parts.push(h("p", { class: "muted" }, "您的回执码 " + done.receipt_code + " 已列入公布的结果，可在核验页面查证。"));
-    api("GET", done.result_url).then((r) => show(box, h("div", { style: null }, r.announcement))).catch(() => show(box, "结果暂时无法读取。"));
+    api("GET", done.result_url).then((r) => show(box, r.announcement)).catch(() => show(box, "结果暂时无法读取。"));
   }
+  parts.push(presenceActions(confirmingCheckout));
   show(app, parts);
 }
 
@@ -161,7 +270,9 @@ async function loadBallot(voteId) {
   try {
     b = await api("GET", "/api/tablet/votes/" + voteId + "/ballot", { token: S.token });
   } catch (e) {
-    message = e.message;
+    message = { text: (e instanceof ApiError ? e.message : "无法连接表决系统") + "。请稍候，本终端会自动重试；如仍不能显示选票，请举手示意会务工作人员。", error: true };
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(refresh, 3000);
     return renderHome();
   }
   if (fingerprint(b.public_key) !== S.fp || !verify(DOMAIN.ballot, b.body, b.signature, b.public_key)) {
@@ -173,11 +284,10 @@ async function loadBallot(voteId) {
     alarm("选票与表决不符", "收到的选票属于另一次表决。");
     return;
   }
-  const saved = JSON.parse(store.getItem("piaojue.pending." + voteId) || "null");
-  ballot = { vote_id: voteId, definition, choices: saved?.choices || definition.items.map(() => null) };
-  if (saved) { screen = "casting"; return cast(); }
+  ballot = { vote_id: voteId, definition, choices: definition.items.map(() => null) };
   screen = "ballot";
-  message = null;
+  // A refusal of this vote's cast stays above the ballot shown again.
+  if (message?.vote !== voteId) message = null;
   renderBallot();
 }
 
@@ -213,7 +323,8 @@ function renderBallot() {
   show(app,
     header(),
     h("h1", {}, d.title),
-    h("p", { class: "muted" }, (d.secret ? "无记名" : "记名") + "表决 · 依据《" + d.rules_title + "》"),
+    h("p", { class: "muted", id: "ballot-kind" }, (d.secret ? "无记名" : "记名") + noun(d.kind) + " · 依据《" + d.rules_title + "》"),
+    messageBox(),
     timeLeft(d.vote_id),
     d.max_yes ? h("div", { class: "counter", id: "counter" }, "已选" + d.options[0] + " " + yesCount() + "/" + d.max_yes) : null,
     h("div", { class: "notice error hidden", id: "limit", role: "alert" }),
@@ -236,46 +347,83 @@ function renderConfirm() {
       h("button", { class: "primary", id: "confirm", onclick: () => { screen = "casting"; cast(); } }, "确认投票")));
 }
 
-async function cast() {
-  const voteId = ballot.vote_id;
+/** Why a cast was refused and what to do, in plain words; `back` when the choice may be redone. */
+function refusal(e, n) {
+  const ask = "如有疑问，请举手示意会务工作人员。";
+  switch (e.code) {
+    case "not_enabled":
+      return { title: "您的选票未被接受", text: "开始" + n + "时您不在参加本次" + n + "的代表名单中（未签到或已请假），不能参加本次" + n + "。" + ask };
+    case "vote_closed":
+      return { title: "您的选票未能提交", text: n + "已经结束，这张选票没有计入结果。" + ask };
+    case "vote_not_open":
+      return { title: "您的选票未能提交", text: n + "还没有开始。请等待主持人宣布开始后再投票。" };
+    case "vote_cancelled":
+      return { title: "本次" + n + "已取消", text: "这张选票不再收取，请听从主持人的安排。" };
+    case "already_cast":
+      return { title: "您已经投过票", text: "表决系统已收到您在本次" + n + "中的一张选票，每位代表只能投一次，刚才这次提交未被接受。" + ask };
+    case "too_many_yes":
+      return { back: true, title: "选择超过了规定数量", text: "赞成的项目超过了规定数量，选票未被接受。请减少赞成的项目后重新提交。" };
+    case "wrong_item_count": case "unknown_option": case "wrong_vote": case "bad_ballot_id":
+      return { back: true, title: "选票未被接受", text: "选票内容不完整或有误。请核对每一项的选择后重新提交。" + ask };
+    default:
+      return { title: "您的选票未被接受", text: (e.message || "表决系统拒绝了这次提交") + "。" + ask };
+  }
+}
+
+async function cast(voteId = ballot.vote_id, resumed = null) {
   const key = "piaojue.pending." + voteId;
+  const n = nounOf(voteId);
+  const title = resumed?.title || ballot?.definition.title || "";
   // The ballot id is kept until the receipt arrives: a retry, even after a reload, is the same cast.
-  const pending = JSON.parse(store.getItem(key) || "null") || { ballot_id: randomHex(16), choices: ballot.choices };
+  const pending = resumed || JSON.parse(store.getItem(key) || "null") || { ballot_id: randomHex(16), choices: ballot.choices, title };
   store.setItem(key, JSON.stringify(pending));
-  const status = h("p", { class: "big", id: "casting" }, "正在提交选票……");
-  show(app, header(), h("h1", {}, ballot.definition.title), status);
+  const status = h("p", { class: "big", id: "casting" }, resumed ? "正在确认您已保存的选票……" : "正在提交选票……");
+  show(app, header(), h("h1", {}, title), status);
   for (let attempt = 0; ; attempt++) {
     try {
       const r = await api("POST", "/api/tablet/votes/" + voteId + "/cast", {
         token: S.token, body: { vote_id: voteId, ballot_id: pending.ballot_id, choices: pending.choices } });
       const ok = verify(DOMAIN.receipt, r.body, r.signature, publicKey) && JSON.parse(r.body).receipt_code === r.receipt_code;
       store.removeItem(key);
-      return showReceipt(r.receipt_code, ok);
+      return showReceipt(voteId, title, r.receipt_code, ok);
     } catch (e) {
-      if (e instanceof ApiError && e.status < 500) {
+      if (e instanceof ApiError && e.status === 401) {
         store.removeItem(key);
         screen = "home";
+        S.token = null;
+        return enrolForm("您的选票未能提交：本终端的登记已失效（可能已重新发卡）。请举手示意会务工作人员，使用新的登记卡重新登记。");
+      }
+      if (e instanceof ApiError && e.status < 500 && e.status !== 429) {
+        store.removeItem(key);
+        const why = refusal(e, n);
+        message = { ...why, error: true, vote: voteId };
+        if (why.back && ballot?.vote_id === voteId) {
+          screen = "ballot";
+          return renderBallot();
+        }
+        screen = "home";
         ballot = null;
-        message = e.code === "vote_closed" ? "表决已结束，您的选票未能提交。" : e.message;
         return refresh();
       }
-      status.textContent = "网络中断，正在重试提交（第" + (attempt + 1) + "次）……您的选择已保存在本终端。";
+      status.textContent = "网络中断，正在重试提交（第" + (attempt + 1) + "次）……您的选择已保存在本终端，请勿关闭。";
       await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 5000)));
     }
   }
 }
 
-function showReceipt(code, verified) {
-  screen = "home";
+function showReceipt(voteId, title, code, verified) {
+  screen = "receipt";
   ballot = null;
+  message = null;
+  keepReceipt(voteId, { code, verified, title });
   show(app,
     header(),
-    h("h1", {}, "投票成功"),
-    h("p", {}, "您的回执码："),
+    h("h1", { id: "cast-ok" }, "投票成功"),
+    h("p", {}, "《" + title + "》 您的回执码："),
     h("p", { class: "receipt mono", id: "receipt-code" }, code),
     h("p", { class: verified ? "ok" : "bad", id: "receipt-verified" }, verified ? "回执签名已验证：选票已由表决系统保存。" : "警告：回执签名无法验证，请告知监票人。"),
-    h("p", { class: "muted" }, "结果宣布后，可在核验页面查证此回执码已列入结果。"),
-    h("div", { class: "actions" }, h("button", { onclick: () => { message = null; refresh(); } }, "返回")));
+    h("p", {}, "回执码会一直显示在本终端上，直到会议结束。结果宣布后，可在核验页面查证此回执码已列入结果。"),
+    h("div", { class: "actions" }, h("button", { id: "receipt-back", onclick: () => { message = null; screen = "home"; refresh(); } }, "返回")));
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -290,5 +438,14 @@ listen(onEvent, (up) => {
   if (!up && !el) document.body.append(h("div", { class: "notice error", id: "offline" }, "与表决系统的连接中断，正在重连……"));
   if (up) { el?.remove(); onEvent(); }
 }, "tablet");
+// The tablet app works offline: a service worker keeps its own files (and nothing else), so
+// a reload without the network shows this app's own page instead of the browser's error.
+// Registered only where the appliance allows the /tablet scope (`Service-Worker-Allowed`).
+if ("serviceWorker" in navigator && location.pathname === "/tablet") {
+  fetch("/assets/sw.js", { cache: "no-store" })
+    .then((r) => (r.ok && (r.headers.get("Service-Worker-Allowed") || "").split(",").some((s) => s.trim() && "/tablet".startsWith(s.trim()))
+      ? navigator.serviceWorker.register("/assets/sw.js", { scope: "/tablet" }) : null))
+    .catch(() => { /* offline or not allowed: the app still works online */ });
+}
 if (params.get("code")) enrol(params.get("code"), params.get("fp"));
 else refresh();

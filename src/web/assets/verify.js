@@ -20,7 +20,7 @@ function label(name, expect) {
     "cosignatures.required": "会签人数", "rules.hash": "办法文件的哈希", "rules.parse": "办法文件", "rules.kind": "表决类型、无记名与会签要求与办法一致",
     "ballots.wellformed": "每张选票有效", "ballots.order": "选票顺序", receipts: "回执码列表", roll: "人数关系",
     "counts.recount": "重新计票", "outcome.rerun": "按办法重新判定结果", announcement: "宣布文本", named: "记名名单",
-    "chain.previous": "与上一个结果包相连", scrutineers: "设备签入本次表决的监票人", "scrutineers.pinned": "监票人公钥与议程一致", receipt: "回执码 " + (expect.receipt || "").trim().toUpperCase(),
+    "chain.previous": "与上一个结果包相连", scrutineers: "设备签入本次表决的监票人", "scrutineers.pinned": "监票人公钥与议程一致", interventions: "秘书处补签到与补发登记码（监票人会签）", "session.demo": "演示会议", receipt: "回执码 " + (expect.receipt || "").trim().toUpperCase(),
   }[name] || name;
 }
 
