@@ -153,7 +153,7 @@ fn new_code() -> Result<(String, String), Refusal> {
     let plain = crypto::base32(&bytes);
     Ok((
         crypto::sha256_hex(plain.as_bytes()),
-        crypto::grouped(&plain, 4, "-"),
+        crypto::printed_code(&plain),
     ))
 }
 

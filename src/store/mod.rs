@@ -5,7 +5,7 @@
 //! the writer's thread against a [`Tx`] of typed reads and writes; nothing here calls the
 //! rules or signs. Invariants:
 //! - **Durable before acknowledged.** Every state change is applied by one writer thread in
-//!   a sled transaction (atomic across trees), and its reply leaves only after [`Synced`]:
+//!   a sled transaction (atomic across trees), and its reply leaves only after `Synced`:
 //!   every file sled made since the last sync (its blobs for records over ~128 KiB, its
 //!   snapshots) and the directories that gained them fsynced, then `flush()` and an `fsync`
 //!   of sled's log (sled 0.34's flush is only `sync_file_range`). One sync serves every
@@ -285,7 +285,7 @@ fn prefix(vote: &str) -> Vec<u8> {
     scoped(vote, b"")
 }
 
-/// The appliance's store: reads see only what is on disk (see [`Durable`]), changes go
+/// The appliance's store: reads see only what is on disk (see `Durable`), changes go
 /// through [`Store::write`].
 #[derive(Debug, Clone)]
 pub struct Store {

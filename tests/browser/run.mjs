@@ -151,6 +151,27 @@ test("a tablet pinned to another key refuses the appliance, and a wrong code is 
   clean(page2, ["401"]);
 });
 
+test("enrolment for elderly deputies: a typo is caught by group before the appliance is asked, and what was typed stays", async () => {
+  const [, , code] = codes[25];
+  assert.match(code, /^([0-9A-Z]{5}-){7}[0-9A-Z]{5}$/, "printed codes carry a check symbol per group");
+  const groups = code.split("-");
+  const g = groups[2];
+  groups[2] = g.slice(0, 1) + (g[1] === "Z" ? "Y" : "Z") + g.slice(2);
+  const typo = groups.join(" ");
+  const page = await newPage({ width: 800, height: 1280 });
+  await goto(page, "/tablet");
+  await page.fill("#code", typo);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#enrol-error");
+  assert.match(await text(page, "#enrol-error"), /第3组/);
+  assert.equal(await page.inputValue("#code"), typo, "what the deputy typed is kept");
+  // Lower case, spaces for dashes: the correct code enrols.
+  await page.fill("#code", code.toLowerCase().replace(/-/g, " "));
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => !document.querySelector("#code"));
+  clean(page);
+});
+
 test("the secretariat runs a vote from the console: open, simulated deputies, close, tally, announce", async () => {
   const page = await newPage({ width: 1366, height: 900 });
   await goto(page, "/console");

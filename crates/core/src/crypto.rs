@@ -125,9 +125,63 @@ pub fn grouped(text: &str, size: usize, sep: &str) -> String {
         .join(sep)
 }
 
+/// The check symbol printed after each group of four of an enrolment code, so a tablet can
+/// tell a typo (and in which group) before asking the appliance: Σ wᵢ·vᵢ mod 32 with the odd
+/// weights 1, 3, 5, 7, which catches every single wrong symbol and every swap of two
+/// neighbours except values 16 apart. `None` if the group is not four base32 symbols.
+pub fn check_symbol(group: &str) -> Option<char> {
+    let bytes = group.as_bytes();
+    if bytes.len() != 4 {
+        return None;
+    }
+    let mut sum = 0usize;
+    for (b, w) in bytes.iter().zip([1usize, 3, 5, 7]) {
+        let v = BASE32.iter().position(|c| c == b)?;
+        sum += w * v;
+    }
+    BASE32.get(sum % 32).map(|&c| char::from(c))
+}
+
+/// An enrolment code as printed: groups of four, each followed by its check symbol, joined
+/// by `-` (`ABCD7-EFGHK-…`). `normalize_code` reads it back.
+pub fn printed_code(plain: &str) -> String {
+    plain
+        .as_bytes()
+        .chunks(4)
+        .map(|c| {
+            let group = String::from_utf8_lossy(c).into_owned();
+            match check_symbol(&group) {
+                Some(check) => format!("{group}{check}"),
+                None => group,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// A typed code back to its canonical form: upper case, separators and spaces dropped,
-/// Crockford's look-alikes folded (O→0, I/L→1). `None` if anything else is in it.
+/// Crockford's look-alikes folded (O→0, I/L→1). A code typed with its check symbols (groups
+/// of five) has each group checked and the checks dropped. `None` if anything else is in it
+/// or a check symbol does not match.
 pub fn normalize_code(typed: &str) -> Option<String> {
+    let folded = normalize_symbols(typed)?;
+    if folded.len() == 40 {
+        let mut plain = String::with_capacity(32);
+        for group in folded.as_bytes().chunks(5) {
+            let (symbols, check) = group.split_at(4);
+            let symbols = std::str::from_utf8(symbols).ok()?;
+            if check_symbol(symbols)? != char::from(*check.first()?) {
+                return None;
+            }
+            plain.push_str(symbols);
+        }
+        return Some(plain);
+    }
+    Some(folded)
+}
+
+/// Upper case, separators dropped, look-alikes folded.
+fn normalize_symbols(typed: &str) -> Option<String> {
     let mut out = String::with_capacity(typed.len());
     for c in typed.chars() {
         let c = c.to_ascii_uppercase();
@@ -399,5 +453,30 @@ mod tests {
             Some("ABCDEFGH011")
         );
         assert_eq!(normalize_code("abc$"), None);
+        // Printed codes carry a check symbol per group: read back, typos caught by group.
+        let plain = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let printed = printed_code(plain);
+        assert_eq!(printed.len(), 8 * 5 + 7);
+        assert_eq!(normalize_code(&printed).as_deref(), Some(plain));
+        assert_eq!(
+            normalize_code(&printed.to_lowercase()).as_deref(),
+            Some(plain)
+        );
+        assert_eq!(
+            normalize_code(plain).as_deref(),
+            Some(plain),
+            "old cards still read"
+        );
+        for (i, _) in printed.char_indices().filter(|(_, c)| *c != '-') {
+            let mut typo: Vec<char> = printed.chars().collect();
+            typo[i] = if typo[i] == 'Z' { 'Y' } else { 'Z' };
+            let typo: String = typo.into_iter().collect();
+            assert_eq!(
+                normalize_code(&typo),
+                None,
+                "a wrong symbol at {i} is caught"
+            );
+        }
+        assert_eq!(check_symbol("ABC"), None);
     }
 }

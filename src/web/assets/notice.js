@@ -20,15 +20,15 @@ async function main() {
     h("p", { class: "subject" }, "（" + r.vote.title + "）"),
     h("div", { class: "body" }, r.announcement),
     h("p", { class: "muted" }, "依据《" + r.vote.rules_title + "》。本结果由表决系统签名，结果包 SHA-256：", h("span", { class: "mono" }, r.vote.bundle_sha256 || "")),
-    h("p", { class: "muted" }, "表决系统设备指纹：", h("span", { class: "mono", id: "fingerprint" }, grouped(session.fingerprint))),
     h("div", { class: "keyqr" },
-      h("img", { src: "/api/public/key.svg", alt: "设备公钥二维码", id: "key-qr", width: 110, height: 110 }),
+      h("img", { src: "/api/public/key.svg", alt: "设备公钥二维码", id: "key-qr" }),
       h("div", {},
-        h("p", { class: "muted" }, "设备公钥：", h("span", { class: "mono", id: "public-key" }, session.public_key)),
+        h("p", { class: "muted" }, "表决系统设备指纹：", h("span", { class: "mono", id: "fingerprint" }, grouped(session.fingerprint))),
+        h("p", { class: "muted" }, "设备公钥（二维码同）：", h("span", { class: "mono", id: "public-key" }, session.public_key)),
         h("p", { class: "muted" }, "核验：", h("span", { class: "mono" }, "piaojue verify 结果包 --fingerprint \"" + grouped(session.fingerprint) + "\"")))),
     (r.interventions || []).length
-      ? h("p", { class: "muted", id: "interventions" }, "秘书处补签到及补发登记码：",
-        ...r.interventions.map((i) => h("span", {}, i.deputy + " " + (i.kind === "manual_checkin" ? "补签到" : "补发登记码") + "（" + i.reason + (i.cosignature ? "，监票人 " + i.cosignature.scrutineer + " 会签" : "") + "）；")))
+      ? h("p", { class: "muted", id: "interventions" }, "秘书处补签到 " + r.interventions.filter((i) => i.kind === "manual_checkin").length +
+        " 人次、补发登记码 " + r.interventions.filter((i) => i.kind === "reissue").length + " 人次（每一次的代表、时间、原因和监票人会签均列入结果包）。")
       : null,
     (r.scrutineers || []).length
       ? h("p", { class: "muted", id: "scrutineers" }, "监票人及其公钥指纹：",

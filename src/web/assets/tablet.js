@@ -31,17 +31,67 @@ function randomHex(n) {
 
 // ---- enrolment -------------------------------------------------------------------------
 
-function enrolForm(note) {
-  const input = h("input", { class: "code mono", id: "code", autocomplete: "off", placeholder: "XXXX-XXXX-XXXX-…", "aria-label": "登记码" });
+// Crockford base32, as the appliance prints codes: four symbols and a check symbol a group.
+const B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** The check symbol of a group of four (crypto::check_symbol): Σ wᵢ·vᵢ mod 32, weights 1,3,5,7. */
+function checkSymbol(group) {
+  let sum = 0;
+  for (let i = 0; i < 4; i++) sum += [1, 3, 5, 7][i] * B32.indexOf(group[i]);
+  return B32[sum % 32];
+}
+
+/** What is wrong with a typed code, before the appliance is asked (null if nothing). */
+export function codeProblem(typed) {
+  const folded = typed.toUpperCase().replace(/[\s\-\u3000]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+  const bad = [...folded].findIndex((c) => !B32.includes(c));
+  if (bad >= 0) return "登记码里的「" + folded[bad] + "」不是卡上会印的字符，请对照登记卡重新核对。";
+  if (folded.length === 32) return null; // an older card without check symbols
+  if (folded.length !== 40) return "登记码应为8组、每组5个字符（现在有" + folded.length + "个字符），请对照登记卡核对。";
+  for (let g = 0; g < 8; g++) {
+    const group = folded.slice(g * 5, g * 5 + 5);
+    if (checkSymbol(group.slice(0, 4)) !== group[4]) return "第" + (g + 1) + "组「" + group + "」似乎有误，请对照登记卡核对这一组。已输入的内容保留，改正后再按登记。";
+  }
+  return null;
+}
+
+function enrolForm(note, typed = "") {
+  const input = h("input", { class: "code mono", id: "code", autocomplete: "off", placeholder: "XXXXX-XXXXX-XXXXX-…", "aria-label": "登记码", value: typed });
   const submit = async (e) => {
     e.preventDefault();
+    // A typo is caught here, by group, and what was typed stays.
+    const problem = codeProblem(input.value);
+    if (problem) return enrolForm(problem, input.value);
     await enrol(input.value, null);
   };
+  // Where the browser can read QR codes from the camera, a scan button.
+  const scan = "BarcodeDetector" in window ? h("button", { type: "button", id: "scan", onclick: () => scanCard().catch(() => enrolForm("无法使用摄像头，请输入卡上的登记码。", input.value)) }, "扫描登记卡二维码") : null;
   show(app,
     h("h1", {}, "表决终端登记"),
-    note && h("div", { class: "notice error", role: "alert" }, note),
+    note && h("div", { class: "notice error", role: "alert", id: "enrol-error" }, note),
     h("p", {}, "请扫描您的代表登记卡上的二维码，或输入卡上的登记码："),
-    h("form", { onsubmit: submit }, input, h("div", { class: "actions" }, h("button", { class: "primary", type: "submit" }, "登记"))));
+    h("form", { onsubmit: submit }, input, h("div", { class: "actions" }, scan, h("button", { class: "primary", type: "submit" }, "登记"))));
+}
+
+/** Reads the card's QR code with the camera (BarcodeDetector) and enrols with what it holds. */
+async function scanCard() {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  const video = h("video", { id: "camera", autoplay: true, playsinline: true });
+  video.srcObject = stream;
+  show(app, h("h1", {}, "请将登记卡二维码对准摄像头"), video,
+    h("div", { class: "actions" }, h("button", { onclick: () => { stream.getTracks().forEach((t) => t.stop()); enrolForm(); } }, "改为输入登记码")));
+  const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 300));
+    if (!document.getElementById("camera")) return;
+    const codes = await detector.detect(video).catch(() => []);
+    const url = codes.map((c) => c.rawValue).find((v) => v.includes("#code="));
+    if (url) {
+      stream.getTracks().forEach((t) => t.stop());
+      const p = new URLSearchParams(url.split("#")[1]);
+      return enrol(p.get("code"), p.get("fp"));
+    }
+  }
 }
 
 async function enrol(code, pinned) {
@@ -59,8 +109,8 @@ async function enrol(code, pinned) {
     await refresh();
   } catch (e) {
     history.replaceState(null, "", "/tablet");
-    if (e instanceof ApiError) enrolForm(e.message);
-    else enrolForm("无法连接表决系统，请稍后重试。");
+    if (e instanceof ApiError) enrolForm(e.message, code);
+    else enrolForm("无法连接表决系统，请稍后重试。", code);
   }
 }
 
