@@ -172,6 +172,36 @@ test("enrolment for elderly deputies: a typo is caught by group before the appli
   clean(page);
 });
 
+test("console: the scrutineers with their keys' fingerprints, a readable audit log, the rules engine's refusals in Chinese", async () => {
+  const page = await newPage({ width: 1440, height: 900 });
+  await goto(page, "/console");
+  await page.fill("#passphrase", passphrase);
+  await page.click("#login");
+  await page.waitForSelector("#scrutineer-list");
+  await page.fill("#scrutineer-name", "副总监票人 孙立");
+  await page.click("text=添加监票人");
+  await page.waitForFunction(() => document.querySelector("#scrutineer-list")?.textContent.includes("孙立") || document.querySelector("#error-scrutineers"));
+  // While a vote is open (v1 here) the scrutineers are frozen: the refusal says so, in Chinese,
+  // beside the form. Otherwise the new scrutineer is listed.
+  if (await page.$("#error-scrutineers")) assert.match(await text(page, "#error-scrutineers"), /进行中，表决结束后才能增设或登记监票人/);
+  else assert.match(await text(page, "#scrutineer-list"), /孙立/);
+  await page.click("#show-audit");
+  await page.waitForSelector("#audit");
+  const audit = await text(page, "#audit");
+  assert.match(audit, /导入名册/);
+  assert.match(audit, /秘书处/);
+  // A rules document with a zero denominator: refused, in Chinese, beside the rules form.
+  const bad = join(mkdtempSync(join(tmpdir(), "piaojue-rules-")), "bad.json");
+  writeFileSync(bad, JSON.stringify({ title: "错误的办法", kind: "motion", majority: { num: 1, den: 0, inclusive: false } }));
+  await page.setInputFiles("#rules-file", bad);
+  await page.click("text=通过办法文件");
+  await page.waitForSelector("#error-rules");
+  const error = await text(page, "#error-rules");
+  assert.match(error, /办法文件有误：通过所需票数·分母：至少应为1/);
+  assert.match(error, /majority\.den/, "the field path stays for the record");
+  clean(page, ["400", "409"]);
+});
+
 test("the secretariat runs a vote from the console: open, simulated deputies, close, tally, announce", async () => {
   const page = await newPage({ width: 1366, height: 900 });
   await goto(page, "/console");

@@ -1,10 +1,12 @@
 // The secretariat's console: attendance, roster, rules, votes from draft to announced.
 // The operator sees turnout while a vote is open, and the tally only after the close.
 import { h, show, api, ApiError, listen, kindZh, noun, stateName, secrecy, grouped } from "./common.js";
+import { sha256Hex, hexToBytes } from "./sig.js";
 
 const app = document.getElementById("app");
 let status = null;
 let deputies = [];
+let scrutineerList = [];
 let filter = "";
 // The voting period is the appliance's: it closes the vote when the period ends. The page
 // only shows what is left, from the server's `seconds_left` and the time since it was read.
@@ -24,8 +26,38 @@ function note(text, error = false) {
 function zh(e) {
   if (!(e instanceof ApiError)) return "无法连接表决系统，请检查网络后重试。";
   const m = e.message || "";
+  if (e.code === "bad_rules" || e.code === "bad_items") return rulesZh(m);
   if (/[\u4e00-\u9fff]/.test(m)) return m;
   return "操作未成功（" + e.code + "）。表决系统的说明：" + m;
+}
+
+// The rules engine names the field of a document in its own words (`majority.den: must be
+// at least 1`), as `piaojue tally` prints them; the console reads them out in Chinese.
+const FIELD_ZH = {
+  format: "格式", title: "标题", text: "正文", kind: "类型", options: "选项", quorum: "出席法定人数",
+  majority: "通过所需票数", "majority.base": "计算基数", num: "分子", den: "分母", inclusive: "是否含本数",
+  select_n: "拟确定项目数", form: "票决方式", max_yes: "每票赞成上限", tie_rule: "票数相等的处理",
+  shortfall_rule: "不足额的处理", tiers: "满意度等次", valid_options: "有效选项", followup: "后续处理",
+  secret: "无记名", cast_policy: "投票规则", cosignatures_required: "监票人会签人数",
+  voting_seconds: "表决时间（秒）", manual_checkin_cosign: "补签到须监票人会签", items: "表决事项",
+};
+const PHRASE_ZH = [
+  [/must be at least (\d+)/, "至少应为$1"], [/must be at most (\d+)/, "至多为$1"], [/must be (\d+) to (\d+) seconds/, "应在$1至$2秒之间"],
+  [/is below one half: a session needs at least half its deputies present/, "低于二分之一：会议须有过半数代表出席"],
+  [/missing: how many projects the vote adopts/, "缺少：本次票决拟确定几个项目"], [/is above 1: no count could reach it/, "大于1，任何票数都达不到"],
+  [/a zero denominator/, "分母为零"], [/unknown field `([^`]+)`/, "不认识的字段「$1」"], [/missing field `([^`]+)`/, "缺少字段「$1」"],
+  [/has no effect on a (.+)/, "对$1不起作用"], [/longer than (\d+) characters/, "超过$1个字"],
+];
+function rulesZh(message) {
+  let m = message.replace(/^办法文件有误：/, "");
+  const field = m.match(/^([a-z_.\[\]0-9]+): /);
+  let where = "";
+  if (field) {
+    where = field[1].split(".").map((p) => FIELD_ZH[p.replace(/\[\d+\]/, "")] || p).join("·") + "：";
+    m = m.slice(field[0].length);
+  }
+  for (const [re, zhText] of PHRASE_ZH) m = m.replace(re, zhText);
+  return "办法文件有误：" + where + m + (field ? "（字段 " + field[1] + "）" : "");
 }
 
 /** Calls the API for the form or row `where`; a refusal is shown next to it. */
@@ -68,6 +100,7 @@ async function load() {
     status = await api("GET", "/api/operator/status");
     loadedAt.t = Date.now();
     deputies = (await api("GET", "/api/operator/deputies")).deputies;
+    scrutineerList = (await api("GET", "/api/operator/scrutineers")).scrutineers;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return loginForm();
     return note("无法连接表决系统：" + e.message, true);
@@ -283,11 +316,56 @@ function renderRoster() {
 function scrutineers() {
   const name = h("input", { placeholder: "监票人姓名", id: "scrutineer-name" });
   return h("section", {}, h("h2", {}, "监票人"),
+    h("table", { id: "scrutineer-list" }, h("tr", {}, h("th", {}, "编号"), h("th", {}, "姓名"), h("th", {}, "终端"), h("th", {}, "公钥指纹（与议程核对）")),
+      scrutineerList.map((s) => h("tr", {}, h("td", {}, s.id), h("td", {}, s.name), h("td", {}, s.enrolled ? "已登记" : "未登记"),
+        h("td", { class: "mono" }, s.public_key ? grouped(sha256Hex(hexToBytes(s.public_key))) : "—")))),
     h("div", { class: "row" }, name, h("button", { onclick: async () => {
       const r = await call("POST", "/api/operator/scrutineers", { name: name.value }, { where: "scrutineers" }).catch(() => null);
-      if (r) note("监票人 " + r.scrutineer.name + " 的登记码：" + r.code + "（只显示一次）");
+      if (!r) return;
+      await load();
+      note("监票人 " + r.scrutineer.name + " 的登记码：" + r.code + "（只显示一次）");
     } }, "添加监票人")),
     errorBox("scrutineers"));
+}
+
+const ACTOR_ZH = { operator: "秘书处", system: "表决系统" };
+const ACTION_ZH = {
+  init: "创建会议", login: "秘书处登录", logout: "秘书处退出", import_roster: "导入名册", issue_codes: "生成登记码", enrol: "终端登记",
+  presence: "出席状态", reissue: "重新发卡", adopt_rules: "通过办法", create_vote: "新建表决", open_vote: "开始表决",
+  extend_vote: "延长表决时间", close_vote: "结束表决", announce_vote: "宣布结果", cancel_vote: "取消表决", cast: "投票",
+  demo_cast: "演示：模拟投票", add_scrutineer: "增设监票人", enrol_scrutineer: "监票人登记终端", cosign: "监票人会签",
+};
+const PRESENCE_ZH = { absent: "未签到", present: "已签到", left: "中途退场", leave: "请假" };
+
+/** One audit entry in words: who did what, to whom, why. */
+function auditLine(e) {
+  const actor = ACTOR_ZH[e.actor] || e.actor.replace(/^deputy:/, "代表 ").replace(/^scrutineer:/, "监票人 ");
+  const d = e.detail || {};
+  const bits = [];
+  if (d.vote) bits.push("表决 " + d.vote);
+  if (d.deputy) bits.push("代表 " + d.deputy);
+  if (d.from && d.to) bits.push((PRESENCE_ZH[d.from] || d.from) + " → " + (PRESENCE_ZH[d.to] || d.to));
+  if (d.reason) bits.push("原因：" + d.reason);
+  if (d.cosigned_by) bits.push("监票人 " + d.cosigned_by + " 会签");
+  if (typeof d.cast === "number") bits.push("投票 " + d.cast + " 张");
+  if (d.by === "period_ended") bits.push("表决时间到，自动结束");
+  if (Array.isArray(d.deputies)) bits.push(d.deputies.length + " 名代表");
+  else if (typeof d.deputies === "number") bits.push(d.deputies + " 名代表");
+  return [String(e.seq), (e.time || "").replace("T", " ").slice(0, 19), actor, ACTION_ZH[e.action] || e.action, bits.join("；")];
+}
+
+let auditEntries = null;
+function auditSection() {
+  return h("section", {}, h("h2", {}, "审计日志"),
+    h("p", { class: "muted" }, "共 " + status.audit.seq + " 条，链头 ", h("span", { class: "mono" }, status.audit.head)),
+    h("button", { id: "show-audit", onclick: async () => {
+      const from = Math.max(1, status.audit.seq - 99);
+      auditEntries = (await call("GET", "/api/operator/audit?from=" + from + "&limit=100", undefined, { where: "audit" })).entries;
+      render();
+    } }, auditEntries ? "刷新（最近100条）" : "查看最近100条"),
+    errorBox("audit"),
+    auditEntries ? h("table", { id: "audit" }, h("tr", {}, ["序号", "时间", "谁", "做了什么", "详情"].map((t) => h("th", {}, t))),
+      auditEntries.slice().reverse().map((e) => h("tr", {}, auditLine(e).map((c) => h("td", {}, c))))) : null);
 }
 
 function render() {
@@ -304,7 +382,7 @@ function render() {
       flash && h("div", { class: "notice" + (flash.error ? " error" : ""), role: "status", id: "flash" }, flash.text),
       errorBox("general"),
       attendance(), votes(), rulesSection(), roster(), scrutineers(),
-      h("p", { class: "muted" }, "审计日志 " + status.audit.seq + " 条，链头 ", h("span", { class: "mono" }, status.audit.head.slice(0, 16) + "…"))));
+      auditSection()));
   for (const [id, v] of Object.entries(keep)) {
     const el = document.getElementById(id);
     if (el) el.value = v;

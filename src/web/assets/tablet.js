@@ -19,6 +19,8 @@ let screen = "home";    // home | ballot | confirm | casting | receipt
 let message = null;     // a notice shown on the home screen: { title?, text, error? }
 
 function alarm(title, text) {
+  // One alarm on screen, whatever raced to raise it (two ballot loads, a refresh).
+  document.getElementById("alarm")?.remove();
   document.body.append(h("div", { class: "alarm", role: "alert", id: "alarm" },
     h("h1", {}, title), h("p", {}, text), h("p", {}, "请勿在本终端投票，立即告知监票人和大会秘书处。")));
 }
