@@ -107,14 +107,14 @@ fn admin(server: &Server, data: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// (deputy id, code) from the demo's codes.csv, read as CSV (a name may hold a comma).
 fn codes(data: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(data.join("demo/codes.csv"))
+    csv::Reader::from_path(data.join("demo/codes.csv"))
         .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[0].to_string(), f[2].to_string())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[2].to_string())
         })
         .collect()
 }
@@ -395,4 +395,111 @@ async fn sigterm_stops_the_server_within_two_seconds() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Regression (trust holes #4): a vote whose period ended while the appliance was down is
+/// closed when it starts again, with every acknowledged ballot.
+#[tokio::test]
+async fn a_vote_whose_period_ended_while_down_is_closed_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let client = crate::helpers::http();
+    let mut server = Server::start(&data, 3, None);
+    let passphrase = std::fs::read_to_string(data.join("demo/operator-passphrase")).unwrap();
+    let login = client
+        .post(format!("{}/api/operator/login", server.base))
+        .json(&json!({ "passphrase": passphrase.trim() }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let op = |path: String, body: Vec<u8>, kind: &'static str| {
+        client
+            .post(format!("{}{path}", server.base))
+            .header("cookie", cookie.clone())
+            .header("content-type", kind)
+            .body(body)
+            .send()
+    };
+    let rules = crate::helpers::short_period(
+        &std::fs::read(crate::helpers::repo("firmware-config/rules/motion.json")).unwrap(),
+    );
+    let adopted: Value = op("/api/operator/rules".into(), rules, "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vote: Value = op(
+        "/api/operator/votes".into(),
+        serde_json::to_vec(&json!({ "title": "关于某事项的决定", "rules_sha256": adopted["sha256"], "items": ["关于某事项的决定"] })).unwrap(),
+        "application/json",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = vote["vote"]["id"].as_str().unwrap().to_string();
+    let mut tokens = Vec::new();
+    for (_, code) in codes(&data) {
+        tokens.push(enrol(&client, &server.base, &code).await);
+    }
+    let opened = op(
+        format!("/api/operator/votes/{id}/open"),
+        b"{}".to_vec(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert!(opened.status().is_success());
+    for t in tokens.iter().take(2) {
+        let body = json!({ "vote_id": id, "ballot_id": ballot_id(), "choices": [0] });
+        let (status, r) = post(
+            &client,
+            format!("{}/api/tablet/votes/{id}/cast", server.base),
+            Some(t),
+            body,
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+    }
+    server.kill9();
+    // The 15 s period ends while the appliance is down.
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let server = Server::start(&data, 3, None);
+    let mut state = Value::Null;
+    for _ in 0..40 {
+        let votes: Value = client
+            .get(format!("{}/api/public/votes", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let v = votes["votes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id.as_str())
+            .unwrap()
+            .clone();
+        state = v.clone();
+        if v["state"] == "closed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state["state"], "closed", "{state}");
+    assert_eq!(
+        state["roll"]["cast"], 2,
+        "every acknowledged ballot: {state}"
+    );
 }
