@@ -176,6 +176,38 @@ enum E2eCommand {
         /// Output file (bare JSON).
         out: PathBuf,
     },
+    /// Build the session manifest of an encrypted-ballot session (SPEC-E2E §6.4) from the
+    /// scrutineers' identity keys (in their guardian order), the credential officer's key,
+    /// the appliance key and the booth's hash; writes its canonical bytes to OUT and prints
+    /// its hash mh, grouped, as the agenda prints it. Once published it never changes.
+    SessionManifest {
+        /// The session's id (1–64 printable ASCII characters, e.g. `county-18-3`).
+        #[arg(long)]
+        election_id: String,
+        /// Each scrutineer's public key (64 hex digits, as `piaojue scrutineer keygen`
+        /// prints it), once per scrutineer, in guardian order.
+        #[arg(long = "scrutineer-key", required = true)]
+        scrutineer_keys: Vec<String>,
+        /// Threshold k: how many scrutineers together decrypt.
+        #[arg(long)]
+        threshold: u64,
+        /// The credential officer's public key.
+        #[arg(long)]
+        officer_key: String,
+        /// The appliance's public key.
+        #[arg(long)]
+        appliance_key: String,
+        /// SHA-256 of the booth bundle (`piaojue booth export` prints it).
+        #[arg(long)]
+        booth_hash: String,
+        /// The most deputies who may vote (< radix).
+        #[arg(long, default_value_t = 4095)]
+        max_electorate: u64,
+        /// Radix T (a power of two; 4096 is the only value a deployment needs).
+        #[arg(long, default_value_t = 4096)]
+        radix: u64,
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -419,6 +451,41 @@ pub fn run() -> ExitCode {
                 }
             }
         }),
+        Command::E2e {
+            command:
+                E2eCommand::SessionManifest {
+                    election_id,
+                    scrutineer_keys,
+                    threshold,
+                    officer_key,
+                    appliance_key,
+                    booth_hash,
+                    max_electorate,
+                    radix,
+                    out,
+                },
+        } => match crate::e2e_cli::session_manifest(
+            crate::e2e_cli::ManifestArgs {
+                election_id,
+                scrutineer_keys,
+                threshold,
+                officer_key,
+                appliance_key,
+                booth_hash,
+                max_electorate,
+                radix,
+            },
+            &out,
+        ) {
+            Ok(mh) => {
+                crate::say!("mh {mh}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
         Command::E2e {
             command:
                 E2eCommand::SampleBundle {

@@ -77,3 +77,45 @@ pub fn sample_bundle(
     std::fs::write(out, text.as_bytes())
         .map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))
 }
+
+/// The inputs of `piaojue e2e session-manifest`, as typed.
+#[derive(Debug)]
+pub struct ManifestArgs {
+    pub election_id: String,
+    pub scrutineer_keys: Vec<String>,
+    pub threshold: u64,
+    pub officer_key: String,
+    pub appliance_key: String,
+    pub booth_hash: String,
+    pub max_electorate: u64,
+    pub radix: u64,
+}
+
+/// `piaojue e2e session-manifest`: builds the canonical manifest, writes it (atomically,
+/// fsynced) and returns mh in groups of four, as the agenda prints it.
+pub fn session_manifest(args: ManifestArgs, out: &Path) -> Result<String, UsageError> {
+    let key = |text: &str, flag: &str| {
+        hex::decode_array::<32>(text.trim(), flag).map_err(|e| UsageError(format!("{flag}: {e}")))
+    };
+    let guardian_ids = args
+        .scrutineer_keys
+        .iter()
+        .map(|k| key(k, "--scrutineer-key"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params = piaojue_core::e2e::manifest::SessionParams {
+        election_id: args.election_id,
+        radix: args.radix,
+        max_electorate: args.max_electorate,
+        guardian_ids,
+        k: args.threshold,
+        credential_officer: key(&args.officer_key, "--officer-key")?,
+        appliance_key: key(&args.appliance_key, "--appliance-key")?,
+        booth_hash: key(&args.booth_hash, "--booth-hash")?,
+    };
+    let manifest = params.build().map_err(|e| UsageError(e.to_string()))?;
+    crate::appliance::write_file_durably(out, manifest.bytes())
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))?;
+    Ok(piaojue_core::crypto::fingerprint_grouped(&hex::encode(
+        manifest.hash(),
+    )))
+}

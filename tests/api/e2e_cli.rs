@@ -182,3 +182,58 @@ fn sample_bundle_is_deterministic_and_verifies() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `piaojue e2e session-manifest` (the encrypted-ballot part 2's first step): the canonical
+/// manifest from the scrutineers', the officer's and the appliance's keys, and its mh as the
+/// agenda prints it; bad parameters are refused by name.
+#[test]
+fn a_session_manifest_is_built_from_the_keys_and_prints_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("manifest.json");
+    let key = || {
+        piaojue_core::crypto::ApplianceKey::generate()
+            .unwrap()
+            .public_hex()
+    };
+    let scrutineers: Vec<String> = (0..5).map(|_| key()).collect();
+    let mut args: Vec<String> = vec![
+        "e2e".into(),
+        "session-manifest".into(),
+        "--election-id".into(),
+        "county-18-3".into(),
+        "--threshold".into(),
+        "3".into(),
+        "--officer-key".into(),
+        key(),
+        "--appliance-key".into(),
+        key(),
+        "--booth-hash".into(),
+        "ab".repeat(32),
+    ];
+    for s in &scrutineers {
+        args.push("--scrutineer-key".into());
+        args.push(s.clone());
+    }
+    args.push(out.display().to_string());
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        piaojue(&args)
+    };
+    let done = run(&args);
+    assert!(done.status.success(), "{done:?}");
+    let stdout = String::from_utf8_lossy(&done.stdout).to_string();
+    let bytes = std::fs::read(&out).unwrap();
+    let manifest = piaojue_core::e2e::manifest::SessionManifest::parse(&bytes).unwrap();
+    assert_eq!(manifest.k, 3);
+    assert_eq!(manifest.guardian_ids.len(), 5);
+    let mh =
+        piaojue_core::crypto::fingerprint_grouped(&piaojue_core::e2e::hex::encode(manifest.hash()));
+    assert_eq!(stdout.trim(), format!("mh {mh}"));
+    // More than n scrutineers needed to decrypt: refused, naming the field.
+    let mut bad = args.clone();
+    let at = bad.iter().position(|a| a == "--threshold").unwrap();
+    bad[at + 1] = "6".into();
+    let refused = run(&bad);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("manifest.guardians"));
+}

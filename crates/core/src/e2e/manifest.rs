@@ -110,6 +110,48 @@ fn strict_key(s: &str, field: &str) -> Result<[u8; 32]> {
     Ok(b)
 }
 
+/// What a session manifest is made of, before its canonical bytes exist (§6.4).
+#[derive(Debug, Clone)]
+pub struct SessionParams {
+    pub election_id: String,
+    /// Radix T: a power of two, 2 ≤ T ≤ 2^15 (4096 is the only value a deployment needs).
+    pub radix: u64,
+    /// 1 ≤ max_electorate < T.
+    pub max_electorate: u64,
+    /// The guardians' (scrutineers') identity keys, in their index order (guardian i is
+    /// `guardian_ids[i − 1]`).
+    pub guardian_ids: Vec<[u8; 32]>,
+    /// Threshold k: any k of the n guardians decrypt.
+    pub k: u64,
+    pub credential_officer: [u8; 32],
+    pub appliance_key: [u8; 32],
+    /// SHA-256 of the booth bundle installed on the tablets.
+    pub booth_hash: [u8; 32],
+}
+
+impl SessionParams {
+    /// The manifest's canonical bytes (keys sorted, no whitespace), validated by
+    /// [`SessionManifest::parse`] as any receiver will: what is built is what is checked.
+    pub fn build(&self) -> Result<SessionManifest> {
+        let text = serde_json::to_string(&serde_json::json!({
+            "appliance_key": hex::encode(&self.appliance_key),
+            "booth_hash": hex::encode(&self.booth_hash),
+            "credential_officer": hex::encode(&self.credential_officer),
+            "election_id": self.election_id,
+            "guardians": {
+                "ids": self.guardian_ids.iter().map(|i| hex::encode(i)).collect::<Vec<_>>(),
+                "k": self.k,
+                "n": self.guardian_ids.len(),
+            },
+            "max_electorate": self.max_electorate,
+            "protocol": PROTOCOL,
+            "radix": self.radix,
+        }))
+        .map_err(|e| merr("manifest", e.to_string()))?;
+        SessionManifest::parse(text.as_bytes())
+    }
+}
+
 impl SessionManifest {
     /// Parses and validates the exact received bytes (§6.4, V1).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
