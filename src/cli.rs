@@ -332,6 +332,9 @@ enum AdminCommand {
         #[arg(long)]
         cosignature: Option<String>,
     },
+    /// Publish the encrypted-ballot session manifest (as `piaojue e2e session-manifest`
+    /// wrote it): once per session; prints mh.
+    PublishManifest { file: PathBuf },
     /// Check a deputy out (中途退场) on their behalf, with the reason for the record.
     Checkout {
         deputy: String,
@@ -803,6 +806,17 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 r["deputy"]["name"].as_str().unwrap_or(""),
                 r["deputy"]["presence_zh"].as_str().unwrap_or("")
             );
+        }
+        AdminCommand::PublishManifest { file } => {
+            let bytes = read(&file, 64 * 1024)?;
+            let r = admin
+                .call(
+                    reqwest::Method::POST,
+                    "/api/operator/e2e/manifest",
+                    Some(("application/json", bytes)),
+                )
+                .await?;
+            crate::say!("mh {}", r["mh_grouped"].as_str().unwrap_or(""));
         }
         AdminCommand::Checkout { deputy, reason } => {
             presence_command(&admin, &deputy, "checkout", reason).await?;

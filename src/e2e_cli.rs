@@ -95,7 +95,7 @@ pub struct ManifestArgs {
 /// fsynced) and returns mh in groups of four, as the agenda prints it.
 pub fn session_manifest(args: ManifestArgs, out: &Path) -> Result<String, UsageError> {
     let key = |text: &str, flag: &str| {
-        hex::decode_array::<32>(text.trim(), flag).map_err(|e| UsageError(format!("{flag}: {e}")))
+        hex::decode_array::<32>(text.trim(), flag).map_err(|e| UsageError(e.to_string()))
     };
     let guardian_ids = args
         .scrutineer_keys

@@ -5,6 +5,7 @@
 //! log line carries a token, code, passphrase, key or a deputy's choice; open secret votes
 //! expose turnout only.
 
+mod agenda;
 mod cards;
 mod error;
 mod events;
@@ -231,6 +232,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/public/votes/{id}/bundle", get(public::bundle))
         .route("/api/public/votes/{id}/qr.svg", get(public::qr))
         .route("/api/public/key.svg", get(public::key_qr))
+        .route("/api/public/e2e/manifest", get(agenda::manifest))
+        .route("/api/public/e2e/agenda", get(agenda::agenda))
+        .route("/api/public/e2e/qr/{item}", get(agenda::qr))
+        .route("/api/operator/e2e/manifest", post(agenda::publish))
+        .route(
+            "/console/agenda",
+            get(|| async { crate::web::page("/console/agenda") }),
+        )
         .route("/api/events", get(events::stream))
         .nest("/api/operator", operator)
         .nest("/api/tablet", tablet)

@@ -9,6 +9,7 @@
 //! and a vote record never holds a deputy's choice of a secret vote.
 
 pub mod casting;
+pub mod e2e;
 pub mod roster;
 pub mod scrutineers;
 pub mod votes;

@@ -761,6 +761,16 @@ impl Store {
         ballots_in(&self.read(T::Ballots), vote)
     }
 
+    /// The published encrypted-ballot session manifest's exact bytes, if any.
+    pub fn e2e_manifest(&self) -> Result<Option<Vec<u8>>, Refusal> {
+        Ok(self
+            .read(T::Meta)
+            .get(T::Meta)
+            .get(b"e2e_manifest")
+            .map_err(to_internal)?
+            .map(|v| v.to_vec()))
+    }
+
     pub fn audit_head(&self) -> Result<ChainHead, Refusal> {
         Ok(read_json(self.read(T::Meta).get(T::Meta), b"audit_head")
             .map_err(to_internal)?
@@ -973,6 +983,16 @@ impl Tx<'_> {
 
     pub fn put_bundle(&mut self, vote: &str, bundle: &SignedBundle) -> Result<(), Refusal> {
         self.put_json(T::Bundles, vote.as_bytes(), bundle)
+    }
+
+    /// The published encrypted-ballot session manifest's exact bytes, if any.
+    pub fn e2e_manifest(&self) -> Result<Option<Vec<u8>>, Refusal> {
+        self.get(T::Meta, b"e2e_manifest")
+    }
+
+    /// Publishes the session manifest (the caller checks it is the first).
+    pub fn put_e2e_manifest(&mut self, bytes: &[u8]) {
+        self.put(T::Meta, "e2e_manifest", bytes.to_vec());
     }
 
     /// Records the chain's newest link (the next bundle names it as its previous).

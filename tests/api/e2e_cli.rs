@@ -237,3 +237,97 @@ fn a_session_manifest_is_built_from_the_keys_and_prints_its_hash() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("manifest.guardians"));
 }
+
+/// The session manifest published on the appliance: once, for this appliance only, its exact
+/// bytes served to anyone, and the agenda page's data with every key and its QR code.
+#[tokio::test]
+async fn the_session_manifest_is_published_once_and_the_agenda_shows_every_key() {
+    use crate::helpers::{Auth, TestApp};
+    use piaojue_core::e2e::manifest::SessionParams;
+    let mut app = TestApp::spawn().await;
+    app.prepare(3).await;
+    let key = || {
+        piaojue_core::crypto::ApplianceKey::generate()
+            .unwrap()
+            .public()
+    };
+    let appliance: [u8; 32] =
+        piaojue_core::crypto::public_key(&app.store.meta().public_key).unwrap();
+    let params = |appliance_key: [u8; 32]| SessionParams {
+        election_id: "county-18-3".into(),
+        radix: 4096,
+        max_electorate: 4095,
+        guardian_ids: vec![key(), key(), key()],
+        k: 2,
+        credential_officer: key(),
+        appliance_key,
+        booth_hash: [7; 32],
+    };
+    let publish = |bytes: Vec<u8>| {
+        app.request(
+            reqwest::Method::POST,
+            "/api/operator/e2e/manifest",
+            Auth::Operator,
+            Some(("application/json", bytes)),
+        )
+    };
+    app.get("/api/public/e2e/agenda", Auth::None)
+        .await
+        .err(404, "no_manifest");
+    // A manifest naming another appliance is refused.
+    let other = params(key()).build().unwrap();
+    publish(other.bytes().to_vec())
+        .await
+        .err(400, "bad_manifest");
+    let manifest = params(appliance).build().unwrap();
+    let r = publish(manifest.bytes().to_vec()).await.ok();
+    assert_eq!(r["mh"], piaojue_core::e2e::hex::encode(manifest.hash()));
+    // The same bytes again: harmless; other bytes: refused, it never changes.
+    publish(manifest.bytes().to_vec()).await.ok();
+    let second = params(appliance).build().unwrap();
+    publish(second.bytes().to_vec())
+        .await
+        .err(409, "manifest_published");
+    let served = app
+        .client
+        .get(format!("{}/api/public/e2e/manifest", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        served.as_ref(),
+        manifest.bytes(),
+        "the exact bytes, never re-serialised"
+    );
+    let agenda = app.get("/api/public/e2e/agenda", Auth::None).await.ok();
+    assert_eq!(agenda["n"], 3);
+    assert_eq!(agenda["k"], 2);
+    assert_eq!(agenda["guardians"].as_array().unwrap().len(), 3);
+    for item in [
+        "mh",
+        "appliance",
+        "officer",
+        "booth",
+        "guardian-1",
+        "guardian-3",
+    ] {
+        let svg = app
+            .client
+            .get(format!("{}/api/public/e2e/qr/{item}.svg", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(svg.status().is_success(), "{item}");
+        assert!(svg.text().await.unwrap().contains("<svg"), "{item}");
+    }
+    let page = app
+        .client
+        .get(format!("{}/console/agenda", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.status().is_success());
+}

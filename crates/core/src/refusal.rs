@@ -212,6 +212,16 @@ pub enum Refusal {
     /// hold (the message says why).
     #[error("监票人会签无效：{0}")]
     InterventionCosignature(&'static str),
+    /// 400 `bad_manifest`: an encrypted-ballot session manifest that is not valid (SPEC-E2E
+    /// §6.4; the message names the field) or not for this appliance.
+    #[error("会议清单（session manifest）无效：{0}")]
+    BadManifest(String),
+    /// 409 `manifest_published`: the session manifest is published once and never changes.
+    #[error("本次会议的清单已公布（mh {0}），不能更换")]
+    ManifestPublished(String),
+    /// 404 `no_manifest`: no encrypted-ballot session manifest has been published.
+    #[error("本次会议尚未公布加密表决的会议清单")]
+    NoManifest,
     /// 409 `vote_final`: a closed vote cannot be cancelled.
     #[error("表决{0}，不能取消")]
     VoteFinal(&'static str),
@@ -324,6 +334,9 @@ impl Refusal {
             BadExtension { .. } => "bad_extension",
             DeputyInOpenVote(_) => "deputy_in_open_vote",
             ScrutineersFrozen(_) => "scrutineers_frozen",
+            BadManifest(_) => "bad_manifest",
+            ManifestPublished(_) => "manifest_published",
+            NoManifest => "no_manifest",
             InterventionCosignature(_) => "bad_cosignature",
             ScrutineerNotInVote => "scrutineer_not_in_vote",
             VoteClosed => "vote_closed",
@@ -370,14 +383,14 @@ impl Refusal {
             | UnknownOption { .. }
             | TooManyYes { .. }
             | BadExtension { .. }
+            | BadManifest(_)
             | InterventionCosignature(_) => Class::Invalid,
             WrongPassphrase | LoginRequired | LoginExpired | TokenMissing(_) | TokenInvalid(_)
             | CodeUnknown(_) => Class::Unauthorized,
             OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled | ScrutineerNotInVote
             | ForeignOrigin => Class::Forbidden,
-            NotFound | VoteUnknown(_) | DeputyUnknown(_) | RulesUnknown(_) | NotAnnounced(_) => {
-                Class::NotFound
-            }
+            NotFound | VoteUnknown(_) | DeputyUnknown(_) | RulesUnknown(_) | NotAnnounced(_)
+            | NoManifest => Class::NotFound,
             BodyTimeout => Class::Timeout,
             RosterExists
             | NoRoster
@@ -396,7 +409,8 @@ impl Refusal {
             | PeriodRunning { .. }
             | AlreadyExtended
             | DeputyInOpenVote(_)
-            | ScrutineersFrozen(_) => Class::Conflict,
+            | ScrutineersFrozen(_)
+            | ManifestPublished(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,
