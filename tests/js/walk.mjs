@@ -348,6 +348,12 @@ async function tinyElection(v, a) {
       a.throws(() => e.parseVoteManifest(utf8.encode(vtext.replace('"max_yes":2', '"max_yes":5')), session), `${id}: max_yes > m refused`);
     }
     a.throws(() => e.parseVoteManifest(utf8.encode(vtext.replace(/"session":"[0-9a-f]+"/, `"session":"${"0".repeat(64)}"`)), session), `${id}: foreign session refused`);
+    if (vote.type === "motion") {
+      // Review finding: a motion manifest with two items, which the Rust verifier refuses (V1),
+      // must not be signed for by a tablet either.
+      const two = vtext.replace(/"items":\[("[^"]*")\]/, '"items":[$1,"第二项"]').replace('"m":1', '"m":2');
+      a.throws(() => e.parseVoteManifest(utf8.encode(two), session), `${id}: a motion with m = 2 refused`);
+    }
 
     // Ballots in voter order from the shared stream; compared at their bundle position.
     const position = {};

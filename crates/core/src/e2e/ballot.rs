@@ -82,15 +82,25 @@ impl VoteContext<'_> {
     }
 }
 
-/// The secrets an audit reveals (§12): choices, r_i, s_j. Zeroized on drop.
-#[derive(Debug)]
+/// The secrets an audit reveals (§12): choices, r_i, s_j. Zeroized on drop (the choices
+/// too); `Debug` shows their shape, never their values.
 pub struct BallotSecrets {
     /// Option index per item.
-    pub choices: Vec<usize>,
+    pub choices: Zeroizing<Vec<usize>>,
     /// Item randomness.
     pub r: Vec<Zeroizing<Scalar>>,
     /// Range-bit randomness.
     pub s: Vec<Zeroizing<Scalar>>,
+}
+
+impl std::fmt::Debug for BallotSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BallotSecrets")
+            .field("choices", &format_args!("[{} hidden]", self.choices.len()))
+            .field("r", &format_args!("[{} hidden]", self.r.len()))
+            .field("s", &format_args!("[{} hidden]", self.s.len()))
+            .finish()
+    }
 }
 
 impl Ballot {
@@ -524,7 +534,7 @@ pub fn prove_ballot(
     Ok((
         ballot,
         BallotSecrets {
-            choices: choices.to_vec(),
+            choices: Zeroizing::new(choices.to_vec()),
             r,
             s,
         },

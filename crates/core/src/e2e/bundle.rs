@@ -1068,6 +1068,13 @@ fn verify_ballots_parallel(
         .filter(|(vi, _)| vms.get(*vi).is_some_and(Option::is_some))
         .flat_map(|(vi, v)| (0..v.ballots.len()).map(move |bi| (vi, bi)))
         .collect();
+    // Fail closed: a ballot counts as verified only once a worker says so (a worker that
+    // died leaves its ballots refused, whichever vote they belong to).
+    for &(vi, bi) in &jobs {
+        if let Some(slot) = out.get_mut(vi).and_then(|v| v.get_mut(bi)) {
+            *slot = Err("not verified: a verifier thread failed".to_owned());
+        }
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, jobs.len().max(1));
@@ -1105,17 +1112,9 @@ fn verify_ballots_parallel(
         }
         all
     });
-    let mut seen = 0usize;
     for (vi, bi, r) in results.into_iter().flatten() {
         if let Some(slot) = out.get_mut(vi).and_then(|v| v.get_mut(bi)) {
             *slot = r;
-            seen += 1;
-        }
-    }
-    if seen != jobs.len() {
-        // A worker died: report the ballots it did not return as unverified.
-        if let Some(first) = out.first_mut().and_then(|v| v.first_mut()) {
-            *first = Err("a verifier thread failed; not every ballot was verified".to_owned());
         }
     }
     out

@@ -477,7 +477,7 @@ pub fn build_bundle(spec: &SampleSpec) -> Result<String> {
             "tracker": hex::encode(&sb.tracker(&mh, &vid)),
             "items": sb.items.iter().map(ct_pair).collect::<Vec<_>>(),
             "bits": sb.bits().iter().map(ct_pair).collect::<Vec<_>>(),
-            "choices": secrets.choices,
+            "choices": *secrets.choices,
             "r": secrets.r.iter().map(|x| scalar_hex(x)).collect::<Vec<_>>(),
             "s": secrets.s.iter().map(|x| scalar_hex(x)).collect::<Vec<_>>(),
         });

@@ -444,6 +444,8 @@ export function parseVoteManifest(bytes, session) {
   const T = session.radix;
   const M = json.m;
   if (!isInt(M) || M < 1 || M >= T) fail(f("m"), "1 ≤ m < radix");
+  // A motion is one question (§6.1, §7.1): the Rust verifier refuses m ≠ 1, so must the booth.
+  if (json.type === "motion" && M !== 1) fail(f("m"), "motion has exactly one item");
   if (!Array.isArray(json.items) || json.items.length !== M || !json.items.every((s) => typeof s === "string" && s.length > 0)) {
     fail(f("items"), "exactly m non-empty strings");
   }
