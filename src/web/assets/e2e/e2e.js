@@ -118,6 +118,13 @@ export function mulSecret(P, s) {
   s = modL(s);
   return s === 0n ? O : P.multiply(s);
 }
+/** (s + 1)·P for a secret s, the same constant-time `multiply` whatever s (0 included):
+ *  callers take P away once, so s = 0 costs what any s costs. Only s = ℓ − 1, which a secret
+ *  drawn at random never is, falls back to −P. */
+function mulEvery(P, s) {
+  const t = modL(modL(s) + 1n);
+  return t === 0n ? P.negate() : P.multiply(t);
+}
 /** s·P on public data only (vartime). */
 export function mulPublic(P, s) {
   return P.multiplyUnsafe(modL(s));
@@ -267,15 +274,18 @@ export function proveCds({ ctx, label, index, K, A, B, values, j, r, rng }) {
   const commits = [];
   let w;
   for (let i = 0; i < t; i++) {
-    if (i === j) {
-      w = rng.scalar();
-      commits.push(mulSecret(G, w), mulSecret(K, w));
-    } else {
-      c[i] = rng.scalar();
-      z[i] = rng.scalar();
-      const u = modL(z[i] - c[i] * r);
-      commits.push(mulSecret(G, u), mulSecret(K, u).add(mulSecret(G, c[i] * (BigInt(values[i]) - BigInt(m)))));
-    }
+    // The draws follow the normative order (w on the real branch, c_i then z_i elsewhere);
+    // the arithmetic is then the same on every branch, so its work does not point at j:
+    // the real branch is the simulated formula with c = 0 and z = w.
+    const real = i === j;
+    const wi = real ? rng.scalar() : 0n;
+    const ci = real ? 0n : rng.scalar();
+    const zi = real ? wi : rng.scalar();
+    if (real) w = wi;
+    else { c[i] = ci; z[i] = zi; }
+    const u = modL(zi - ci * r);
+    const d = ci * (BigInt(values[i]) - BigInt(m));
+    commits.push(mulEvery(G, u).subtract(G), mulEvery(K, u).subtract(K).add(mulEvery(G, d).subtract(G)));
   }
   const ch = cdsChallenge(ctx, label, index, K, A, B, values.map(BigInt), commits);
   let others = 0n;
