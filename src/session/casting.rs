@@ -49,10 +49,25 @@ impl Session {
         request: CastRequest,
         simulated: bool,
     ) -> Result<Receipt, Refusal> {
+        let ballot_sha256 = self.ballot_sha256(vote.as_str())?;
+        self.cast_signed_for(vote, deputy, request, simulated, ballot_sha256)
+            .await
+    }
+
+    /// The cast itself, given the ballot hash read before the writer runs (`None`: the vote
+    /// had no signed ballot yet).
+    async fn cast_signed_for(
+        &self,
+        vote: &VoteId,
+        deputy: &DeputyId,
+        request: CastRequest,
+        simulated: bool,
+        ballot_sha256: Option<String>,
+    ) -> Result<Receipt, Refusal> {
         let (vote, deputy) = (vote.as_str(), deputy.as_str());
-        let ballot_sha256 = self.ballot_sha256(vote)?;
         for _ in 0..3 {
-            let receipt = self.sign_receipt(vote, &ballot_sha256)?;
+            let receipt = self.sign_receipt(vote, ballot_sha256.as_deref().unwrap_or_default())?;
+            let unsigned_ballot = ballot_sha256.is_none();
             let cache = self.rules.clone();
             let votes = self.votes.clone();
             let (vote, deputy, request) = (vote.to_string(), deputy.to_string(), request.clone());
@@ -69,6 +84,9 @@ impl Session {
                         return Err(Refusal::AlreadyCast);
                     }
                     match v.state {
+                        // Opened after the hash was read: the receipt names no ballot, so the
+                        // cast is refused as it arrived, before the opening; nothing is stored.
+                        VoteState::Open if unsigned_ballot => return Err(Refusal::VoteNotOpenYet),
                         VoteState::Open => {}
                         VoteState::Draft => return Err(Refusal::VoteNotOpenYet),
                         VoteState::Cancelled => return Err(Refusal::VoteCancelled),
@@ -138,11 +156,12 @@ impl Session {
         })
     }
 
-    /// The SHA-256 of an open vote's signed ballot (it never changes once signed).
-    fn ballot_sha256(&self, vote: &str) -> Result<String, Refusal> {
+    /// The SHA-256 of an open vote's signed ballot (it never changes once signed); `None`
+    /// before the vote opens.
+    fn ballot_sha256(&self, vote: &str) -> Result<Option<String>, Refusal> {
         let mut cache = self.ballot_hashes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(h) = cache.get(vote) {
-            return Ok(h.clone());
+            return Ok(Some(h.clone()));
         }
         let v = self
             .store
@@ -150,10 +169,67 @@ impl Session {
             .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
         let Some(ballot) = v.ballot else {
             // Not open yet: the writer gives the precise refusal.
-            return Ok(String::new());
+            return Ok(None);
         };
         let h = crypto::sha256_hex(ballot.body.as_bytes());
         cache.insert(vote.to_string(), h.clone());
-        Ok(h)
+        Ok(Some(h))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (receipt without a ballot): a cast whose ballot hash was read while the vote
+    /// was a draft, and whose writer ran after the opening, was stored with a receipt naming
+    /// an empty ballot hash. Now it is refused as not open yet, and nothing is stored.
+    #[tokio::test]
+    async fn a_cast_racing_the_opening_never_gets_a_receipt_without_a_ballot() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = crate::appliance::create_demo(dir.path(), 3).await.unwrap();
+        let vote = session.store.votes().unwrap()[0].id.clone();
+        let id = vote.as_str().to_string();
+        let deputy = DeputyId::parse("d0001").unwrap();
+        // All checked in before the opening (a quorum), so the deputy is enabled: without the
+        // fix the raced cast would succeed.
+        for d in ["d0001", "d0002", "d0003"] {
+            session
+                .set_presence(
+                    DeputyId::parse(d).unwrap(),
+                    crate::session::Presence::Present,
+                    Actor::Operator,
+                    Some("到会".into()),
+                )
+                .await
+                .unwrap();
+        }
+        let hash_before_opening = session.ballot_sha256(&id).unwrap();
+        assert_eq!(hash_before_opening, None);
+        session.open_vote(vote.clone()).await.unwrap();
+        let request = CastRequest {
+            vote_id: id.clone(),
+            ballot_id: "ab".repeat(16),
+            choices: vec![1; session.store.vote(&id).unwrap().unwrap().items.len()],
+        };
+        let raced = session
+            .cast_signed_for(&vote, &deputy, request, false, hash_before_opening)
+            .await;
+        assert!(matches!(raced, Err(Refusal::VoteNotOpenYet)), "{raced:?}");
+        assert_eq!(session.store.turnout(&id).unwrap(), 0);
+        assert!(session.store.ballots(&id).unwrap().is_empty());
+        assert!(session.store.cast_mark(&id, "d0001").unwrap().is_none());
+        // The tablet's retry, now that the vote is open, is taken with a receipt naming it.
+        let retry = CastRequest {
+            vote_id: id.clone(),
+            ballot_id: "ab".repeat(16),
+            choices: vec![1; session.store.vote(&id).unwrap().unwrap().items.len()],
+        };
+        let receipt = session.cast(&vote, &deputy, retry).await.unwrap();
+        assert!(
+            receipt
+                .body
+                .contains(&session.ballot_sha256(&id).unwrap().unwrap())
+        );
     }
 }
