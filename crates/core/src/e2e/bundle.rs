@@ -194,22 +194,7 @@ struct ResultJ {
 
 // ------------------------------------------------------------------------------ parsed form
 
-/// One round-1 message, bytes as received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Round1 {
-    /// Guardian index.
-    pub index: u64,
-    /// D_i.
-    pub transport_key: [u8; 32],
-    /// Schnorr proof c‖z of d_i.
-    pub transport_pok: [u8; 64],
-    /// K_{i,0..}.
-    pub commitments: Vec<[u8; 32]>,
-    /// Schnorr proofs c‖z of the coefficients.
-    pub coeff_poks: Vec<[u8; 64]>,
-    /// Ed25519 signature of the `dkg-round1` message.
-    pub sig: [u8; 64],
-}
+pub use super::ceremony::Round1;
 
 /// The key ceremony (final attempt).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,8 +213,8 @@ pub struct Ceremony {
     pub attempt: u64,
     /// Participants of the final attempt.
     pub participants: Vec<u64>,
-    /// Number of aborted attempts recorded.
-    pub aborted: usize,
+    /// The aborted attempts' records, replayed by [`super::ceremony::check_aborted`].
+    pub aborted: Vec<Value>,
 }
 
 /// One encrypted item or bit as received: A, B and its (c, z) pairs.
@@ -713,7 +698,7 @@ impl Bundle {
                 key_sigs,
                 attempt: c.attempt,
                 participants: c.participants.clone(),
-                aborted: c.aborted.len(),
+                aborted: c.aborted.clone(),
             },
             joint_key: a32(&j.joint_key, "joint_key")?,
             votes,
@@ -805,24 +790,19 @@ fn check_ceremony(b: &Bundle, sm: &SessionManifest, acc: &mut Acc) -> CeremonyOu
     let mh = sm.hash();
     let (n, k) = (sm.n(), sm.k);
     // V2: attempt, participants, round-1 senders and signatures, round-2 pairs and signatures.
-    if c.aborted > 0 {
-        acc.fail(
-            2,
-            format!(
-                "{} aborted attempt(s): this verifier does not re-judge aborted attempts",
-                c.aborted
-            ),
-        );
-        acc.fail(3, "aborted attempts' complaint verdicts not re-checked");
-    }
-    if c.attempt != c.aborted as u64 + 1 {
+    if c.attempt != c.aborted.len() as u64 + 1 {
         acc.fail(
             2,
             format!(
                 "attempt {} but {} aborted attempt(s) recorded",
-                c.attempt, c.aborted
+                c.attempt,
+                c.aborted.len()
             ),
         );
+    }
+    // Aborted attempts: replayed on a board, verdicts recomputed, each restart checked (§8.1).
+    for (check, msg) in super::ceremony::check_aborted(sm, &c.aborted, c.attempt, &c.participants) {
+        acc.fail(check, msg);
     }
     let parts = &c.participants;
     if parts.windows(2).any(|w| matches!(w, [a, b] if a >= b)) {

@@ -6,6 +6,7 @@
 
 pub mod ballot;
 pub mod bundle;
+pub mod ceremony;
 pub mod credential;
 pub mod drbg;
 pub mod elgamal;

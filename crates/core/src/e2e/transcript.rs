@@ -517,3 +517,33 @@ pub fn test_key(seed: &[u8], label: &str, i: u64) -> Zeroizing<[u8; 32]> {
     );
     first32(&h)
 }
+
+/// A complaint as its complainer signs it (`dkg-complaint`; not in SPEC-E2E's registry, which
+/// leaves complaints unsigned: without a signature the relay could post a complaint with a
+/// false DLEQ in an honest guardian's name and so have that guardian judged faulty. See
+/// docs/e2e-ceremony.md).
+pub fn dkg_complaint_message(
+    ceremony: &Ctx,
+    from: u64,
+    to: u64,
+    shared: &[u8; 32],
+    proof: &[u8; 64],
+) -> Vec<u8> {
+    Transcript::new("dkg-complaint")
+        .field("ceremony", ceremony)
+        .field_u64("from", from)
+        .field_u64("to", to)
+        .field("S", shared)
+        .field("proof", proof)
+        .into_bytes()
+}
+
+/// The randomness r of a dry run's test ciphertext (`dry-run`, §8.5): derived from the
+/// ceremony and the dry run's vote_id, so every guardian builds the same ciphertext itself and
+/// never decrypts a point someone else chose (see docs/e2e-ceremony.md).
+pub fn dry_run_scalar(ceremony: &Ctx, vote: &str) -> Scalar {
+    Transcript::new("dry-run")
+        .field("ceremony", ceremony)
+        .field("vote", vote.as_bytes())
+        .h_scalar()
+}
