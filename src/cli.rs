@@ -233,6 +233,31 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum ScrutineerCommand {
+    /// The key ceremony (密钥仪式, SPEC-E2E §8) on this laptop, step by step: every board
+    /// message is verified here; the key share is sealed in DIR under the passphrase
+    /// (--passphrase-file or PIAOJUE_PASSPHRASE).
+    Ceremony {
+        /// The appliance, e.g. https://10.0.0.1:8443 (with the global --cacert).
+        #[arg(long)]
+        url: String,
+        /// This scrutineer's state directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The key file of `piaojue scrutineer keygen` (first run; then kept sealed in DIR).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The session manifest hash mh as printed on the agenda (first run).
+        #[arg(long)]
+        mh: Option<String>,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+        /// The dry run's name: its vote_id is dry-run-NAME (one per sitting day).
+        #[arg(long, default_value = "ceremony")]
+        dry_run: String,
+    },
     /// Make this scrutineer's Ed25519 key (file mode 0600); prints the public key.
     Keygen {
         #[arg(long)]
@@ -851,6 +876,29 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
         EXIT_USAGE
     };
     match command {
+        ScrutineerCommand::Ceremony {
+            url,
+            dir,
+            key,
+            mh,
+            passphrase_file,
+            timeout,
+            dry_run,
+        } => {
+            let o = crate::guardian::Options {
+                url,
+                dir,
+                key,
+                mh,
+                passphrase_file,
+                timeout: std::time::Duration::from_secs(timeout),
+                dry_run,
+            };
+            if let Err(f) = crate::guardian::ceremony(o).await {
+                eprintln!("error: {}", f.message);
+                return Err(f.code);
+            }
+        }
         ScrutineerCommand::Keygen { out } => {
             let public = observer::keygen(&out).map_err(fail)?;
             crate::say!("public key: {public}");

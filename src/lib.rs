@@ -46,9 +46,11 @@ pub mod cli;
 pub mod e2e_cli;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod guardian;
 pub mod observer;
 pub mod server;
 pub mod session;
 pub mod store;
 pub mod tls;
+pub mod vault;
 pub mod web;

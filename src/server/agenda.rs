@@ -123,3 +123,45 @@ pub async fn qr(State(state): State<AppState>, Path(item): Path<String>) -> ApiR
     )
         .into_response())
 }
+
+/// `POST /api/e2e/board`: a guardian's signed ceremony message (SPEC-E2E §8). No login: the
+/// signature under the manifest's pinned key is the authentication.
+pub async fn post_board(
+    State(state): State<AppState>,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    Ok(ok(state.session.post_board(&body).await?))
+}
+
+/// `GET /api/public/e2e/board`: every accepted message in order, and the board's state.
+pub async fn board(State(state): State<AppState>) -> ApiResult<Response> {
+    Ok(ok(state.session.board_view().await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartBody {
+    participants: Vec<u64>,
+    reason: String,
+}
+
+/// `POST /api/operator/e2e/ceremony/restart`: the next attempt without an absent guardian.
+pub async fn restart(
+    _op: Operator,
+    State(state): State<AppState>,
+    super::extract::JsonBody(body): super::extract::JsonBody<RestartBody>,
+) -> ApiResult<Response> {
+    Ok(ok(state
+        .session
+        .restart_ceremony(body.participants, body.reason)
+        .await?))
+}
+
+/// `GET /api/public/e2e/ceremony`: the bundle's `ceremony` section (§10.1) and the joint key,
+/// once the ceremony is complete (404 `ceremony_incomplete` before).
+pub async fn ceremony(State(state): State<AppState>) -> ApiResult<Response> {
+    match state.session.ceremony_section().await? {
+        Some((section, key)) => Ok(ok(json!({ "ceremony": section, "joint_key": key }))),
+        None => Err(ApiError(Refusal::CeremonyIncomplete)),
+    }
+}

@@ -236,6 +236,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/public/e2e/agenda", get(agenda::agenda))
         .route("/api/public/e2e/qr/{item}", get(agenda::qr))
         .route("/api/operator/e2e/manifest", post(agenda::publish))
+        .route("/api/public/e2e/board", get(agenda::board))
+        .route("/api/public/e2e/ceremony", get(agenda::ceremony))
+        .route(
+            "/api/e2e/board",
+            post(agenda::post_board).layer(DefaultBodyLimit::max(
+                piaojue_core::e2e::ceremony::MAX_MESSAGE_BYTES,
+            )),
+        )
+        .route(
+            "/api/operator/e2e/ceremony/restart",
+            post(agenda::restart),
+        )
         .route(
             "/console/agenda",
             get(|| async { crate::web::page("/console/agenda") }),

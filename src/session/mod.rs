@@ -8,6 +8,7 @@
 //! entry and durable before it answers. Invariant: a deputy's record never holds a choice,
 //! and a vote record never holds a deputy's choice of a secret vote.
 
+pub mod board;
 pub mod casting;
 pub mod e2e;
 pub mod roster;
@@ -35,6 +36,9 @@ pub struct Session {
     /// SHA-256 of each opened vote's signed ballot definition, for receipts.
     ballot_hashes: Arc<Mutex<HashMap<String, String>>>,
     votes: VoteCache,
+    /// The key ceremony's board, replayed from the store once (see `board.rs`); its lock
+    /// orders the posts.
+    board: Arc<tokio::sync::Mutex<Option<piaojue_core::e2e::ceremony::Board>>>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -101,6 +105,7 @@ impl Session {
             rules: RulesCache::default(),
             ballot_hashes: Arc::default(),
             votes: VoteCache::default(),
+            board: Arc::default(),
         }
     }
 

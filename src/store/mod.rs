@@ -213,9 +213,10 @@ pub(crate) enum T {
     Audit,
     Scrutineers,
     Bundles,
+    Board,
 }
 
-const ALL_TREES: [T; 15] = [
+const ALL_TREES: [T; 16] = [
     T::Meta,
     T::Deputies,
     T::Codes,
@@ -231,9 +232,10 @@ const ALL_TREES: [T; 15] = [
     T::Audit,
     T::Scrutineers,
     T::Bundles,
+    T::Board,
 ];
 
-const TREE_NAMES: [&str; 15] = [
+const TREE_NAMES: [&str; 16] = [
     "meta",
     "deputies",
     "codes",
@@ -249,6 +251,7 @@ const TREE_NAMES: [&str; 15] = [
     "audit",
     "scrutineers",
     "bundles",
+    "board",
 ];
 
 #[derive(Debug, Clone)]
@@ -761,6 +764,11 @@ impl Store {
         ballots_in(&self.read(T::Ballots), vote)
     }
 
+    /// The ceremony board's messages in the order they were accepted (SPEC-E2E §8).
+    pub fn board(&self) -> Result<Vec<Vec<u8>>, Refusal> {
+        board_in(&self.read(T::Board))
+    }
+
     /// The published encrypted-ballot session manifest's exact bytes, if any.
     pub fn e2e_manifest(&self) -> Result<Option<Vec<u8>>, Refusal> {
         Ok(self
@@ -990,6 +998,14 @@ impl Tx<'_> {
         self.get(T::Meta, b"e2e_manifest")
     }
 
+    /// Appends a message the caller's board accepted; returns its sequence number.
+    pub fn push_board(&mut self, message: &[u8]) -> Result<u64, Refusal> {
+        let seq = self.get_u64(T::Meta, b"board_seq")?;
+        self.put(T::Board, seq.to_be_bytes().to_vec(), message.to_vec());
+        self.put(T::Meta, "board_seq", (seq + 1).to_be_bytes().to_vec());
+        Ok(seq)
+    }
+
     /// Publishes the session manifest (the caller checks it is the first).
     pub fn put_e2e_manifest(&mut self, bytes: &[u8]) {
         self.put(T::Meta, "e2e_manifest", bytes.to_vec());
@@ -1036,6 +1052,15 @@ fn receipts_in(trees: &Trees, vote: &str) -> Result<Vec<String>, Refusal> {
             let k = k.map_err(to_internal)?;
             Ok(String::from_utf8_lossy(&k[p.len()..]).into_owned())
         })
+        .collect()
+}
+
+fn board_in(trees: &Trees) -> Result<Vec<Vec<u8>>, Refusal> {
+    trees
+        .get(T::Board)
+        .iter()
+        .values()
+        .map(|v| Ok(v.map_err(to_internal)?.to_vec()))
         .collect()
 }
 

@@ -7,6 +7,7 @@ mod helpers;
 mod backup;
 mod bad_input;
 mod binary;
+mod ceremony;
 mod crash;
 mod durability;
 mod e2e_cli;

@@ -219,6 +219,17 @@ pub enum Refusal {
     /// 409 `manifest_published`: the session manifest is published once and never changes.
     #[error("本次会议的清单已公布（mh {0}），不能更换")]
     ManifestPublished(String),
+    /// 400 `bad_board_message`: a key-ceremony message that does not verify (SPEC-E2E §8;
+    /// the message names the sender, the field and why). Nothing is stored.
+    #[error("密钥仪式消息被拒绝：{0}")]
+    BoardMessage(String),
+    /// 409 `board_conflict`: a valid-looking ceremony message that does not fit the board's
+    /// state (another attempt, posted twice differently, too early).
+    #[error("密钥仪式消息与当前进度不符：{0}")]
+    BoardConflict(String),
+    /// 404 `ceremony_incomplete`: the scrutineers' key ceremony has not completed.
+    #[error("监票人密钥仪式尚未完成")]
+    CeremonyIncomplete,
     /// 404 `no_manifest`: no encrypted-ballot session manifest has been published.
     #[error("本次会议尚未公布加密表决的会议清单")]
     NoManifest,
@@ -337,6 +348,9 @@ impl Refusal {
             BadManifest(_) => "bad_manifest",
             ManifestPublished(_) => "manifest_published",
             NoManifest => "no_manifest",
+            BoardMessage(_) => "bad_board_message",
+            CeremonyIncomplete => "ceremony_incomplete",
+            BoardConflict(_) => "board_conflict",
             InterventionCosignature(_) => "bad_cosignature",
             ScrutineerNotInVote => "scrutineer_not_in_vote",
             VoteClosed => "vote_closed",
@@ -384,13 +398,14 @@ impl Refusal {
             | TooManyYes { .. }
             | BadExtension { .. }
             | BadManifest(_)
+            | BoardMessage(_)
             | InterventionCosignature(_) => Class::Invalid,
             WrongPassphrase | LoginRequired | LoginExpired | TokenMissing(_) | TokenInvalid(_)
             | CodeUnknown(_) => Class::Unauthorized,
             OperatorsOnly | DeputiesOnly | ScrutineersOnly | NotEnabled | ScrutineerNotInVote
             | ForeignOrigin => Class::Forbidden,
             NotFound | VoteUnknown(_) | DeputyUnknown(_) | RulesUnknown(_) | NotAnnounced(_)
-            | NoManifest => Class::NotFound,
+            | NoManifest | CeremonyIncomplete => Class::NotFound,
             BodyTimeout => Class::Timeout,
             RosterExists
             | NoRoster
@@ -410,7 +425,8 @@ impl Refusal {
             | AlreadyExtended
             | DeputyInOpenVote(_)
             | ScrutineersFrozen(_)
-            | ManifestPublished(_) => Class::Conflict,
+            | ManifestPublished(_)
+            | BoardConflict(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,

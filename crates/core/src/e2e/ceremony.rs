@@ -835,9 +835,34 @@ impl Board {
         })
     }
 
+    /// Whether the identical message is already on the board for `attempt` (a retry).
+    pub fn holds(&self, attempt: u64, msg: &Message) -> bool {
+        let Some(a) = self.attempts.iter().find(|a| a.attempt == attempt) else {
+            return false;
+        };
+        match msg {
+            Message::Round1(r) => a.round1.get(&r.index).is_some_and(|o| o.0 == *r),
+            Message::Round2(r) => a.round2.get(&(r.from, r.to)) == Some(r),
+            Message::Complaint(c) => a.complaints.iter().any(|(o, _)| o == c),
+            Message::KeyAnnounce { guardian, sig } => a.announced.get(guardian) == Some(sig),
+            Message::DryRun(d) => {
+                self.dry_runs
+                    .get(&d.vote_id)
+                    .and_then(|m| m.get(&d.guardian))
+                    == Some(d)
+            }
+            Message::Restart(r) => {
+                a.attempt > 1 && a.participants == r.participants && a.reason == r.reason
+            }
+        }
+    }
+
     /// Checks a message against the board and, if valid, records it.
     pub fn accept(&mut self, attempt: u64, msg: Message) -> Result<Accepted, BoardError> {
         let sender = msg.sender();
+        if self.holds(attempt, &msg) {
+            return Ok(Accepted::Duplicate);
+        }
         if let Message::Restart(r) = msg {
             return self.accept_restart(attempt, r);
         }

@@ -1,0 +1,647 @@
+//! The scrutineer's own program for the key ceremony (`piaojue scrutineer ceremony`,
+//! SPEC-E2E §8): it runs on the scrutineer's laptop, reaches the appliance only as a relay,
+//! and trusts nothing on the board it can check: it replays every message on its own
+//! [`Board`] under the guardian keys of the session manifest whose hash the scrutineer typed
+//! from the printed agenda.
+//!
+//! State: `DIR/guardian.sealed` (see [`crate::vault`]) holds the identity key, the current
+//! attempt's polynomial and transport secret, every message made but perhaps not yet
+//! delivered (so a crash or a lost answer re-sends the same bytes), and at the end only the
+//! key share z. It is sealed before any message leaves.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use piaojue_core::e2e::ceremony::{
+    self, Board, DRY_RUN_PREFIX, Message, Round1Secrets, SystemSource,
+};
+use piaojue_core::e2e::credential::SigningIdentity;
+use piaojue_core::e2e::group::decode_scalar;
+use piaojue_core::e2e::hex;
+use piaojue_core::e2e::manifest::SessionManifest;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::vault::Sealer;
+
+const STATE_FILE: &str = "guardian.sealed";
+const PURPOSE: &str = "piaojue-guardian-state";
+
+/// What the scrutineer gave on the command line.
+#[derive(Debug)]
+pub struct Options {
+    pub url: String,
+    pub dir: PathBuf,
+    /// The Ed25519 key file of `piaojue scrutineer keygen` (first run only).
+    pub key: Option<PathBuf>,
+    /// mh as printed on the agenda (hex, spaces or dashes allowed).
+    pub mh: Option<String>,
+    pub passphrase_file: Option<PathBuf>,
+    /// Give up after this long without finishing.
+    pub timeout: Duration,
+    /// The dry run's label: `dry-run-LABEL`.
+    pub dry_run: String,
+}
+
+/// A failure: exit 1 for a refusal or a check that fails, 2 for a usage problem.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+fn usage(m: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: m.into(),
+    }
+}
+
+fn refuse(m: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: m.into(),
+    }
+}
+
+/// The sealed state.
+struct State {
+    mh: [u8; 32],
+    index: u64,
+    seed: Zeroizing<[u8; 32]>,
+    attempt: u64,
+    secrets: Option<Zeroizing<Vec<u8>>>,
+    /// Messages made for the current attempt, in order; re-sent until the board has them.
+    made: Vec<Value>,
+    z: Option<Zeroizing<[u8; 32]>>,
+    dry_runs: serde_json::Map<String, Value>,
+}
+
+impl State {
+    fn to_json(&self) -> Zeroizing<Vec<u8>> {
+        let v = json!({
+            "mh": hex::encode(&self.mh),
+            "index": self.index,
+            "identity_seed": hex::encode(self.seed.as_slice()),
+            "attempt": self.attempt,
+            "round1_secrets": self.secrets.as_ref().map(|s| hex::encode(s)),
+            "made": self.made,
+            "z": self.z.as_ref().map(|z| hex::encode(z.as_slice())),
+            "dry_runs": self.dry_runs,
+        });
+        Zeroizing::new(serde_json::to_vec(&v).unwrap_or_default())
+    }
+
+    fn from_json(b: &[u8]) -> Result<State, String> {
+        let v: Value = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+        let h32 = |f: &str| -> Result<[u8; 32], String> {
+            hex::decode_array(v[f].as_str().unwrap_or(""), f).map_err(|e| e.to_string())
+        };
+        Ok(State {
+            mh: h32("mh")?,
+            index: v["index"].as_u64().ok_or("index")?,
+            seed: Zeroizing::new(h32("identity_seed")?),
+            attempt: v["attempt"].as_u64().ok_or("attempt")?,
+            secrets: match v["round1_secrets"].as_str() {
+                Some(s) => Some(Zeroizing::new(
+                    hex::decode(s, "round1_secrets").map_err(|e| e.to_string())?,
+                )),
+                None => None,
+            },
+            made: v["made"].as_array().cloned().unwrap_or_default(),
+            z: match v["z"].as_str() {
+                Some(_) => Some(Zeroizing::new(h32("z")?)),
+                None => None,
+            },
+            dry_runs: v["dry_runs"].as_object().cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// Hex from the agenda: spaces and dashes are grouping only.
+pub fn parse_hash(s: &str, what: &str) -> Result<[u8; 32], Failure> {
+    let clean: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    hex::decode_array(&clean, what).map_err(|e| usage(format!("--{what}: {e}")))
+}
+
+struct Guardian {
+    url: String,
+    client: reqwest::Client,
+    dir: PathBuf,
+    sealer: Sealer,
+    state: State,
+    manifest: SessionManifest,
+    last_line: String,
+    dry_run_label: String,
+}
+
+fn say_once(last: &mut String, line: String) {
+    if *last != line {
+        crate::say!("{line}");
+        *last = line;
+    }
+}
+
+impl Guardian {
+    fn save(&mut self) -> Result<(), Failure> {
+        let path = self.dir.join(STATE_FILE);
+        let plain = self.state.to_json();
+        self.sealer
+            .seal(&path, PURPOSE, &plain)
+            .map_err(|e| usage(format!("cannot save the state: {e}")))
+    }
+
+    fn identity(&self) -> SigningIdentity {
+        SigningIdentity::from_seed(&self.state.seed)
+    }
+
+    async fn fetch_board(&self) -> Result<Board, Failure> {
+        let url = format!("{}/api/public/e2e/board", self.url);
+        let r = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
+        let status = r.status();
+        let body: Value = r
+            .json()
+            .await
+            .map_err(|e| refuse(format!("{url}: not JSON: {e}")))?;
+        if !status.is_success() {
+            return Err(refuse(format!(
+                "{url}: {} {}",
+                body["error"], body["message"]
+            )));
+        }
+        // Every message is checked here again, as if the appliance were hostile.
+        let mut board = Board::new(self.manifest.clone());
+        for (n, m) in body["messages"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            let (attempt, msg) = Message::from_json(m).map_err(|e| {
+                refuse(format!(
+                    "公告板第 {n} 条消息格式错误（appliance board message {n} malformed）: {e}"
+                ))
+            })?;
+            board.accept(attempt, msg).map_err(|e| {
+                refuse(format!(
+                    "公告板第 {n} 条消息未通过本机核验（board message {n} does not verify on this device）: {e}"
+                ))
+            })?;
+        }
+        Ok(board)
+    }
+
+    async fn post(&self, msg: &Value) -> Result<(), Failure> {
+        let url = format!("{}/api/e2e/board", self.url);
+        let r = self
+            .client
+            .post(&url)
+            .json(msg)
+            .send()
+            .await
+            .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
+        if r.status().is_success() {
+            return Ok(());
+        }
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        Err(refuse(format!(
+            "公告板拒收本人的消息（the board refused this device's message）: {status} {} {}",
+            body["error"], body["message"]
+        )))
+    }
+
+    /// One step: looks at the board, acts if it is this guardian's turn. Ok(true) = done.
+    async fn step(&mut self) -> Result<bool, Failure> {
+        let board = self.fetch_board().await?;
+        let a = board.current().clone();
+        let me = self.state.index;
+        if a.attempt != self.state.attempt {
+            if a.attempt < self.state.attempt {
+                return Err(refuse(format!(
+                    "the board is at attempt {}, this device already took part in attempt {}: the board was rolled back",
+                    a.attempt, self.state.attempt
+                )));
+            }
+            crate::say!(
+                "第 {} 次：重新开始（attempt {}），参加者 {:?}；原因：{}",
+                a.attempt,
+                a.attempt,
+                a.participants,
+                a.reason
+            );
+            self.state.attempt = a.attempt;
+            self.state.secrets = None;
+            self.state.made.clear();
+            self.save()?;
+        }
+        if !a.participants.contains(&me) {
+            return Err(refuse(format!(
+                "本监票人（{me} 号）不在第 {} 次的参加者 {:?} 之中：{}",
+                a.attempt, a.participants, a.reason
+            )));
+        }
+        // Deliver whatever was made but is not on the board yet (same bytes: no conflict).
+        for m in self.state.made.clone() {
+            let on_board = Message::from_json(&m)
+                .map(|(at, msg)| board.holds(at, &msg))
+                .unwrap_or(false);
+            if !on_board {
+                self.post(&m).await?;
+            }
+        }
+        if !a.complaints.is_empty() {
+            let verdicts: Vec<String> = a
+                .complaints
+                .iter()
+                .map(|(_, v)| {
+                    format!(
+                        "{}→{}: {}（判定 {} 号有过错）",
+                        v.from, v.to, v.reason, v.faulty
+                    )
+                })
+                .collect();
+            say_once(
+                &mut self.last_line,
+                format!(
+                    "第 {} 次出现申诉，等待重新开始（complaint; waiting for the restart）: {}",
+                    a.attempt,
+                    verdicts.join("; ")
+                ),
+            );
+            return Ok(false);
+        }
+        let mut rng = SystemSource;
+        let id = self.identity();
+        if !a.round1.contains_key(&me) {
+            if self.state.secrets.is_none() {
+                let (r1, secrets) =
+                    ceremony::make_round1(&a.cc, me, self.manifest.k, &id, &mut rng)
+                        .map_err(|e| usage(e.to_string()))?;
+                self.state.secrets = Some(secrets.to_bytes());
+                self.state.made = vec![Message::Round1(r1).to_json(a.attempt)];
+                self.save()?;
+                for m in self.state.made.clone() {
+                    self.post(&m).await?;
+                }
+                crate::say!("第一轮：已发送本人的承诺（round 1 sent）");
+            }
+            return Ok(false);
+        }
+        let secrets = match &self.state.secrets {
+            Some(b) => Some(Round1Secrets::from_bytes(b).map_err(|e| usage(e.to_string()))?),
+            None => None,
+        };
+        let missing1 = a.missing_round1();
+        if !missing1.is_empty() {
+            say_once(
+                &mut self.last_line,
+                format!("第一轮：等待监票人 {missing1:?}（waiting for round 1 from {missing1:?}）"),
+            );
+            return Ok(false);
+        }
+        let mine_sent = a
+            .participants
+            .iter()
+            .all(|l| *l == me || a.round2.contains_key(&(me, *l)));
+        if !mine_sent {
+            let Some(s) = &secrets else {
+                return Err(refuse(
+                    "this device lost its round-1 secrets for this attempt",
+                ));
+            };
+            if !self.state.made.iter().any(|m| m["kind"] == "round2") {
+                let blobs = ceremony::make_round2(&a, me, s, &id, &mut rng)
+                    .map_err(|e| usage(e.to_string()))?;
+                for b in blobs {
+                    self.state.made.push(Message::Round2(b).to_json(a.attempt));
+                }
+                self.save()?;
+                for m in self.state.made.clone() {
+                    self.post(&m).await?;
+                }
+                crate::say!("第二轮：已向其他监票人发送加密份额（round 2 shares sent）");
+            }
+            return Ok(false);
+        }
+        let to_me: Vec<u64> = a
+            .participants
+            .iter()
+            .filter(|i| **i != me && !a.round2.contains_key(&(**i, me)))
+            .copied()
+            .collect();
+        if !to_me.is_empty() {
+            say_once(
+                &mut self.last_line,
+                format!(
+                    "第二轮：等待监票人 {to_me:?} 发给本人的份额（waiting for shares from {to_me:?}）"
+                ),
+            );
+            return Ok(false);
+        }
+        if !a.announced.contains_key(&me) {
+            let Some(s) = &secrets else {
+                return Err(refuse(
+                    "this device lost its round-1 secrets for this attempt",
+                ));
+            };
+            match ceremony::finish(&a, me, s) {
+                Ok(z) => {
+                    let msg = a
+                        .announcement()
+                        .ok_or_else(|| refuse("no key announcement"))?;
+                    self.state.z = Some(Zeroizing::new(z.to_bytes()));
+                    let sig = id.sign(&msg);
+                    self.state
+                        .made
+                        .push(Message::KeyAnnounce { guardian: me, sig }.to_json(a.attempt));
+                    self.save()?;
+                    for m in self.state.made.clone() {
+                        self.post(&m).await?;
+                    }
+                    crate::say!(
+                        "第三轮：全部份额核验无误，已签署密钥公告（shares verified; key announcement signed）"
+                    );
+                }
+                Err(bad) => {
+                    for (from, why) in &bad {
+                        let c = ceremony::make_complaint(&a, *from, me, s, &id, &mut rng)
+                            .map_err(|e| usage(e.to_string()))?;
+                        self.state
+                            .made
+                            .push(Message::Complaint(c).to_json(a.attempt));
+                        crate::say!(
+                            "第三轮：监票人 {from} 发给本人的份额无效（{why}），已提出申诉（complaint filed against guardian {from}）"
+                        );
+                    }
+                    self.save()?;
+                    for m in self.state.made.clone() {
+                        self.post(&m).await?;
+                    }
+                }
+            }
+            return Ok(false);
+        }
+        if !a.complete() {
+            let w = a.missing_announcements();
+            say_once(
+                &mut self.last_line,
+                format!(
+                    "等待监票人 {w:?} 签署密钥公告（waiting for the key announcement of {w:?}）"
+                ),
+            );
+            return Ok(false);
+        }
+        // Complete: erase the polynomial and the transport secret (§8.5), keep z.
+        if self.state.secrets.is_some() {
+            self.state.secrets = None;
+            self.state.made.clear();
+            self.save()?;
+            let fp = a.fingerprint().unwrap_or_default();
+            let key = board.joint_key().map(|k| k.to_hex()).unwrap_or_default();
+            crate::say!("");
+            crate::say!("密钥指纹（key fingerprint）: {fp}");
+            crate::say!("请大声宣读，并与其他每一位监票人屏幕上的指纹核对；全部一致方可继续。");
+            crate::say!("(Read it aloud; every scrutineer's screen must show the same.)");
+            crate::say!("联合公钥（joint key K）: {key}");
+            crate::say!(
+                "参加者（participants）: {:?}, 第 {} 次（attempt）",
+                a.participants,
+                a.attempt
+            );
+            crate::say!("");
+        }
+        self.dry_run(&board).await
+    }
+
+    async fn dry_run(&mut self, board: &Board) -> Result<bool, Failure> {
+        let me = self.state.index;
+        let vote_id = format!("{DRY_RUN_PREFIX}{}", self.dry_run_label);
+        let posted = board
+            .dry_runs()
+            .get(&vote_id)
+            .is_some_and(|m| m.contains_key(&me));
+        if !posted {
+            let msg = match self.state.dry_runs.get(&vote_id) {
+                Some(m) => m.clone(),
+                None => {
+                    let z = self
+                        .state
+                        .z
+                        .as_ref()
+                        .ok_or_else(|| refuse("this device has no key share"))?;
+                    let z = decode_scalar(z.as_slice(), "z").map_err(|e| usage(e.to_string()))?;
+                    let d = ceremony::make_dry_run(
+                        board,
+                        &vote_id,
+                        me,
+                        &z,
+                        &self.identity(),
+                        &mut SystemSource,
+                    )
+                    .map_err(|e| usage(e.to_string()))?;
+                    let m = Message::DryRun(d).to_json(board.current().attempt);
+                    self.state.dry_runs.insert(vote_id.clone(), m.clone());
+                    self.save()?;
+                    m
+                }
+            };
+            self.post(&msg).await?;
+            crate::say!(
+                "试运行：已对测试密文做部分解密（dry run {vote_id}: partial decryption sent）"
+            );
+            return Ok(false);
+        }
+        let parts = board.current().participants.clone();
+        let have: Vec<u64> = board
+            .dry_runs()
+            .get(&vote_id)
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        let waiting: Vec<u64> = parts
+            .iter()
+            .filter(|p| !have.contains(p))
+            .copied()
+            .collect();
+        if !waiting.is_empty() {
+            say_once(
+                &mut self.last_line,
+                format!("试运行：等待监票人 {waiting:?}（dry run: waiting for {waiting:?}）"),
+            );
+            return Ok(false);
+        }
+        match board.check_dry_run(&vote_id) {
+            Ok(n) => {
+                crate::say!(
+                    "试运行通过：任意 {} 位监票人的 {n} 种组合都解密出测试值（dry run {vote_id}: all {n} quorums decrypt the test value）",
+                    self.manifest.k
+                );
+                crate::say!(
+                    "仪式完成（ceremony complete）。密钥份额已加密保存在 {}",
+                    self.dir.join(STATE_FILE).display()
+                );
+                Ok(true)
+            }
+            Err(e) => Err(refuse(format!(
+                "试运行失败（dry run {vote_id} failed）: {e}"
+            ))),
+        }
+    }
+}
+
+/// `piaojue scrutineer ceremony`.
+pub async fn ceremony(o: Options) -> Result<(), Failure> {
+    if !(o.url.starts_with("https://") || o.url.starts_with("http://")) {
+        return Err(usage(format!("--url {}: not an http(s) URL", o.url)));
+    }
+    let label_ok = !o.dry_run.is_empty()
+        && piaojue_core::e2e::manifest::valid_vote_id(&format!("{DRY_RUN_PREFIX}{}", o.dry_run));
+    if !label_ok {
+        return Err(usage(format!(
+            "--dry-run {}: letters, digits, '-' only",
+            o.dry_run
+        )));
+    }
+    std::fs::create_dir_all(&o.dir).map_err(|e| usage(format!("{}: {e}", o.dir.display())))?;
+    let pass = crate::vault::passphrase(o.passphrase_file.as_deref()).map_err(usage)?;
+    let mut sealer = Sealer::new(pass.as_bytes());
+    let client = crate::tls::client_builder()
+        .map_err(usage)?
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| usage(e.to_string()))?;
+    let url = o.url.trim_end_matches('/').to_string();
+    let path = o.dir.join(STATE_FILE);
+    let existing = if path.exists() {
+        let plain = sealer
+            .open(&path, PURPOSE)
+            .map_err(|e| usage(e.to_string()))?;
+        Some(State::from_json(&plain).map_err(|e| usage(format!("{}: {e}", path.display())))?)
+    } else {
+        None
+    };
+    let typed = o.mh.as_deref().map(|m| parse_hash(m, "mh")).transpose()?;
+    let mh = match (&existing, typed) {
+        (Some(s), Some(t)) if s.mh != t => {
+            return Err(usage(
+                "--mh differs from the session this directory belongs to",
+            ));
+        }
+        (Some(s), _) => s.mh,
+        (None, Some(t)) => t,
+        (None, None) => {
+            return Err(usage(
+                "--mh: type the session manifest hash printed on the agenda (打印议程附页)",
+            ));
+        }
+    };
+    let manifest = fetch_manifest(&client, &url, &mh).await?;
+    let state = match existing {
+        Some(s) => s,
+        None => {
+            let key = o.key.as_deref().ok_or_else(|| {
+                usage("--key: the key file of `piaojue scrutineer keygen` (first run)")
+            })?;
+            let seed = read_seed(key)?;
+            let public = SigningIdentity::from_seed(&seed).public_key();
+            let index = manifest
+                .guardian_ids
+                .iter()
+                .position(|g| *g == public)
+                .ok_or_else(|| {
+                    refuse("this key is not one of the session manifest's scrutineers")
+                })? as u64
+                + 1;
+            State {
+                mh,
+                index,
+                seed,
+                attempt: 1,
+                secrets: None,
+                made: Vec::new(),
+                z: None,
+                dry_runs: serde_json::Map::new(),
+            }
+        }
+    };
+    crate::say!(
+        "监票人 {} 号（guardian {} of {}，门限 k = {}）；会议清单 mh 核对一致：{}",
+        state.index,
+        state.index,
+        manifest.n(),
+        manifest.k,
+        piaojue_core::crypto::fingerprint_grouped(&hex::encode(&mh))
+    );
+    let mut g = Guardian {
+        url,
+        client,
+        dir: o.dir.clone(),
+        sealer,
+        state,
+        manifest,
+        last_line: String::new(),
+        dry_run_label: o.dry_run.clone(),
+    };
+    g.save()?;
+    let deadline = Instant::now() + o.timeout;
+    loop {
+        if g.step().await? {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(refuse(format!(
+                "未在 {} 秒内完成（not finished within {} s）: {}",
+                o.timeout.as_secs(),
+                o.timeout.as_secs(),
+                g.last_line
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn read_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, Failure> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))?,
+    );
+    piaojue_core::crypto::unhex::<32>(text.trim())
+        .map(Zeroizing::new)
+        .ok_or_else(|| usage(format!("{}: not a key file", path.display())))
+}
+
+/// The manifest from the appliance, accepted only if its SHA-256 is the typed mh.
+pub async fn fetch_manifest(
+    client: &reqwest::Client,
+    url: &str,
+    mh: &[u8; 32],
+) -> Result<SessionManifest, Failure> {
+    let u = format!("{url}/api/public/e2e/manifest");
+    let r = client
+        .get(&u)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {u}: {e}")))?;
+    if !r.status().is_success() {
+        return Err(refuse(format!("{u}: {}", r.status())));
+    }
+    let bytes = r.bytes().await.map_err(|e| usage(e.to_string()))?;
+    let sm = SessionManifest::parse(&bytes)
+        .map_err(|e| refuse(format!("the appliance's manifest is invalid: {e}")))?;
+    if sm.hash() != mh {
+        return Err(refuse(format!(
+            "表决系统提供的会议清单与议程上打印的 mh 不一致（the appliance's manifest hashes to {}, not the agenda's mh）",
+            hex::encode(sm.hash())
+        )));
+    }
+    Ok(sm)
+}
