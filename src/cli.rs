@@ -258,6 +258,39 @@ enum ScrutineerCommand {
         #[arg(long, default_value = "ceremony")]
         dry_run: String,
     },
+    /// Verify an encrypted vote's ballots on this laptop as they arrive (SPEC-E2E §9.2a G2),
+    /// until the vote closes; `decrypt` then has only the last ones left.
+    Watch {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+        vote: String,
+    },
+    /// The pre-decryption checklist G1–G6, then this scrutineer's partial decryption of the
+    /// vote's totals, once per vote; refused with the failing check's name.
+    Decrypt {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// The list hash as shown on the hall screen (typed or scanned).
+        #[arg(long)]
+        list_hash: Option<String>,
+        /// Deputies present (出席) as announced in the hall.
+        #[arg(long)]
+        hall_present: Option<u64>,
+        /// The legal minimum participation.
+        #[arg(long)]
+        quorum: Option<u64>,
+        vote: String,
+    },
     /// Make this scrutineer's Ed25519 key (file mode 0600); prints the public key.
     Keygen {
         #[arg(long)]
@@ -895,6 +928,52 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
                 dry_run,
             };
             if let Err(f) = crate::guardian::ceremony(o).await {
+                eprintln!("error: {}", f.message);
+                return Err(f.code);
+            }
+        }
+        ScrutineerCommand::Watch {
+            url,
+            dir,
+            passphrase_file,
+            timeout,
+            vote,
+        } => {
+            let o = crate::guardian::VoteOptions {
+                url,
+                dir,
+                passphrase_file,
+                vote,
+                list_hash: None,
+                hall_present: None,
+                quorum: None,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            if let Err(f) = crate::guardian::watch(o).await {
+                eprintln!("error: {}", f.message);
+                return Err(f.code);
+            }
+        }
+        ScrutineerCommand::Decrypt {
+            url,
+            dir,
+            passphrase_file,
+            list_hash,
+            hall_present,
+            quorum,
+            vote,
+        } => {
+            let o = crate::guardian::VoteOptions {
+                url,
+                dir,
+                passphrase_file,
+                vote,
+                list_hash,
+                hall_present,
+                quorum,
+                timeout: std::time::Duration::from_secs(600),
+            };
+            if let Err(f) = crate::guardian::decrypt(o).await {
                 eprintln!("error: {}", f.message);
                 return Err(f.code);
             }

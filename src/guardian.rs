@@ -16,9 +16,12 @@ use piaojue_core::e2e::ceremony::{
     self, Board, DRY_RUN_PREFIX, Message, Round1Secrets, SystemSource,
 };
 use piaojue_core::e2e::credential::SigningIdentity;
+use piaojue_core::e2e::decryption;
+use piaojue_core::e2e::elgamal::JointKey;
 use piaojue_core::e2e::group::decode_scalar;
 use piaojue_core::e2e::hex;
 use piaojue_core::e2e::manifest::SessionManifest;
+use piaojue_core::e2e::tally;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -644,4 +647,563 @@ pub async fn fetch_manifest(
         )));
     }
     Ok(sm)
+}
+
+// ------------------------------------------------------------------------------ decryption
+
+/// What `scrutineer watch` and `scrutineer decrypt` are given.
+#[derive(Debug)]
+pub struct VoteOptions {
+    pub url: String,
+    pub dir: PathBuf,
+    pub passphrase_file: Option<PathBuf>,
+    pub vote: String,
+    /// The list hash as shown on the hall screen (decrypt only).
+    pub list_hash: Option<String>,
+    /// Deputies present (出席) as announced in the hall.
+    pub hall_present: Option<u64>,
+    /// The legal minimum participation.
+    pub quorum: Option<u64>,
+    pub timeout: Duration,
+}
+
+/// This device's verified copy of a vote's ballots: `DIR/votes/VOTE.jsonl`, one
+/// `{"tracker","ballot"}` per line, appended and fsynced after each ballot was verified here.
+struct Local {
+    path: PathBuf,
+    ballots: std::collections::BTreeMap<[u8; 32], piaojue_core::e2e::ballot::Ballot>,
+}
+
+impl Local {
+    fn load(
+        dir: &Path,
+        vote: &str,
+        vm: &piaojue_core::e2e::manifest::VoteManifest,
+        mh: &[u8; 32],
+    ) -> Result<Local, Failure> {
+        let votes = dir.join("votes");
+        std::fs::create_dir_all(&votes).map_err(|e| usage(format!("{}: {e}", votes.display())))?;
+        let path = votes.join(format!("{vote}.jsonl"));
+        let mut ballots = std::collections::BTreeMap::new();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let v: Value = match serde_json::from_str(line) {
+                    Ok(v) => v,
+                    // A torn last line after a crash: that ballot is fetched and verified again.
+                    Err(_) => continue,
+                };
+                let b = piaojue_core::e2e::ballot::Ballot::from_json(&v["ballot"], vm)
+                    .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+                ballots.insert(b.tracker(mh, vote), b);
+            }
+        }
+        Ok(Local { path, ballots })
+    }
+
+    fn append(
+        &mut self,
+        vote: &str,
+        vm: &piaojue_core::e2e::manifest::VoteManifest,
+        new: Vec<([u8; 32], piaojue_core::e2e::ballot::Ballot)>,
+    ) -> Result<(), Failure> {
+        use std::io::Write as _;
+        if new.is_empty() {
+            return Ok(());
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| usage(format!("{}: {e}", self.path.display())))?;
+        let mut text = String::new();
+        for (t, b) in &new {
+            text.push_str(
+                &json!({ "tracker": hex::encode(t), "ballot": b.to_json(vote, vm.shape()) })
+                    .to_string(),
+            );
+            text.push('\n');
+        }
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| usage(format!("{}: {e}", self.path.display())))?;
+        self.ballots.extend(new);
+        Ok(())
+    }
+}
+
+/// A scrutineer's device after the ceremony: its share and the session it belongs to.
+struct Decryptor {
+    url: String,
+    client: reqwest::Client,
+    dir: PathBuf,
+    state: State,
+    manifest: SessionManifest,
+    board: Board,
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, Failure> {
+    let r = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
+    let status = r.status();
+    let body: Value = r
+        .json()
+        .await
+        .map_err(|e| refuse(format!("{url}: not JSON: {e}")))?;
+    if !status.is_success() {
+        return Err(refuse(format!(
+            "{url}: {} {}",
+            body["error"], body["message"]
+        )));
+    }
+    Ok(body)
+}
+
+impl Decryptor {
+    async fn open(o: &VoteOptions) -> Result<Decryptor, Failure> {
+        let pass = crate::vault::passphrase(o.passphrase_file.as_deref()).map_err(usage)?;
+        let mut sealer = Sealer::new(pass.as_bytes());
+        let path = o.dir.join(STATE_FILE);
+        let plain = sealer
+            .open(&path, PURPOSE)
+            .map_err(|e| usage(e.to_string()))?;
+        let state =
+            State::from_json(&plain).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        if state.z.is_none() {
+            return Err(usage(
+                "this device has no key share: run `piaojue scrutineer ceremony` first",
+            ));
+        }
+        let client = crate::tls::client_builder()
+            .map_err(usage)?
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| usage(e.to_string()))?;
+        let url = o.url.trim_end_matches('/').to_string();
+        let manifest = fetch_manifest(&client, &url, &state.mh).await?;
+        let g = Guardian {
+            url: url.clone(),
+            client: client.clone(),
+            dir: o.dir.clone(),
+            sealer: Sealer::new(pass.as_bytes()),
+            state: State::from_json(&plain).map_err(usage)?,
+            manifest: manifest.clone(),
+            last_line: String::new(),
+            dry_run_label: String::new(),
+        };
+        let board = g.fetch_board().await?;
+        if board.joint_key().is_none() {
+            return Err(refuse("the board's ceremony is not complete"));
+        }
+        Ok(Decryptor {
+            url,
+            client,
+            dir: o.dir.clone(),
+            state,
+            manifest,
+            board,
+        })
+    }
+
+    fn key(&self) -> Result<JointKey, Failure> {
+        let k = self
+            .board
+            .joint_key()
+            .ok_or_else(|| refuse("no joint key"))?;
+        JointKey::new(k, "joint_key").map_err(|e| refuse(e.to_string()))
+    }
+
+    async fn vote_view(
+        &self,
+        vote: &str,
+    ) -> Result<(Value, piaojue_core::e2e::manifest::VoteManifest), Failure> {
+        let v = get_json(
+            &self.client,
+            &format!("{}/api/public/e2e/votes/{vote}", self.url),
+        )
+        .await?;
+        let bytes = hex::decode(
+            v["vote_manifest_hex"].as_str().unwrap_or(""),
+            "vote_manifest_hex",
+        )
+        .map_err(|e| refuse(e.to_string()))?;
+        let vm = piaojue_core::e2e::manifest::VoteManifest::parse(&bytes, &self.manifest)
+            .map_err(|e| refuse(format!("the vote manifest does not verify: {e}")))?;
+        if vm.vote_id != vote {
+            return Err(refuse("the vote manifest names another vote"));
+        }
+        Ok((v, vm))
+    }
+
+    /// Fetches every listed ballot this device has not verified, verifies them on all cores,
+    /// appends them. A ballot that fails stops everything (G2), naming its tracker.
+    async fn catch_up(
+        &self,
+        vote: &str,
+        vm: &piaojue_core::e2e::manifest::VoteManifest,
+        local: &mut Local,
+    ) -> Result<usize, Failure> {
+        let list = get_json(
+            &self.client,
+            &format!("{}/api/public/e2e/votes/{vote}/ballots", self.url),
+        )
+        .await?;
+        let trackers: Vec<String> = list["trackers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing: Vec<String> = trackers
+            .iter()
+            .filter(|t| {
+                hex::decode_array::<32>(t, "tracker")
+                    .map(|t| !local.ballots.contains_key(&t))
+                    .unwrap_or(true)
+            })
+            .cloned()
+            .collect();
+        let key = std::sync::Arc::new(self.key()?);
+        let mut added = 0;
+        for chunk in missing.chunks(200) {
+            let got = get_json(
+                &self.client,
+                &format!(
+                    "{}/api/public/e2e/votes/{vote}/ballots?trackers={}",
+                    self.url,
+                    chunk.join(",")
+                ),
+            )
+            .await?;
+            let values: Vec<Value> = got["ballots"].as_array().cloned().unwrap_or_default();
+            if values.len() != chunk.len() {
+                return Err(refuse(
+                    "G2: the appliance did not return every listed ballot",
+                ));
+            }
+            let (sm, vm2, key2, names) = (
+                self.manifest.clone(),
+                vm.clone(),
+                key.clone(),
+                chunk.to_vec(),
+            );
+            let verified =
+                tokio::task::spawn_blocking(move || verify_all(&sm, &vm2, &key2, &values, &names))
+                    .await
+                    .map_err(|e| usage(e.to_string()))??;
+            added += verified.len();
+            local.append(vote, vm, verified)?;
+        }
+        Ok(added)
+    }
+}
+
+/// §7.6 1–6 for each ballot, on every core; each must hash to the tracker it was listed under.
+fn verify_all(
+    sm: &SessionManifest,
+    vm: &piaojue_core::e2e::manifest::VoteManifest,
+    key: &JointKey,
+    values: &[Value],
+    names: &[String],
+) -> Result<Vec<([u8; 32], piaojue_core::e2e::ballot::Ballot)>, Failure> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let per = values.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<_>, Failure>> = std::thread::scope(|s| {
+        let handles: Vec<_> = values
+            .chunks(per)
+            .zip(names.chunks(per))
+            .map(|(vs, ns)| {
+                s.spawn(move || {
+                    vs.iter()
+                        .zip(ns)
+                        .map(|(v, name)| {
+                            let b = piaojue_core::e2e::ballot::Ballot::from_json(v, vm)
+                                .map_err(|e| refuse(format!("G2: ballot {name}: {e}")))?;
+                            let t = decryption::verify_one(sm, vm, key, &b).map_err(|e| {
+                                refuse(format!(
+                                    "G2: ballot {name} does not verify on this device: {e}"
+                                ))
+                            })?;
+                            if hex::encode(&t) != *name {
+                                return Err(refuse(format!(
+                                    "G2: ballot listed as {name} hashes to {}",
+                                    hex::encode(&t)
+                                )));
+                            }
+                            Ok((t, b))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(usage("a verifier thread failed")))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// `piaojue scrutineer watch VOTE`: verifies the vote's ballots as they arrive, until it closes.
+pub async fn watch(o: VoteOptions) -> Result<(), Failure> {
+    let d = Decryptor::open(&o).await?;
+    let (_, vm) = d.vote_view(&o.vote).await?;
+    let mut local = Local::load(&d.dir, &o.vote, &vm, &d.state.mh)?;
+    let deadline = Instant::now() + o.timeout;
+    loop {
+        let (view, _) = d.vote_view(&o.vote).await?;
+        let added = d.catch_up(&o.vote, &vm, &mut local).await?;
+        if added > 0 {
+            crate::say!(
+                "已在本机核验 {} 张选票（{} ballots verified on this device）",
+                local.ballots.len(),
+                local.ballots.len()
+            );
+        }
+        if !view["close"].is_null() {
+            crate::say!(
+                "表决已截止，本机共核验 {} 张（vote closed; {} verified here）",
+                local.ballots.len(),
+                local.ballots.len()
+            );
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(refuse("the vote did not close before the timeout"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The persistent once-per-vote log (G5): `DIR/decrypted.json`, vote_id → {lh, n_cast}.
+fn decrypted_log(dir: &Path) -> Result<serde_json::Map<String, Value>, Failure> {
+    let p = dir.join("decrypted.json");
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice::<Value>(&b)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .ok_or_else(|| {
+                usage(format!(
+                    "{}: not the decryption log; refusing to decrypt anything",
+                    p.display()
+                ))
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::Map::new()),
+        Err(e) => Err(usage(format!("{}: {e}", p.display()))),
+    }
+}
+
+/// `piaojue scrutineer decrypt VOTE`: the checklist G1–G6 (SPEC-E2E §9.2a), then this
+/// guardian's signed partial decryption of the item totals, once.
+pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
+    let check = |name: &str, ok: bool, why: String| -> Result<(), Failure> {
+        if ok {
+            crate::say!("{name} 通过（holds）");
+            Ok(())
+        } else {
+            Err(refuse(format!("拒绝解密（refused）: {name}: {why}")))
+        }
+    };
+    let d = Decryptor::open(&o).await?;
+    let vote = o.vote.clone();
+    // G5 first: a vote decrypted once is never decrypted again, whatever the list.
+    let mut log = decrypted_log(&d.dir)?;
+    check(
+        "G5 每次表决只解密一次（once per vote）",
+        !log.contains_key(&vote),
+        format!(
+            "this device already decrypted {vote}: {}",
+            log.get(&vote).cloned().unwrap_or_default()
+        ),
+    )?;
+    let typed = o
+        .list_hash
+        .as_deref()
+        .ok_or_else(|| usage("--list-hash: type or scan the list hash shown on the hall screen"))
+        .and_then(|h| parse_hash(h, "list-hash"))?;
+    let (view, vm) = d.vote_view(&vote).await?;
+    // G1: closed, signed, the hall's hash.
+    let close = decryption::Close::from_json(&view["close"], "close");
+    let close = match close {
+        Ok(c) => c,
+        Err(_) => {
+            return check(
+                "G1 已截止并公布清单哈希（closed and committed）",
+                false,
+                "the vote is not closed".into(),
+            );
+        }
+    };
+    check(
+        "G1 截止声明签名（close statement signed by the pinned appliance key）",
+        close.verify(&d.manifest, &vote).is_ok(),
+        "the close signature does not verify under the session manifest's appliance key".into(),
+    )?;
+    let mut local = Local::load(&d.dir, &vote, &vm, &d.state.mh)?;
+    d.catch_up(&vote, &vm, &mut local).await?;
+    let ballots: Vec<piaojue_core::e2e::ballot::Ballot> = local.ballots.values().cloned().collect();
+    let trackers: Vec<[u8; 32]> = local.ballots.keys().copied().collect();
+    let roll = decryption::RollCall::from_json(&view["roll_call"], "roll_call");
+    let roll = match roll {
+        Ok(r) => r,
+        Err(_) => {
+            return check(
+                "G3 证件官签署的点名（the CO's closing roll call）",
+                false,
+                "no closing roll call".into(),
+            );
+        }
+    };
+    // G2: every ballot verified here (catch_up), credentials in the roll call, unique, sorted.
+    let lh = decryption::check_list(&d.manifest, &vm, &roll, &ballots, &trackers).map_err(|p| {
+        refuse(format!(
+            "拒绝解密（refused）: G2: ballot {}: {}",
+            hex::encode(&trackers.get(p.index).copied().unwrap_or_default()),
+            p.reason
+        ))
+    })?;
+    crate::say!(
+        "G2 全部 {} 张选票已在本机核验（every ballot verified on this device）",
+        ballots.len()
+    );
+    check(
+        "G1 清单哈希与大厅屏幕一致（list hash equals the hall's）",
+        typed == lh && close.list_hash == lh,
+        format!(
+            "hall {}, this device {}, appliance's close statement {}",
+            hex::encode(&typed),
+            hex::encode(&lh),
+            hex::encode(&close.list_hash)
+        ),
+    )?;
+    let n_cast = ballots.len() as u64;
+    check(
+        "G1 张数（n_cast）",
+        close.n_cast == n_cast,
+        format!(
+            "close statement says {}, the list holds {n_cast}",
+            close.n_cast
+        ),
+    )?;
+    // G3: the CO's count.
+    check(
+        "G3 点名签名（roll call signed by the pinned CO key）",
+        roll.verify(&d.manifest, &vm, "roll_call").is_ok(),
+        "the closing roll call's signature does not verify".into(),
+    )?;
+    let enabled = roll.credentials.len() as u64;
+    check(
+        "G3 票数与证件官计数一致（n_cast = cast_count ≤ enabled ≤ max_electorate, n_cast < T）",
+        n_cast == roll.cast_count
+            && n_cast <= enabled
+            && enabled <= d.manifest.max_electorate
+            && n_cast < d.manifest.radix,
+        format!(
+            "n_cast {n_cast}, cast_count {}, enabled {enabled}, max_electorate {}, T {}",
+            roll.cast_count, d.manifest.max_electorate, d.manifest.radix
+        ),
+    )?;
+    if let Some(present) = o.hall_present {
+        check(
+            "G3 不超过出席人数（cast_count ≤ present in the hall）",
+            roll.cast_count <= present,
+            format!("cast_count {} > {present} present", roll.cast_count),
+        )?;
+    }
+    if let Some(q) = o.quorum {
+        check(
+            "G3 达到法定人数（quorum）",
+            roll.cast_count >= q && o.hall_present.is_none_or(|p| p >= q),
+            format!(
+                "cast_count {}, present {:?}, quorum {q}",
+                roll.cast_count, o.hall_present
+            ),
+        )?;
+    }
+    // G4: the totals are this device's own aggregate; the appliance's must match.
+    let totals = tally::aggregate(&ballots, vm.shape().m()).map_err(|e| refuse(e.to_string()))?;
+    let theirs: Vec<Value> = view["totals"].as_array().cloned().unwrap_or_default();
+    let ours: Vec<Value> = totals
+        .iter()
+        .map(|t| json!({ "A": t.a.to_hex(), "B": t.b.to_hex() }))
+        .collect();
+    check(
+        "G4 只解密本机自行汇总的各项总和（totals only, aggregated here）",
+        theirs == ours,
+        "the appliance asks to decrypt ciphertexts that are not this device's aggregate of the listed ballots".into(),
+    )?;
+    // G5: the log entry is written before the share leaves.
+    log.insert(vote.clone(), json!({ "list_hash": hex::encode(&lh), "n_cast": n_cast, "at": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) }));
+    crate::vault::write_private(
+        &d.dir.join("decrypted.json"),
+        &serde_json::to_vec_pretty(&log).unwrap_or_default(),
+    )
+    .map_err(|e| usage(format!("cannot write the decryption log: {e}")))?;
+    // G6: bound to lh and n_cast.
+    let me = d.state.index;
+    let a = d.board.current();
+    let z_pub = a
+        .verification_key(me)
+        .ok_or_else(|| refuse("no Z for this guardian"))?;
+    let z = decode_scalar(d.state.z.as_ref().map(|z| z.as_slice()).unwrap_or(&[]), "z")
+        .map_err(|e| usage(e.to_string()))?;
+    if z_pub.point() != &piaojue_core::e2e::group::mul_base(&z) {
+        return Err(refuse(
+            "this device's share does not match its public key Z on the board",
+        ));
+    }
+    let k = d.board.joint_key().ok_or_else(|| refuse("no joint key"))?;
+    let st = decryption::Statement {
+        session: &d.manifest,
+        vote: &vm,
+        key: &k,
+        cc: &a.cc,
+        list_hash: &lh,
+        n_cast,
+        totals: &totals,
+    };
+    let p = st
+        .decrypt(
+            me,
+            &z,
+            &z_pub,
+            &SigningIdentity::from_seed(&d.state.seed),
+            &mut SystemSource,
+        )
+        .map_err(|e| usage(e.to_string()))?;
+    crate::say!("G6 部分解密绑定清单哈希与张数（bound to lh and n_cast）");
+    let url = format!("{}/api/e2e/votes/{vote}/partials", d.url);
+    let r = d
+        .client
+        .post(&url)
+        .json(&p.to_json())
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(refuse(format!(
+            "the appliance refused the partial decryption: {} {}",
+            body["error"], body["message"]
+        )));
+    }
+    crate::say!("已发布本人对 {vote} 的部分解密（partial decryption of {vote} published）");
+    if !body["result"].is_null() {
+        crate::say!("合并结果（combined）: {}", body["result"]["counts"]);
+    }
+    Ok(())
 }

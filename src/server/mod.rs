@@ -7,6 +7,7 @@
 
 mod agenda;
 mod cards;
+mod e2e_votes;
 mod error;
 mod events;
 mod extract;
@@ -51,6 +52,10 @@ fn listener_counter(limits: &ServerLimits) -> limits::AddressCounter {
 
 /// Cap on every request body except the roster and rules uploads.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// An encrypted ballot's JSON view: ~22 kB at M = 30 with its range proof; a roll call of
+/// 4,095 credentials is ~270 kB.
+const MAX_E2E_BALLOT_BYTES: usize = 256 * 1024;
+const MAX_ROLL_CALL_BYTES: usize = 512 * 1024;
 /// Operator logins last a working day.
 const OPERATOR_SESSION: Duration = Duration::from_secs(12 * 3600);
 
@@ -238,6 +243,22 @@ pub fn app(state: AppState) -> Router {
         .route("/api/operator/e2e/manifest", post(agenda::publish))
         .route("/api/public/e2e/board", get(agenda::board))
         .route("/api/public/e2e/ceremony", get(agenda::ceremony))
+        .route(
+            "/api/e2e/votes",
+            post(e2e_votes::open).layer(DefaultBodyLimit::max(MAX_ROLL_CALL_BYTES)),
+        )
+        .route(
+            "/api/e2e/votes/{id}/ballots",
+            post(e2e_votes::cast).layer(DefaultBodyLimit::max(MAX_E2E_BALLOT_BYTES)),
+        )
+        .route(
+            "/api/e2e/votes/{id}/roll-call",
+            post(e2e_votes::roll_call).layer(DefaultBodyLimit::max(MAX_ROLL_CALL_BYTES)),
+        )
+        .route("/api/e2e/votes/{id}/partials", post(e2e_votes::partial))
+        .route("/api/operator/e2e/votes/{id}/close", post(e2e_votes::close))
+        .route("/api/public/e2e/votes/{id}", get(e2e_votes::view))
+        .route("/api/public/e2e/votes/{id}/ballots", get(e2e_votes::ballots))
         .route(
             "/api/e2e/board",
             post(agenda::post_board).layer(DefaultBodyLimit::max(

@@ -27,7 +27,7 @@ fn refusal(e: BoardError) -> Refusal {
 
 impl Session {
     /// The board as replayed from the store (cached; rebuilt after a restart of the appliance).
-    fn board_now(&self, cache: &mut Option<Board>) -> Result<Board, Refusal> {
+    pub(super) fn board_now(&self, cache: &mut Option<Board>) -> Result<Board, Refusal> {
         if let Some(b) = cache.as_ref() {
             return Ok(b.clone());
         }

@@ -11,6 +11,7 @@
 pub mod board;
 pub mod casting;
 pub mod e2e;
+pub mod e2e_votes;
 pub mod roster;
 pub mod scrutineers;
 pub mod votes;
@@ -39,6 +40,8 @@ pub struct Session {
     /// The key ceremony's board, replayed from the store once (see `board.rs`); its lock
     /// orders the posts.
     board: Arc<tokio::sync::Mutex<Option<piaojue_core::e2e::ceremony::Board>>>,
+    /// Encrypted votes' in-memory state (see `e2e_votes.rs`); its lock orders their changes.
+    e2e_votes: Arc<tokio::sync::Mutex<HashMap<String, e2e_votes::VoteState>>>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -106,6 +109,7 @@ impl Session {
             ballot_hashes: Arc::default(),
             votes: VoteCache::default(),
             board: Arc::default(),
+            e2e_votes: Arc::default(),
         }
     }
 

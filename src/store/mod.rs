@@ -195,6 +195,9 @@ mod hex32 {
     }
 }
 
+/// A record's key (after the scanned prefix) and value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// The trees, by name. The order is the index into [`Trees::all`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum T {
@@ -214,9 +217,10 @@ pub(crate) enum T {
     Scrutineers,
     Bundles,
     Board,
+    E2eVotes,
 }
 
-const ALL_TREES: [T; 16] = [
+const ALL_TREES: [T; 17] = [
     T::Meta,
     T::Deputies,
     T::Codes,
@@ -233,9 +237,10 @@ const ALL_TREES: [T; 16] = [
     T::Scrutineers,
     T::Bundles,
     T::Board,
+    T::E2eVotes,
 ];
 
-const TREE_NAMES: [&str; 16] = [
+const TREE_NAMES: [&str; 17] = [
     "meta",
     "deputies",
     "codes",
@@ -252,6 +257,7 @@ const TREE_NAMES: [&str; 16] = [
     "scrutineers",
     "bundles",
     "board",
+    "e2e_votes",
 ];
 
 #[derive(Debug, Clone)]
@@ -764,6 +770,29 @@ impl Store {
         ballots_in(&self.read(T::Ballots), vote)
     }
 
+    /// An encrypted vote's record under `vote ‖ 0 ‖ key` (see `session::e2e_votes`).
+    pub fn e2e_get(&self, vote: &str, key: &[u8]) -> Result<Option<Vec<u8>>, Refusal> {
+        Ok(self
+            .read(T::E2eVotes)
+            .get(T::E2eVotes)
+            .get(scoped(vote, key))
+            .map_err(to_internal)?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Every record of an encrypted vote whose key starts with `key`, in key order.
+    pub fn e2e_scan(&self, vote: &str, key: &[u8]) -> Result<Vec<Record>, Refusal> {
+        let p = scoped(vote, key);
+        self.read(T::E2eVotes)
+            .get(T::E2eVotes)
+            .scan_prefix(&p)
+            .map(|kv| {
+                let (k, v) = kv.map_err(to_internal)?;
+                Ok((k.get(p.len()..).unwrap_or(&[]).to_vec(), v.to_vec()))
+            })
+            .collect()
+    }
+
     /// The ceremony board's messages in the order they were accepted (SPEC-E2E §8).
     pub fn board(&self) -> Result<Vec<Vec<u8>>, Refusal> {
         board_in(&self.read(T::Board))
@@ -996,6 +1025,16 @@ impl Tx<'_> {
     /// The published encrypted-ballot session manifest's exact bytes, if any.
     pub fn e2e_manifest(&self) -> Result<Option<Vec<u8>>, Refusal> {
         self.get(T::Meta, b"e2e_manifest")
+    }
+
+    /// An encrypted vote's record (this change's writes first).
+    pub fn e2e_get(&self, vote: &str, key: &[u8]) -> Result<Option<Vec<u8>>, Refusal> {
+        self.get(T::E2eVotes, &scoped(vote, key))
+    }
+
+    /// Writes an encrypted vote's record.
+    pub fn e2e_put(&mut self, vote: &str, key: &[u8], value: Vec<u8>) {
+        self.put(T::E2eVotes, scoped(vote, key), value);
     }
 
     /// Appends a message the caller's board accepted; returns its sequence number.

@@ -227,6 +227,17 @@ pub enum Refusal {
     /// state (another attempt, posted twice differently, too early).
     #[error("密钥仪式消息与当前进度不符：{0}")]
     BoardConflict(String),
+    /// 400 `bad_e2e_vote`: an encrypted vote's manifest, roll call or partial decryption
+    /// that does not verify (the message names the field).
+    #[error("加密表决数据无效：{0}")]
+    E2eVote(String),
+    /// 409 `e2e_vote_conflict`: an encrypted-vote step out of turn (exists, not closed, …).
+    #[error("加密表决的步骤与当前进度不符：{0}")]
+    E2eVoteConflict(String),
+    /// 400 `ballot_rejected`: an encrypted ballot refused by §7.6 (reason `invalid`,
+    /// `duplicate-credential` or `not-enabled`, then the detail); kept for the bundle.
+    #[error("选票被拒收：{0}")]
+    BallotRejected(String),
     /// 404 `ceremony_incomplete`: the scrutineers' key ceremony has not completed.
     #[error("监票人密钥仪式尚未完成")]
     CeremonyIncomplete,
@@ -350,6 +361,9 @@ impl Refusal {
             NoManifest => "no_manifest",
             BoardMessage(_) => "bad_board_message",
             CeremonyIncomplete => "ceremony_incomplete",
+            E2eVote(_) => "bad_e2e_vote",
+            E2eVoteConflict(_) => "e2e_vote_conflict",
+            BallotRejected(_) => "ballot_rejected",
             BoardConflict(_) => "board_conflict",
             InterventionCosignature(_) => "bad_cosignature",
             ScrutineerNotInVote => "scrutineer_not_in_vote",
@@ -399,6 +413,8 @@ impl Refusal {
             | BadExtension { .. }
             | BadManifest(_)
             | BoardMessage(_)
+            | E2eVote(_)
+            | BallotRejected(_)
             | InterventionCosignature(_) => Class::Invalid,
             WrongPassphrase | LoginRequired | LoginExpired | TokenMissing(_) | TokenInvalid(_)
             | CodeUnknown(_) => Class::Unauthorized,
@@ -426,7 +442,8 @@ impl Refusal {
             | DeputyInOpenVote(_)
             | ScrutineersFrozen(_)
             | ManifestPublished(_)
-            | BoardConflict(_) => Class::Conflict,
+            | BoardConflict(_)
+            | E2eVoteConflict(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,

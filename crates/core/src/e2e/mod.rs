@@ -8,6 +8,7 @@ pub mod ballot;
 pub mod bundle;
 pub mod ceremony;
 pub mod credential;
+pub mod decryption;
 pub mod drbg;
 pub mod elgamal;
 pub mod error;

@@ -1,0 +1,559 @@
+//! Encrypted votes at the appliance (SPEC-E2E §7.4, §7.6, §9): the CO opens a vote with its
+//! manifest and signed roll call, tablets cast verified ballots, the secretariat closes it
+//! (the list hash and the signed close statement), the CO signs the closing roll call with
+//! its count of cast notices, the scrutineers post partial decryptions, and any k of them are
+//! combined. The appliance checks everything it relays and decides nothing it could fake:
+//! every step is re-checked by the scrutineers' programs (G1–G6) and by `piaojue verify`.
+//!
+//! Records (tree `e2e_votes`, key `vote ‖ 0 ‖ …`): `manifest` (exact bytes), `roll_open`,
+//! `roll_close`, `b/` + tracker (the ballot's JSON), `r/` + sequence (rejected), `close`,
+//! `totals`, `p/` + guardian (partials), `result`.
+
+use std::collections::HashMap;
+
+use piaojue_core::e2e::ballot::{Ballot, BallotBox, BoxRejection, VoteContext, verify_ballot};
+use piaojue_core::e2e::ceremony::Board;
+use piaojue_core::e2e::credential::SigningIdentity;
+use piaojue_core::e2e::decryption::{self, Close, Partial, RollCall, Statement};
+use piaojue_core::e2e::elgamal::{Ciphertext, JointKey};
+use piaojue_core::e2e::hex;
+use piaojue_core::e2e::manifest::{SessionManifest, VoteManifest};
+use piaojue_core::e2e::tally::{self, DlogTable};
+use piaojue_core::e2e::transcript;
+use piaojue_core::refusal::Refusal;
+use serde_json::{Value, json};
+
+use super::Session;
+use crate::store::Actor;
+
+/// The most ballots a vote's list answer carries at once.
+pub const MAX_BALLOTS_PER_ANSWER: usize = 200;
+
+/// What the appliance keeps in memory per encrypted vote (rebuilt from the store).
+#[derive(Debug)]
+pub struct VoteState {
+    manifest: VoteManifest,
+    roll: RollCall,
+    bx: BallotBox,
+    closed: bool,
+}
+
+fn bad(m: impl Into<String>) -> Refusal {
+    Refusal::E2eVote(m.into())
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::internal("内部错误", e.to_string())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Session {
+    async fn ceremony_done(
+        &self,
+    ) -> Result<(SessionManifest, Board, std::sync::Arc<JointKey>), Refusal> {
+        let board = {
+            let mut cache = self.board.lock().await;
+            self.board_now(&mut cache)?
+        };
+        let k = board.joint_key().ok_or(Refusal::CeremonyIncomplete)?;
+        let key = std::sync::Arc::new(JointKey::new(k, "joint_key").map_err(internal)?);
+        Ok((board.manifest().clone(), board, key))
+    }
+
+    /// The vote's state, loaded from the store on first use.
+    async fn e2e_state<'a>(
+        &self,
+        votes: &'a mut HashMap<String, VoteState>,
+        sm: &SessionManifest,
+        vote: &str,
+    ) -> Result<&'a mut VoteState, Refusal> {
+        if !votes.contains_key(vote) {
+            let bytes = self
+                .store
+                .e2e_get(vote, b"manifest")?
+                .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
+            let manifest = VoteManifest::parse(&bytes, sm).map_err(internal)?;
+            let roll = self
+                .e2e_json(vote, b"roll_open")?
+                .ok_or_else(|| internal("no roll call"))?;
+            let roll = RollCall::from_json(&roll, "roll_open").map_err(internal)?;
+            let mut bx = BallotBox::new(&roll.credentials);
+            for (_, b) in self.store.e2e_scan(vote, b"b/")? {
+                let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+                let ballot = Ballot::from_json(&v, &manifest).map_err(internal)?;
+                bx.admit(&ballot)
+                    .map_err(|r| internal(format!("stored ballot: {r:?}")))?;
+            }
+            let closed = self.store.e2e_get(vote, b"close")?.is_some();
+            votes.insert(
+                vote.to_owned(),
+                VoteState {
+                    manifest,
+                    roll,
+                    bx,
+                    closed,
+                },
+            );
+        }
+        votes
+            .get_mut(vote)
+            .ok_or_else(|| Refusal::VoteUnknown(vote.into()))
+    }
+
+    fn e2e_json(&self, vote: &str, key: &[u8]) -> Result<Option<Value>, Refusal> {
+        match self.store.e2e_get(vote, key)? {
+            Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(internal)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The CO opens an encrypted vote: its manifest's exact bytes and the opening roll call
+    /// (cast_count 0), signed with the CO key the session manifest pins.
+    pub async fn e2e_open(&self, body: &Value) -> Result<Value, Refusal> {
+        let (sm, _, _) = self.ceremony_done().await?;
+        let bytes = body["vote_manifest"]
+            .as_str()
+            .ok_or_else(|| bad("vote_manifest: the manifest's exact bytes, as hex"))
+            .and_then(|h| hex::decode(h, "vote_manifest").map_err(|e| bad(e.to_string())))?;
+        let vm = VoteManifest::parse(&bytes, &sm).map_err(|e| bad(e.to_string()))?;
+        if vm
+            .vote_id
+            .starts_with(piaojue_core::e2e::ceremony::DRY_RUN_PREFIX)
+        {
+            return Err(bad(
+                "vote_id: dry-run-… is reserved for the ceremony's dry runs",
+            ));
+        }
+        let roll =
+            RollCall::from_json(&body["roll_call"], "roll_call").map_err(|e| bad(e.to_string()))?;
+        if roll.cast_count != 0 {
+            return Err(bad("roll_call.cast_count: 0 at opening"));
+        }
+        roll.verify(&sm, &vm, "roll_call")
+            .map_err(|e| bad(e.to_string()))?;
+        let vote = vm.vote_id.clone();
+        let mut votes = self.e2e_votes.lock().await;
+        if self.store.e2e_get(&vote, b"manifest")?.is_some() {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{vote} already exists (a re-vote takes a new vote_id)"
+            )));
+        }
+        let roll_json = serde_json::to_vec(&roll.to_json()).map_err(internal)?;
+        let (v2, n) = (vote.clone(), roll.credentials.len());
+        self.store
+            .write(move |tx| {
+                tx.e2e_put(&v2, b"manifest", bytes);
+                tx.e2e_put(&v2, b"roll_open", roll_json);
+                tx.audit(
+                    Actor::System,
+                    "e2e_open",
+                    json!({ "vote": v2, "enabled": n }),
+                );
+                Ok(())
+            })
+            .await?;
+        votes.remove(&vote);
+        Ok(json!({ "vote_id": vote, "vmh": hex::encode(vm.hash()), "enabled": n }))
+    }
+
+    /// A tablet's ballot: verified (§7.6 1–7) before it is stored; the receipt is signed
+    /// after the store's fsync. A refused ballot is kept, with its reason, for the bundle.
+    pub async fn e2e_cast(&self, vote: &str, body: Value) -> Result<Value, Refusal> {
+        let (sm, _, key) = self.ceremony_done().await?;
+        let vm = {
+            let mut votes = self.e2e_votes.lock().await;
+            let st = self.e2e_state(&mut votes, &sm, vote).await?;
+            if st.closed {
+                return Err(Refusal::VoteClosed);
+            }
+            st.manifest.clone()
+        };
+        let (sm2, vm2, key2, body2) = (sm.clone(), vm.clone(), key.clone(), body.clone());
+        let verified = tokio::task::spawn_blocking(move || {
+            let b = Ballot::from_json(&body2, &vm2)?;
+            let t = verify_ballot(
+                &VoteContext {
+                    manifest_hash: sm2.hash(),
+                    vote: &vm2,
+                    key: &key2,
+                },
+                &b,
+            )?;
+            Ok::<_, piaojue_core::e2e::E2eError>((b, t))
+        })
+        .await
+        .map_err(internal)?;
+        let mut votes = self.e2e_votes.lock().await;
+        let st = self.e2e_state(&mut votes, &sm, vote).await?;
+        if st.closed {
+            return Err(Refusal::VoteClosed);
+        }
+        let (ballot, tracker) = match verified {
+            Ok(x) => x,
+            Err(e) => return self.e2e_reject(vote, "invalid", &e.to_string(), body).await,
+        };
+        if let Err(r) = st.bx.admit(&ballot) {
+            drop(votes);
+            let reason = match r {
+                BoxRejection::DuplicateCredential => "duplicate-credential",
+                BoxRejection::NotEnabled => "not-enabled",
+                BoxRejection::DuplicateCiphertext => "invalid",
+            };
+            return self.e2e_reject(vote, reason, &format!("{r:?}"), body).await;
+        }
+        let time = now();
+        let record = serde_json::to_vec(&ballot.to_json(vote, vm.shape())).map_err(internal)?;
+        let (v2, t2) = (vote.to_owned(), tracker);
+        let mut k = b"b/".to_vec();
+        k.extend_from_slice(&t2);
+        let written = self
+            .store
+            .write_batched(move |tx| {
+                tx.e2e_put(&v2, &k, record);
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            // The ballot was admitted in memory but not stored: forget the vote's state so the
+            // next use rebuilds it from the store.
+            votes.remove(vote);
+            return Err(e);
+        }
+        drop(votes);
+        let identity = SigningIdentity::from_seed(&self.key.seed());
+        let sig = identity.sign(&transcript::receipt_message(
+            sm.hash(),
+            vote,
+            &tracker,
+            time,
+        ));
+        Ok(json!({
+            "vote_id": vote,
+            "tracker": hex::encode(&tracker),
+            "short_code": piaojue_core::e2e::ballot::short_code(&tracker),
+            "time": time,
+            "sig": hex::encode(&sig),
+        }))
+    }
+
+    async fn e2e_reject(
+        &self,
+        vote: &str,
+        reason: &str,
+        detail: &str,
+        ballot: Value,
+    ) -> Result<Value, Refusal> {
+        let record =
+            serde_json::to_vec(&json!({ "reason": reason, "detail": detail, "ballot": ballot }))
+                .map_err(internal)?;
+        let v2 = vote.to_owned();
+        self.store
+            .write(move |tx| {
+                let seq = tx
+                    .e2e_get(&v2, b"rejected_seq")?
+                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                let mut k = b"r/".to_vec();
+                k.extend_from_slice(&seq.to_be_bytes());
+                tx.e2e_put(&v2, &k, record);
+                tx.e2e_put(&v2, b"rejected_seq", (seq + 1).to_be_bytes().to_vec());
+                Ok(())
+            })
+            .await?;
+        Err(Refusal::BallotRejected(format!("{reason}: {detail}")))
+    }
+
+    /// The secretariat closes an encrypted vote: the trackers sorted, the list hash and the
+    /// signed close statement, the item totals. Returns the close statement.
+    pub async fn e2e_close(&self, vote: &str) -> Result<Value, Refusal> {
+        let (sm, _, _) = self.ceremony_done().await?;
+        let mut votes = self.e2e_votes.lock().await;
+        let st = self.e2e_state(&mut votes, &sm, vote).await?;
+        if st.closed {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{vote} is already closed"
+            )));
+        }
+        let vm = st.manifest.clone();
+        let mut ballots = Vec::new();
+        let mut trackers = Vec::new();
+        for (k, b) in self.store.e2e_scan(vote, b"b/")? {
+            let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+            ballots.push(Ballot::from_json(&v, &vm).map_err(internal)?);
+            trackers.push(<[u8; 32]>::try_from(k.as_slice()).map_err(internal)?);
+        }
+        let lh = tally::list_hash(sm.hash(), vote, &trackers).map_err(internal)?;
+        let n = trackers.len() as u64;
+        let identity = SigningIdentity::from_seed(&self.key.seed());
+        let sig = identity.sign(&transcript::close_message(sm.hash(), vote, &lh, n));
+        let close = Close {
+            list_hash: lh,
+            n_cast: n,
+            sig,
+        };
+        let totals = tally::aggregate(&ballots, vm.shape().m()).map_err(internal)?;
+        let totals_json: Vec<Value> = totals
+            .iter()
+            .map(|t| json!({ "A": t.a.to_hex(), "B": t.b.to_hex() }))
+            .collect();
+        let (v2, cj, tj) = (
+            vote.to_owned(),
+            serde_json::to_vec(&close.to_json()).map_err(internal)?,
+            serde_json::to_vec(&totals_json).map_err(internal)?,
+        );
+        self.store
+            .write(move |tx| {
+                tx.e2e_put(&v2, b"close", cj);
+                tx.e2e_put(&v2, b"totals", tj);
+                tx.audit(
+                    Actor::Operator,
+                    "e2e_close",
+                    json!({ "vote": v2, "list_hash": hex::encode(&lh), "n_cast": n }),
+                );
+                Ok(())
+            })
+            .await?;
+        st.closed = true;
+        let mut out = close.to_json();
+        out["list_hash_grouped"] =
+            json!(piaojue_core::crypto::fingerprint_grouped(&hex::encode(&lh)));
+        Ok(out)
+    }
+
+    /// The CO's closing roll call: the opening list again, with the count of cast notices.
+    pub async fn e2e_roll_call(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
+        let (sm, _, _) = self.ceremony_done().await?;
+        let mut votes = self.e2e_votes.lock().await;
+        let st = self.e2e_state(&mut votes, &sm, vote).await?;
+        if !st.closed {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{vote} is not closed yet"
+            )));
+        }
+        let roll = RollCall::from_json(body, "roll_call").map_err(|e| bad(e.to_string()))?;
+        roll.verify(&sm, &st.manifest, "roll_call")
+            .map_err(|e| bad(e.to_string()))?;
+        if roll.credentials != st.roll.credentials {
+            return Err(bad(
+                "roll_call.credentials: not the list published at opening",
+            ));
+        }
+        if let Some(old) = self.e2e_json(vote, b"roll_close")? {
+            return if old == roll.to_json() {
+                Ok(old)
+            } else {
+                Err(Refusal::E2eVoteConflict(
+                    "the closing roll call is already signed".into(),
+                ))
+            };
+        }
+        let (v2, rj, cast) = (
+            vote.to_owned(),
+            serde_json::to_vec(&roll.to_json()).map_err(internal)?,
+            roll.cast_count,
+        );
+        self.store
+            .write(move |tx| {
+                tx.e2e_put(&v2, b"roll_close", rj);
+                tx.audit(
+                    Actor::System,
+                    "e2e_roll_call",
+                    json!({ "vote": v2, "cast_count": cast }),
+                );
+                Ok(())
+            })
+            .await?;
+        Ok(roll.to_json())
+    }
+
+    /// A scrutineer's partial decryption: checked against the totals the appliance
+    /// aggregated and the close statement (G6); with k of them the tally is combined.
+    pub async fn e2e_partial(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
+        let (sm, board, key) = self.ceremony_done().await?;
+        let _guard = self.e2e_votes.lock().await;
+        let vmb = self
+            .store
+            .e2e_get(vote, b"manifest")?
+            .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
+        let vm = VoteManifest::parse(&vmb, &sm).map_err(internal)?;
+        let close = self
+            .e2e_json(vote, b"close")?
+            .ok_or_else(|| Refusal::E2eVoteConflict(format!("{vote} is not closed yet")))?;
+        let close = Close::from_json(&close, "close").map_err(internal)?;
+        let totals = self.e2e_totals(vote)?;
+        let p = Partial::from_json(body, "partial").map_err(|e| bad(e.to_string()))?;
+        let a = board.current();
+        if !a.participants.contains(&p.guardian) {
+            return Err(bad(format!(
+                "partial.guardian: {} is not a participant",
+                p.guardian
+            )));
+        }
+        let z = a
+            .verification_key(p.guardian)
+            .ok_or_else(|| internal("no Z"))?;
+        let st = Statement {
+            session: &sm,
+            vote: &vm,
+            key: key.element(),
+            cc: &a.cc,
+            list_hash: &close.list_hash,
+            n_cast: close.n_cast,
+            totals: &totals,
+        };
+        st.verify(&p, &z, "partial")
+            .map_err(|e| bad(e.to_string()))?;
+        let mut pk = b"p/".to_vec();
+        pk.extend_from_slice(&p.guardian.to_be_bytes());
+        if let Some(old) = self.e2e_json(vote, &pk)? {
+            return if old == p.to_json() {
+                Ok(json!({ "accepted": "duplicate" }))
+            } else {
+                Err(Refusal::E2eVoteConflict(format!(
+                    "guardian {} already decrypted {vote}",
+                    p.guardian
+                )))
+            };
+        }
+        let mut partials: Vec<Partial> = Vec::new();
+        for (_, b) in self.store.e2e_scan(vote, b"p/")? {
+            let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+            partials.push(Partial::from_json(&v, "stored").map_err(internal)?);
+        }
+        partials.push(p.clone());
+        partials.sort_by_key(|p| p.guardian);
+        let k = usize::try_from(sm.k).map_err(internal)?;
+        let result = if partials.len() >= k && self.store.e2e_get(vote, b"result")?.is_none() {
+            let q: Vec<Partial> = partials.iter().take(k).cloned().collect();
+            let quorum: Vec<u64> = q.iter().map(|p| p.guardian).collect();
+            let vmax = close.n_cast.saturating_mul(vm.shape().max_value());
+            let bits = 64 - vmax.leading_zeros();
+            let table = DlogTable::new((bits / 2 + 1).clamp(8, 22));
+            let (vs, counts) =
+                decryption::combine_and_decode(&vm, &totals, &quorum, &q, close.n_cast, &table)
+                    .map_err(|e| internal(format!("combination: {e}")))?;
+            Some(json!({ "quorum": quorum, "plaintext_totals": vs, "counts": counts }))
+        } else {
+            None
+        };
+        let (v2, pj, rj, g) = (
+            vote.to_owned(),
+            serde_json::to_vec(&p.to_json()).map_err(internal)?,
+            result
+                .as_ref()
+                .map(serde_json::to_vec)
+                .transpose()
+                .map_err(internal)?,
+            p.guardian,
+        );
+        self.store
+            .write(move |tx| {
+                tx.e2e_put(&v2, &pk, pj);
+                tx.audit(
+                    Actor::Scrutineer(format!("guardian{g}")),
+                    "e2e_partial",
+                    json!({ "vote": v2 }),
+                );
+                if let Some(r) = rj {
+                    tx.e2e_put(&v2, b"result", r);
+                    tx.audit(Actor::System, "e2e_result", json!({ "vote": v2 }));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(json!({ "accepted": "new", "result": result }))
+    }
+
+    fn e2e_totals(&self, vote: &str) -> Result<Vec<Ciphertext>, Refusal> {
+        let t = self
+            .e2e_json(vote, b"totals")?
+            .ok_or_else(|| Refusal::E2eVoteConflict(format!("{vote} is not closed yet")))?;
+        t.as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|x| {
+                let a = hex::decode_array::<32>(x["A"].as_str().unwrap_or(""), "A")
+                    .map_err(internal)?;
+                let b = hex::decode_array::<32>(x["B"].as_str().unwrap_or(""), "B")
+                    .map_err(internal)?;
+                let mut ab = [0u8; 64];
+                ab[..32].copy_from_slice(&a);
+                ab[32..].copy_from_slice(&b);
+                Ciphertext::decode(&ab, "totals").map_err(internal)
+            })
+            .collect()
+    }
+
+    /// The vote's public record (everything but the ballots themselves).
+    pub async fn e2e_view(&self, vote: &str) -> Result<Value, Refusal> {
+        let vmb = self
+            .store
+            .e2e_get(vote, b"manifest")?
+            .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
+        let partials: Vec<Value> = self
+            .store
+            .e2e_scan(vote, b"p/")?
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
+            .collect::<Result<_, _>>()?;
+        let rejected: Vec<Value> = self
+            .store
+            .e2e_scan(vote, b"r/")?
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
+            .collect::<Result<_, _>>()?;
+        let n = self.store.e2e_scan(vote, b"b/")?.len();
+        Ok(json!({
+            "vote_id": vote,
+            "vote_manifest_hex": hex::encode(&vmb),
+            "roll_call_open": self.e2e_json(vote, b"roll_open")?,
+            "roll_call": self.e2e_json(vote, b"roll_close")?,
+            "ballots": n,
+            "close": self.e2e_json(vote, b"close")?,
+            "totals": self.e2e_json(vote, b"totals")?,
+            "partials": partials,
+            "rejected": rejected,
+            "result": self.e2e_json(vote, b"result")?,
+        }))
+    }
+
+    /// The accepted ballots' trackers, sorted (the list the scrutineers watch).
+    pub fn e2e_trackers(&self, vote: &str) -> Result<Vec<String>, Refusal> {
+        Ok(self
+            .store
+            .e2e_scan(vote, b"b/")?
+            .iter()
+            .map(|(k, _)| hex::encode(k))
+            .collect())
+    }
+
+    /// Up to [`MAX_BALLOTS_PER_ANSWER`] ballots by tracker.
+    pub fn e2e_ballots(&self, vote: &str, trackers: &[String]) -> Result<Vec<Value>, Refusal> {
+        if trackers.len() > MAX_BALLOTS_PER_ANSWER {
+            return Err(bad(format!(
+                "trackers: at most {MAX_BALLOTS_PER_ANSWER} at once"
+            )));
+        }
+        trackers
+            .iter()
+            .map(|t| {
+                let raw = hex::decode_array::<32>(t, "trackers").map_err(|e| bad(e.to_string()))?;
+                let mut k = b"b/".to_vec();
+                k.extend_from_slice(&raw);
+                let b = self
+                    .store
+                    .e2e_get(vote, &k)?
+                    .ok_or_else(|| bad(format!("trackers: {t} is not on the list")))?;
+                serde_json::from_slice(&b).map_err(internal)
+            })
+            .collect()
+    }
+}
