@@ -19,13 +19,13 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_piaojue"))
 }
 
-struct Scrutineer {
-    dir: PathBuf,
-    key: PathBuf,
-    public: [u8; 32],
+pub struct Scrutineer {
+    pub dir: PathBuf,
+    pub key: PathBuf,
+    pub public: [u8; 32],
 }
 
-fn keygen(root: &Path, i: u64) -> Scrutineer {
+pub fn keygen(root: &Path, i: u64) -> Scrutineer {
     let dir = root.join(format!("s{i}"));
     std::fs::create_dir_all(&dir).unwrap();
     let key = root.join(format!("s{i}.key"));
@@ -49,11 +49,11 @@ fn keygen(root: &Path, i: u64) -> Scrutineer {
     }
 }
 
-fn passphrase(i: u64) -> String {
+pub fn passphrase(i: u64) -> String {
     format!("scrutineer {i} passphrase")
 }
 
-fn ceremony(app: &TestApp, s: &Scrutineer, i: u64, mh: &str) -> Child {
+pub fn ceremony(app: &TestApp, s: &Scrutineer, i: u64, mh: &str) -> Child {
     bin()
         .args(["scrutineer", "ceremony", "--url", &app.base, "--dir"])
         .arg(&s.dir)
@@ -67,13 +67,13 @@ fn ceremony(app: &TestApp, s: &Scrutineer, i: u64, mh: &str) -> Child {
         .unwrap()
 }
 
-async fn finish(child: Child) -> Output {
+pub async fn finish(child: Child) -> Output {
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()
 }
 
-fn fingerprint(out: &Output) -> String {
+pub fn fingerprint(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .find_map(|l| l.strip_prefix("密钥指纹（key fingerprint）: "))
@@ -81,7 +81,19 @@ fn fingerprint(out: &Output) -> String {
         .to_string()
 }
 
-async fn publish(app: &mut TestApp, scrutineers: &[Scrutineer], k: u64) -> SessionManifest {
+pub async fn publish(app: &mut TestApp, scrutineers: &[Scrutineer], k: u64) -> SessionManifest {
+    let officer = piaojue_core::crypto::ApplianceKey::generate()
+        .unwrap()
+        .public();
+    publish_with(app, scrutineers, k, officer).await
+}
+
+pub async fn publish_with(
+    app: &mut TestApp,
+    scrutineers: &[Scrutineer],
+    k: u64,
+    officer: [u8; 32],
+) -> SessionManifest {
     app.login().await;
     let appliance: [u8; 32] =
         piaojue_core::crypto::public_key(&app.store.meta().public_key).unwrap();
@@ -91,9 +103,7 @@ async fn publish(app: &mut TestApp, scrutineers: &[Scrutineer], k: u64) -> Sessi
         max_electorate: 4095,
         guardian_ids: scrutineers.iter().map(|s| s.public).collect(),
         k,
-        credential_officer: piaojue_core::crypto::ApplianceKey::generate()
-            .unwrap()
-            .public(),
+        credential_officer: officer,
         appliance_key: appliance,
         booth_hash: [7; 32],
     }
@@ -110,12 +120,12 @@ async fn publish(app: &mut TestApp, scrutineers: &[Scrutineer], k: u64) -> Sessi
     manifest
 }
 
-async fn board(app: &TestApp) -> Value {
+pub async fn board(app: &TestApp) -> Value {
     app.get("/api/public/e2e/board", Auth::None).await.ok()
 }
 
 /// Replays the board as any observer would.
-fn replay(sm: &SessionManifest, v: &Value) -> Board {
+pub fn replay(sm: &SessionManifest, v: &Value) -> Board {
     let mut b = Board::new(sm.clone());
     for m in v["messages"].as_array().unwrap() {
         let (a, msg) = Message::from_json(m).unwrap();

@@ -9,6 +9,7 @@ mod bad_input;
 mod binary;
 mod ceremony;
 mod crash;
+mod decryption;
 mod durability;
 mod e2e_cli;
 mod firmware;

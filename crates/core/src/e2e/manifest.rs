@@ -152,6 +152,48 @@ impl SessionParams {
     }
 }
 
+/// What a vote manifest is made of (§6.4), before its canonical bytes exist. The CO draws
+/// the nonce fresh for every vote (two attempts never share a manifest).
+#[derive(Debug, Clone)]
+pub struct VoteParams {
+    pub vote_id: String,
+    pub vote_type: VoteType,
+    pub items: Vec<String>,
+    /// N for per_item and approve_up_to_n (None otherwise).
+    pub max_yes: Option<u64>,
+    /// Satisfaction's 3 or 4 labels; the fixed labels of the other types are filled in.
+    pub options: Option<Vec<String>>,
+    pub nonce: [u8; 16],
+}
+
+impl VoteParams {
+    /// The canonical bytes, validated by [`VoteManifest::parse`] as every receiver will.
+    pub fn build(&self, session: &SessionManifest) -> Result<VoteManifest> {
+        let options: Vec<String> = match (fixed_options(self.vote_type), &self.options) {
+            (Some(f), _) => f.iter().map(|s| (*s).to_owned()).collect(),
+            (None, Some(o)) => o.clone(),
+            (None, None) => return Err(merr("options", "satisfaction needs its labels")),
+        };
+        let mut map = serde_json::Map::new();
+        map.insert("items".into(), serde_json::json!(self.items));
+        map.insert("m".into(), serde_json::json!(self.items.len()));
+        if let Some(n) = self.max_yes {
+            map.insert("max_yes".into(), serde_json::json!(n));
+        }
+        map.insert("nonce".into(), serde_json::json!(hex::encode(&self.nonce)));
+        map.insert("options".into(), serde_json::json!(options));
+        map.insert(
+            "session".into(),
+            serde_json::json!(hex::encode(session.hash())),
+        );
+        map.insert("type".into(), serde_json::json!(self.vote_type.as_str()));
+        map.insert("vote_id".into(), serde_json::json!(self.vote_id));
+        let text = serde_json::to_string(&serde_json::Value::Object(map))
+            .map_err(|e| merr("vote_manifest", e.to_string()))?;
+        VoteManifest::parse(text.as_bytes(), session)
+    }
+}
+
 impl SessionManifest {
     /// Parses and validates the exact received bytes (§6.4, V1).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
