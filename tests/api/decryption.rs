@@ -213,11 +213,10 @@ async fn proxy(real: String, ask: Ask, rewrite: Rewrite) -> String {
         if method == axum::http::Method::GET
             && ct.starts_with("application/json")
             && !path.ends_with("/manifest")
+            && let Ok(v) = serde_json::from_slice::<Value>(&bytes)
         {
-            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-                let v = rewrite(&path, v);
-                return (status, axum::Json(v)).into_response();
-            }
+            let v = rewrite(&path, v);
+            return (status, axum::Json(v)).into_response();
         }
         (status, [("content-type", ct)], bytes).into_response()
     }
