@@ -138,10 +138,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// A scrutineer's own key, enrolment and co-signature.
+    /// A scrutineer's own key, enrolment and co-signature; the key ceremony and decryption
+    /// of encrypted votes.
     Scrutineer {
         #[command(subcommand)]
         command: ScrutineerCommand,
+    },
+    /// The credential officer (证件官): cards, each vote's roll call, cast notices.
+    Officer {
+        #[command(subcommand)]
+        command: OfficerCommand,
     },
     /// Decide an outcome from counts alone under a rules document (see docs/rules.md).
     ///
@@ -228,6 +234,92 @@ enum KeysCommand {
     Show {
         #[arg(long, default_value = "./piaojue-data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OfficerCommand {
+    /// The credential officer's key (its public half goes into the session manifest) and the
+    /// cast-notice listener's certificate, in DIR, sealed under the passphrase.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// Extra host names or addresses of this laptop for the listener's certificate.
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
+    },
+    /// One sealed card per deputy of ROSTER (CSV id,name,delegation,seat) without one: the
+    /// seed as a QR code and as checked groups, on printable A4 sheets written to --out.
+    Cards {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        roster: PathBuf,
+    },
+    /// A new card for a deputy who lost theirs; the old seed leaves every later roll call.
+    ReplaceCard {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        reason: String,
+        deputy: String,
+    },
+    /// Open an encrypted vote: its manifest (fresh nonce) and the roll call of the deputies
+    /// present, confirmed against the hall's count.
+    Open {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// The session manifest hash as printed on the agenda (first vote).
+        #[arg(long)]
+        mh: Option<String>,
+        #[arg(long = "vote-id")]
+        vote_id: String,
+        /// motion, per_item, approve_up_to_n or satisfaction.
+        #[arg(long = "type")]
+        vote_type: String,
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        #[arg(long)]
+        max_yes: Option<u64>,
+        /// Satisfaction's labels (3 or 4), in encoding order.
+        #[arg(long = "option")]
+        options: Vec<String>,
+        /// The number of deputies present as counted in the hall.
+        #[arg(long)]
+        confirm_present: Option<u64>,
+    },
+    /// Receive the tablets' cast notices over HTTPS (POST /notice).
+    Serve {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long, default_value = "0.0.0.0:8444")]
+        listen: String,
+    },
+    /// After the appliance closed a vote: check every noticed tracker against its list and
+    /// sign the closing roll call with the count of notices.
+    Close {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        vote: String,
     },
 }
 
@@ -564,6 +656,7 @@ pub fn run() -> ExitCode {
             }
         },
         Command::Scrutineer { command } => in_runtime(scrutineer(command)),
+        Command::Officer { command } => in_runtime(officer(command)),
         Command::Loadtest { args } => forward_loadtest(cli.cacert.as_deref(), &args),
         Command::Admin {
             url,
@@ -898,6 +991,112 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 r["deputy"].as_str().unwrap_or(""),
                 r["code"].as_str().unwrap_or("")
             );
+        }
+    }
+    Ok(())
+}
+
+async fn officer(command: OfficerCommand) -> Result<(), u8> {
+    let fail = |f: crate::guardian::Failure| {
+        eprintln!("error: {}", f.message);
+        f.code
+    };
+    match command {
+        OfficerCommand::Init {
+            dir,
+            passphrase_file,
+            tls_names,
+        } => {
+            let public =
+                crate::officer::init(&dir, passphrase_file.as_deref(), &tls_names).map_err(fail)?;
+            crate::say!("officer key: {public}");
+            crate::say!(
+                "fingerprint: {}",
+                piaojue_core::crypto::fingerprint_grouped(&piaojue_core::crypto::sha256_hex(
+                    &piaojue_core::e2e::hex::decode(&public, "key").unwrap_or_default()
+                ))
+            );
+            crate::say!(
+                "listener CA (for the tablets): {}",
+                dir.join("tls/ca.pem").display()
+            );
+        }
+        OfficerCommand::Cards {
+            dir,
+            passphrase_file,
+            out,
+            roster,
+        } => {
+            let n = crate::officer::cards(&dir, passphrase_file.as_deref(), &roster, &out)
+                .map_err(fail)?;
+            crate::say!(
+                "{n} new card(s) in {} (print, seal, then delete the file)",
+                out.display()
+            );
+        }
+        OfficerCommand::ReplaceCard {
+            dir,
+            passphrase_file,
+            out,
+            reason,
+            deputy,
+        } => {
+            crate::officer::replace_card(&dir, passphrase_file.as_deref(), &deputy, &reason, &out)
+                .map_err(fail)?;
+            crate::say!(
+                "new card for {deputy} in {}; the old card no longer votes",
+                out.display()
+            );
+        }
+        OfficerCommand::Open {
+            url,
+            dir,
+            passphrase_file,
+            mh,
+            vote_id,
+            vote_type,
+            items,
+            max_yes,
+            options,
+            confirm_present,
+        } => {
+            let r = crate::officer::open(crate::officer::OpenOptions {
+                url,
+                dir,
+                passphrase_file,
+                mh,
+                vote_id,
+                vote_type,
+                items,
+                max_yes,
+                options,
+                confirm_present,
+            })
+            .await
+            .map_err(fail)?;
+            crate::say!(
+                "opened {} (vmh {}) with {} deputies",
+                r["vote_id"].as_str().unwrap_or(""),
+                r["vmh"].as_str().unwrap_or(""),
+                r["enabled"]
+            );
+        }
+        OfficerCommand::Serve {
+            dir,
+            passphrase_file,
+            listen,
+        } => crate::officer::serve(dir, passphrase_file, listen)
+            .await
+            .map_err(fail)?,
+        OfficerCommand::Close {
+            url,
+            dir,
+            passphrase_file,
+            vote,
+        } => {
+            crate::officer::close(&url, &dir, passphrase_file.as_deref(), &vote)
+                .await
+                .map_err(fail)?;
         }
     }
     Ok(())

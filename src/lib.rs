@@ -48,6 +48,7 @@ pub mod e2e_cli;
 pub mod fuzz;
 pub mod guardian;
 pub mod observer;
+pub mod officer;
 pub mod server;
 pub mod session;
 pub mod store;

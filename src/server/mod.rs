@@ -232,6 +232,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/api/public/session", get(public::session))
+        .route("/api/public/attendance", get(public::present))
         .route("/api/public/votes", get(public::votes))
         .route("/api/public/votes/{id}/result", get(public::result))
         .route("/api/public/votes/{id}/bundle", get(public::bundle))

@@ -226,3 +226,16 @@ pub async fn qr(
     )
         .into_response())
 }
+
+/// `GET /api/public/attendance`: the ids of the deputies checked in (已签到), as the hall
+/// sees them on the screen; the credential officer builds each roll call from it.
+pub async fn present(State(state): State<AppState>) -> ApiResult<Response> {
+    let present: Vec<String> = state
+        .store
+        .deputies()?
+        .into_iter()
+        .filter(|d| d.presence == crate::session::Presence::Present)
+        .map(|d| d.id.to_string())
+        .collect();
+    Ok(ok(json!({ "present": present })))
+}

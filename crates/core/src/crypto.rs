@@ -159,6 +159,45 @@ pub fn printed_code(plain: &str) -> String {
         .join("-")
 }
 
+/// A credential card's 32-byte seed as printed and typed (SPEC-E2E §7.4): Crockford base32
+/// (52 symbols) in groups of four, each followed by its check symbol, like an enrolment code
+/// (13 groups of five). [`parse_seed`] reads it back.
+pub fn printed_seed(seed: &[u8; 32]) -> String {
+    printed_code(&base32(seed))
+}
+
+/// A typed or scanned card seed: case, separators and look-alikes as for enrolment codes;
+/// with its check symbols (65 symbols) each group is checked, without them (52) it is taken
+/// as is. `None` for a typo the checks catch or anything that is not 32 bytes.
+pub fn parse_seed(typed: &str) -> Option<[u8; 32]> {
+    let folded = normalize_symbols(typed)?;
+    let plain = match folded.len() {
+        65 => {
+            let mut plain = String::with_capacity(52);
+            for group in folded.as_bytes().chunks(5) {
+                let (symbols, check) = group.split_at(group.len().min(4));
+                let symbols = std::str::from_utf8(symbols).ok()?;
+                if check_symbol(symbols)? != char::from(*check.first()?) {
+                    return None;
+                }
+                plain.push_str(symbols);
+            }
+            plain
+        }
+        52 => folded,
+        _ => return None,
+    };
+    static CROCKFORD: std::sync::LazyLock<data_encoding::Encoding> =
+        std::sync::LazyLock::new(|| {
+            let mut spec = data_encoding::Specification::new();
+            spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
+            #[allow(clippy::expect_used)]
+            spec.encoding()
+                .expect("Crockford's alphabet is a valid base32 specification")
+        });
+    CROCKFORD.decode(plain.as_bytes()).ok()?.try_into().ok()
+}
+
 /// A typed code back to its canonical form: upper case, separators and spaces dropped,
 /// Crockford's look-alikes folded (O→0, I/L→1). A code typed with its check symbols (groups
 /// of five) has each group checked and the checks dropped. `None` if anything else is in it
@@ -372,6 +411,23 @@ pub fn new_passphrase() -> Result<Zeroizing<String>, CryptoError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_card_seed_prints_in_checked_groups_and_reads_back_catching_a_typo() {
+        let seed = [0xA5u8; 32];
+        let printed = printed_seed(&seed);
+        assert_eq!(printed.len(), 13 * 5 + 12, "{printed}");
+        assert_eq!(parse_seed(&printed), Some(seed));
+        assert_eq!(
+            parse_seed(&printed.to_lowercase().replace('-', " ")),
+            Some(seed)
+        );
+        // One wrong symbol in one group: refused by that group's check symbol.
+        let mut typo: Vec<char> = printed.chars().collect();
+        typo[7] = if typo[7] == 'A' { 'B' } else { 'A' };
+        assert_eq!(parse_seed(&typo.into_iter().collect::<String>()), None);
+        assert_eq!(parse_seed("ABCD"), None);
+    }
     use super::*;
 
     #[test]

@@ -547,3 +547,22 @@ pub fn dry_run_scalar(ceremony: &Ctx, vote: &str) -> Scalar {
         .field("vote", vote.as_bytes())
         .h_scalar()
 }
+
+/// A tablet's cast notice to the CO (§7.3), signed with the per-vote credential
+/// (`cast-notice`; SPEC-E2E names the notice's contents, not its encoding: see
+/// docs/e2e-ceremony.md): the receipt's time and signature make it checkable evidence.
+pub fn cast_notice_message(
+    manifest: &[u8; 32],
+    vote: &str,
+    tracker: &[u8; 32],
+    time: u64,
+    receipt: &[u8; 64],
+) -> Vec<u8> {
+    Transcript::new("cast-notice")
+        .field("manifest", manifest)
+        .field("vote", vote.as_bytes())
+        .field("tracker", tracker)
+        .field_u64("time", time)
+        .field("receipt", receipt)
+        .into_bytes()
+}
