@@ -14,6 +14,7 @@ mod durability;
 mod e2e_cli;
 mod firmware;
 mod limits;
+mod officer;
 mod secrecy;
 mod session;
 mod tls;
