@@ -397,4 +397,5 @@ async fn the_officer_issues_cards_calls_the_roll_checks_every_notice_and_signs_t
     assert!(creds.contains(&cred(&new_seed).as_str()));
     assert!(!creds.contains(&cred(&lost_seed).as_str()));
     let _ = serve.kill();
+    let _ = serve.wait();
 }
