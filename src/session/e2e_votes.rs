@@ -46,6 +46,12 @@ fn internal(e: impl std::fmt::Display) -> Refusal {
     Refusal::internal("内部错误", e.to_string())
 }
 
+/// How many refused ballots a vote keeps for its bundle: enough for every enabled deputy to
+/// have one refused, and a floor for small votes.
+fn rejected_cap(roll: &RollCall) -> u64 {
+    (roll.credentials.len() as u64).max(64)
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -184,28 +190,50 @@ impl Session {
                     key: &key2,
                 },
                 &b,
-            )?;
+            );
             Ok::<_, piaojue_core::e2e::E2eError>((b, t))
         })
         .await
         .map_err(internal)?;
+        let (ballot, checked) = match verified {
+            Ok(x) => x,
+            // Not even a ballot of this vote's shape: refused, nothing kept.
+            Err(e) => return Err(Refusal::BallotRejected(format!("invalid: {e}"))),
+        };
         let mut votes = self.e2e_votes.lock().await;
         let st = self.e2e_state(&mut votes, &sm, vote).await?;
         if st.closed {
             return Err(Refusal::VoteClosed);
         }
-        let (ballot, tracker) = match verified {
-            Ok(x) => x,
-            Err(e) => return self.e2e_reject(vote, "invalid", &e.to_string(), body).await,
+        let tracker = match checked {
+            Ok(t) => t,
+            // Kept for the bundle (V16) only when attributable: an enabled credential's valid
+            // signature over a ballot whose proofs fail. Anything else anyone could send.
+            Err(e @ piaojue_core::e2e::E2eError::Signature { .. }) => {
+                return Err(Refusal::BallotRejected(format!("invalid: {e}")));
+            }
+            Err(e) if !st.roll.credentials.contains(&ballot.cred_pk) => {
+                return Err(Refusal::BallotRejected(format!("not-enabled: {e}")));
+            }
+            Err(e) => {
+                let cap = rejected_cap(&st.roll);
+                drop(votes);
+                return self
+                    .e2e_reject(vote, "invalid", &e.to_string(), body, cap)
+                    .await;
+            }
         };
         if let Err(r) = st.bx.admit(&ballot) {
+            let cap = rejected_cap(&st.roll);
             drop(votes);
             let reason = match r {
                 BoxRejection::DuplicateCredential => "duplicate-credential",
                 BoxRejection::NotEnabled => "not-enabled",
                 BoxRejection::DuplicateCiphertext => "invalid",
             };
-            return self.e2e_reject(vote, reason, &format!("{r:?}"), body).await;
+            return self
+                .e2e_reject(vote, reason, &format!("{r:?}"), body, cap)
+                .await;
         }
         let time = now();
         let record = serde_json::to_vec(&ballot.to_json(vote, vm.shape())).map_err(internal)?;
@@ -248,6 +276,7 @@ impl Session {
         reason: &str,
         detail: &str,
         ballot: Value,
+        cap: u64,
     ) -> Result<Value, Refusal> {
         let record =
             serde_json::to_vec(&json!({ "reason": reason, "detail": detail, "ballot": ballot }))
@@ -260,6 +289,10 @@ impl Session {
                     .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
                     .map(u64::from_be_bytes)
                     .unwrap_or(0);
+                if seq >= cap {
+                    // Refused all the same; only not kept (a flood cannot fill the disk).
+                    return Ok(());
+                }
                 let mut k = b"r/".to_vec();
                 k.extend_from_slice(&seq.to_be_bytes());
                 tx.e2e_put(&v2, &k, record);

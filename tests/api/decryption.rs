@@ -249,12 +249,50 @@ async fn scrutineers_decrypt_only_after_g1_to_g6_and_any_k_of_them_give_the_tall
     s.cast(&vm, 1, &[2, 1]).await;
     s.cast(&vm, 2, &[1, 2]).await;
     // A ballot whose proof is broken is refused and kept; a second ballot of one credential too.
+    // (Re-signed by its credential: only then is the refusal attributable and kept.)
     let (mut bad, _) = s.ballot(&vm, 3, &[2, 0]);
     bad["items"][0]["proof"][0][0] = json!(hex::encode(&[1u8; 32]));
+    let resign = |v: &mut Value, voter: u64| {
+        let cred = SigningIdentity::derive_credential(&card(voter), s.sm.hash(), &vm.vote_id);
+        let b = ballot::Ballot::from_json(v, &vm).unwrap();
+        let t = b.tracker(s.sm.hash(), &vm.vote_id);
+        v["sig"] = json!(hex::encode(
+            &cred.sign(&piaojue_core::e2e::transcript::ballot_sig_message(&t))
+        ));
+    };
+    resign(&mut bad, 3);
     s.app
-        .post("/api/e2e/votes/budget-2027/ballots", Auth::None, bad)
+        .post(
+            "/api/e2e/votes/budget-2027/ballots",
+            Auth::None,
+            bad.clone(),
+        )
         .await
         .err(400, "ballot_rejected");
+    // A bad signature is not kept (anyone could send it; a flood would fill the disk); a valid
+    // ballot of a credential not in the roll call is kept for V16, up to a cap per vote.
+    bad["sig"] = json!(hex::encode(&[0u8; 64]));
+    let r = s
+        .app
+        .post("/api/e2e/votes/budget-2027/ballots", Auth::None, bad)
+        .await;
+    assert!(
+        r.err(400, "ballot_rejected")["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid")
+    );
+    let (stranger, _) = s.ballot(&vm, 9, &[2, 0]);
+    let r = s
+        .app
+        .post("/api/e2e/votes/budget-2027/ballots", Auth::None, stranger)
+        .await;
+    assert!(
+        r.err(400, "ballot_rejected")["message"]
+            .as_str()
+            .unwrap()
+            .contains("not-enabled")
+    );
     let (again, _) = s.ballot(&vm, 0, &[0, 0]);
     let r = s
         .app
@@ -420,7 +458,13 @@ async fn scrutineers_decrypt_only_after_g1_to_g6_and_any_k_of_them_give_the_tall
         "{view}"
     );
     assert_eq!(view["result"]["quorum"], json!([1, 3]));
-    assert_eq!(view["rejected"].as_array().unwrap().len(), 2);
+    let reasons: Vec<&str> = view["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["invalid", "not-enabled", "duplicate-credential"]);
 
     // G6: a partial decryption is valid for its own list only: replayed on another vote, refused.
     let vm2 = s.open("budget-2027-b", 4).await;
