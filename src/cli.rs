@@ -349,6 +349,10 @@ enum ScrutineerCommand {
         /// The dry run's name: its vote_id is dry-run-NAME (one per sitting day).
         #[arg(long, default_value = "ceremony")]
         dry_run: String,
+        /// Agree to the secretariat's restart with this attempt number (after checking its
+        /// participants and reason in the hall).
+        #[arg(long)]
+        accept_restart: Option<u64>,
     },
     /// Verify an encrypted vote's ballots on this laptop as they arrive (SPEC-E2E §9.2a G2),
     /// until the vote closes; `decrypt` then has only the last ones left.
@@ -1116,8 +1120,10 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
             passphrase_file,
             timeout,
             dry_run,
+            accept_restart,
         } => {
             let o = crate::guardian::Options {
+                accept_restart,
                 url,
                 dir,
                 key,

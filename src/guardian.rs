@@ -9,6 +9,7 @@
 //! delivered (so a crash or a lost answer re-sends the same bytes), and at the end only the
 //! key share z. It is sealed before any message leaves.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,8 @@ pub struct Options {
     pub timeout: Duration,
     /// The dry run's label: `dry-run-LABEL`.
     pub dry_run: String,
+    /// Consent to the secretariat's restart with this attempt number.
+    pub accept_restart: Option<u64>,
 }
 
 /// A failure: exit 1 for a refusal or a check that fails, 2 for a usage problem.
@@ -76,7 +79,12 @@ struct State {
     secrets: Option<Zeroizing<Vec<u8>>>,
     /// Messages made for the current attempt, in order; re-sent until the board has them.
     made: Vec<Value>,
-    z: Option<Zeroizing<[u8; 32]>>,
+    /// z of every attempt this device announced (never overwritten: a later attempt does
+    /// not erase a share a key might have been used with).
+    shares: BTreeMap<u64, Zeroizing<[u8; 32]>>,
+    /// The completed ceremony this device belongs to: (attempt, K). Pinned: a board that
+    /// shows anything else afterwards is refused.
+    done: Option<(u64, String)>,
     dry_runs: serde_json::Map<String, Value>,
 }
 
@@ -89,7 +97,8 @@ impl State {
             "attempt": self.attempt,
             "round1_secrets": self.secrets.as_ref().map(|s| hex::encode(s)),
             "made": self.made,
-            "z": self.z.as_ref().map(|z| hex::encode(z.as_slice())),
+            "shares": self.shares.iter().map(|(a, z)| (a.to_string(), json!(hex::encode(z.as_slice())))).collect::<serde_json::Map<_, _>>(),
+            "done": self.done.as_ref().map(|(a, k)| json!({ "attempt": a, "joint_key": k })),
             "dry_runs": self.dry_runs,
         });
         Zeroizing::new(serde_json::to_vec(&v).unwrap_or_default())
@@ -112,13 +121,44 @@ impl State {
                 None => None,
             },
             made: v["made"].as_array().cloned().unwrap_or_default(),
-            z: match v["z"].as_str() {
-                Some(_) => Some(Zeroizing::new(h32("z")?)),
-                None => None,
+            shares: v["shares"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(a, z)| {
+                            let a: u64 = a.parse().map_err(|_| "shares".to_string())?;
+                            let z = hex::decode_array::<32>(z.as_str().unwrap_or(""), "z")
+                                .map_err(|e| e.to_string())?;
+                            Ok((a, Zeroizing::new(z)))
+                        })
+                        .collect::<Result<BTreeMap<_, _>, String>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            done: match &v["done"] {
+                Value::Null => None,
+                d => Some((
+                    d["attempt"].as_u64().ok_or("done.attempt")?,
+                    d["joint_key"].as_str().ok_or("done.joint_key")?.to_string(),
+                )),
             },
             dry_runs: v["dry_runs"].as_object().cloned().unwrap_or_default(),
         })
     }
+}
+
+/// A board that still shows the ceremony this device completed: the same attempt, complete,
+/// with the same K (review C2: otherwise a relay could make every device start over and
+/// lose the share a key was used with).
+fn pinned(board: &Board, attempt: u64, key: &str) -> Result<(), Failure> {
+    let a = board.current();
+    if a.attempt == attempt && board.joint_key().is_some_and(|k| k.to_hex() == key) {
+        return Ok(());
+    }
+    Err(refuse(format!(
+        "公告板与本机已完成的密钥仪式不一致（the board no longer shows the ceremony this device completed: attempt {attempt}, K {key}; it shows attempt {}）：拒绝继续",
+        a.attempt
+    )))
 }
 
 /// Hex from the agenda: spaces and dashes are grouping only.
@@ -140,6 +180,8 @@ struct Guardian {
     manifest: SessionManifest,
     last_line: String,
     dry_run_label: String,
+    /// The secretariat's restart (attempt number) the scrutineer confirmed (--accept-restart).
+    accept_restart: Option<u64>,
 }
 
 fn say_once(last: &mut String, line: String) {
@@ -218,6 +260,15 @@ impl Guardian {
         }
         let status = r.status();
         let body: Value = r.json().await.unwrap_or(Value::Null);
+        // Out of turn (a restart or a complaint raced this post): the next look at the board
+        // shows why; nothing is lost (review I7).
+        if status == reqwest::StatusCode::CONFLICT && body["error"] == "board_conflict" {
+            crate::say!(
+                "公告板：{}（重新读取）",
+                body["message"].as_str().unwrap_or("")
+            );
+            return Ok(());
+        }
         Err(refuse(format!(
             "公告板拒收本人的消息（the board refused this device's message）: {status} {} {}",
             body["error"], body["message"]
@@ -229,11 +280,31 @@ impl Guardian {
         let board = self.fetch_board().await?;
         let a = board.current().clone();
         let me = self.state.index;
+        if let Some((attempt, key)) = &self.state.done {
+            pinned(&board, *attempt, key)?;
+            return self.dry_run(&board).await;
+        }
         if a.attempt != self.state.attempt {
             if a.attempt < self.state.attempt {
                 return Err(refuse(format!(
                     "the board is at attempt {}, this device already took part in attempt {}: the board was rolled back",
                     a.attempt, self.state.attempt
+                )));
+            }
+            // A restart after a complaint follows from the verdict this device computed
+            // itself; any other is the secretariat's and needs this scrutineer's consent.
+            let judged = board
+                .attempts()
+                .iter()
+                .find(|x| x.attempt == self.state.attempt)
+                .is_some_and(|x| !x.complaints.is_empty())
+                && a.attempt == self.state.attempt + 1;
+            if !judged && self.accept_restart != Some(a.attempt) {
+                return Err(refuse(format!(
+                    "秘书处发起第 {n} 次（restart by the secretariat, attempt {n}）：参加者 {p:?}；原因：{r}。核对无误后加 --accept-restart {n} 重新运行本命令（re-run with --accept-restart {n} if the hall agrees）",
+                    n = a.attempt,
+                    p = a.participants,
+                    r = a.reason
                 )));
             }
             crate::say!(
@@ -363,7 +434,9 @@ impl Guardian {
                     let msg = a
                         .announcement()
                         .ok_or_else(|| refuse("no key announcement"))?;
-                    self.state.z = Some(Zeroizing::new(z.to_bytes()));
+                    self.state
+                        .shares
+                        .insert(a.attempt, Zeroizing::new(z.to_bytes()));
                     let sig = id.sign(&msg);
                     self.state
                         .made
@@ -377,7 +450,8 @@ impl Guardian {
                     );
                 }
                 Err(bad) => {
-                    for (from, why) in &bad {
+                    // One complaint ends the attempt; the others would only be refused.
+                    for (from, why) in bad.iter().take(1) {
                         let c = ceremony::make_complaint(&a, *from, me, s, &id, &mut rng)
                             .map_err(|e| usage(e.to_string()))?;
                         self.state
@@ -405,8 +479,11 @@ impl Guardian {
             );
             return Ok(false);
         }
-        // Complete: erase the polynomial and the transport secret (§8.5), keep z.
-        if self.state.secrets.is_some() {
+        // Complete: pin (attempt, K), erase the polynomial and the transport secret (§8.5),
+        // keep z.
+        if self.state.done.is_none() {
+            let key = board.joint_key().map(|k| k.to_hex()).unwrap_or_default();
+            self.state.done = Some((a.attempt, key));
             self.state.secrets = None;
             self.state.made.clear();
             self.save()?;
@@ -440,8 +517,9 @@ impl Guardian {
                 None => {
                     let z = self
                         .state
-                        .z
+                        .done
                         .as_ref()
+                        .and_then(|(at, _)| self.state.shares.get(at))
                         .ok_or_else(|| refuse("this device has no key share"))?;
                     let z = decode_scalar(z.as_slice(), "z").map_err(|e| usage(e.to_string()))?;
                     let d = ceremony::make_dry_run(
@@ -572,7 +650,8 @@ pub async fn ceremony(o: Options) -> Result<(), Failure> {
                 attempt: 1,
                 secrets: None,
                 made: Vec::new(),
-                z: None,
+                shares: BTreeMap::new(),
+                done: None,
                 dry_runs: serde_json::Map::new(),
             }
         }
@@ -594,6 +673,7 @@ pub async fn ceremony(o: Options) -> Result<(), Failure> {
         manifest,
         last_line: String::new(),
         dry_run_label: o.dry_run.clone(),
+        accept_restart: o.accept_restart,
     };
     g.save()?;
     let deadline = Instant::now() + o.timeout;
@@ -771,11 +851,11 @@ impl Decryptor {
             .map_err(|e| usage(e.to_string()))?;
         let state =
             State::from_json(&plain).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-        if state.z.is_none() {
+        let Some((attempt, key)) = state.done.clone() else {
             return Err(usage(
                 "this device has no key share: run `piaojue scrutineer ceremony` first",
             ));
-        }
+        };
         let client = crate::tls::client_builder()
             .map_err(usage)?
             .timeout(Duration::from_secs(60))
@@ -792,11 +872,10 @@ impl Decryptor {
             manifest: manifest.clone(),
             last_line: String::new(),
             dry_run_label: String::new(),
+            accept_restart: None,
         };
         let board = g.fetch_board().await?;
-        if board.joint_key().is_none() {
-            return Err(refuse("the board's ceremony is not complete"));
-        }
+        pinned(&board, attempt, &key)?;
         Ok(Decryptor {
             url,
             client,
@@ -1158,8 +1237,13 @@ pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
     let z_pub = a
         .verification_key(me)
         .ok_or_else(|| refuse("no Z for this guardian"))?;
-    let z = decode_scalar(d.state.z.as_ref().map(|z| z.as_slice()).unwrap_or(&[]), "z")
-        .map_err(|e| usage(e.to_string()))?;
+    let share = d
+        .state
+        .done
+        .as_ref()
+        .and_then(|(at, _)| d.state.shares.get(at))
+        .ok_or_else(|| usage("this device has no key share"))?;
+    let z = decode_scalar(share.as_slice(), "z").map_err(|e| usage(e.to_string()))?;
     if z_pub.point() != &piaojue_core::e2e::group::mul_base(&z) {
         return Err(refuse(
             "this device's share does not match its public key Z on the board",

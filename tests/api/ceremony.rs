@@ -196,9 +196,51 @@ async fn five_scrutineer_processes_run_the_ceremony_and_read_the_same_fingerprin
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{again:?}");
+    // Review C2: a relay that later shows a forked board (an announcement withheld and a
+    // restart) is refused; the device keeps the ceremony it completed and its share.
+    let fork = crate::decryption::proxy(
+        app.base.clone(),
+        std::sync::Arc::new(|p: &str| p.to_owned()),
+        std::sync::Arc::new(|path, mut v| {
+            if path.ends_with("/e2e/board") {
+                let msgs = v["messages"].as_array_mut().unwrap();
+                let last = msgs.iter().rposition(|m| m["kind"] == "key_announce").unwrap();
+                msgs.truncate(last);
+                msgs.push(json!({"attempt": 2, "kind": "restart", "message": {"participants": [1, 2, 3, 4, 5], "reason": "device crash"}}));
+            }
+            v
+        }),
+    )
+    .await;
+    let forked = bin()
+        .args(["scrutineer", "ceremony", "--url", &fork, "--dir"])
+        .arg(&ss[1].dir)
+        .args(["--accept-restart", "2", "--dry-run", "day2"])
+        .env("PIAOJUE_PASSPHRASE", passphrase(2))
+        .output()
+        .unwrap();
+    assert_eq!(forked.status.code(), Some(1), "{forked:?}");
+    assert!(
+        String::from_utf8_lossy(&forked.stderr)
+            .contains("the board no longer shows the ceremony this device completed"),
+        "{forked:?}"
+    );
+    // The honest board still works for the next day's dry run.
+    let day2 = bin()
+        .args(["scrutineer", "ceremony", "--url", &app.base, "--dir"])
+        .arg(&ss[1].dir)
+        .args(["--dry-run", "day2", "--timeout", "3"])
+        .env("PIAOJUE_PASSPHRASE", passphrase(2))
+        .output()
+        .unwrap();
+    let day2_text = String::from_utf8_lossy(&day2.stdout);
+    assert!(
+        day2_text.contains("dry run dry-run-day2: partial decryption sent"),
+        "{day2:?}"
+    );
 
     // The board refuses what is not a valid message, naming why, and keeps nothing.
-    let before = b["messages"].as_array().unwrap().len();
+    let before = board(&app).await["messages"].as_array().unwrap().len();
     let post = |body: Vec<u8>| {
         app.request(
             reqwest::Method::POST,
@@ -335,8 +377,35 @@ async fn an_absent_guardian_is_left_out_by_the_secretariat_and_the_rest_complete
     )
     .await
     .ok();
+    // A restart by the secretariat needs each scrutineer's consent (review I1).
     let mut outs = Vec::new();
     for c in present {
+        outs.push(finish(c).await);
+    }
+    for o in &outs {
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("4号监票人缺席") && err.contains("--accept-restart 2"),
+            "{err}"
+        );
+    }
+    let agreed: Vec<Child> = [1u64, 2, 3]
+        .iter()
+        .map(|&i| {
+            bin()
+                .args(["scrutineer", "ceremony", "--url", &app.base, "--dir"])
+                .arg(&ss[i as usize - 1].dir)
+                .args(["--timeout", "120", "--accept-restart", "2"])
+                .env("PIAOJUE_PASSPHRASE", passphrase(i))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for c in agreed {
         outs.push(finish(c).await);
     }
     for o in &outs {

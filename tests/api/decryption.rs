@@ -178,11 +178,11 @@ fn err(o: &Output) -> String {
 }
 
 /// A hostile appliance: forwards everything to the real one, rewriting GET answers.
-type Rewrite = Arc<dyn Fn(&str, Value) -> Value + Send + Sync>;
+pub type Rewrite = Arc<dyn Fn(&str, Value) -> Value + Send + Sync>;
 /// What the proxy asks the real appliance instead of a request's path.
-type Ask = Arc<dyn Fn(&str) -> String + Send + Sync>;
+pub type Ask = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-async fn proxy(real: String, ask: Ask, rewrite: Rewrite) -> String {
+pub async fn proxy(real: String, ask: Ask, rewrite: Rewrite) -> String {
     async fn forward(
         State((real, ask, rewrite)): State<(String, Ask, Rewrite)>,
         req: Request,

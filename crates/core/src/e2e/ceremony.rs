@@ -721,7 +721,15 @@ pub struct Board {
     manifest: SessionManifest,
     attempts: Vec<Attempt>,
     dry_runs: BTreeMap<String, BTreeMap<u64, DryRun>>,
+    /// A live board (the appliance's, a scrutineer's) refuses complaints about a blob that
+    /// is not on the board yet; a verifier replaying a recorded ceremony judges them by
+    /// §8.4 step 0 (see [`Board::replaying`]).
+    live: bool,
 }
+
+/// The most attempts a ceremony may take (each restart either excludes a faulty guardian
+/// or is the secretariat's, confirmed by every remaining scrutineer).
+pub const MAX_ATTEMPTS: u64 = 16;
 
 fn refuse(sender: Option<u64>, check: usize, reason: impl Into<String>) -> BoardError {
     BoardError {
@@ -750,6 +758,16 @@ impl Board {
             manifest,
             attempts: vec![attempt],
             dry_runs: BTreeMap::new(),
+            live: true,
+        }
+    }
+
+    /// A board for replaying a recorded ceremony (the verifier's): a complaint about a
+    /// missing blob is judged by §8.4 step 0 (the sender is faulty) instead of refused.
+    pub fn replaying(manifest: SessionManifest) -> Board {
+        Board {
+            live: false,
+            ..Board::new(manifest)
         }
     }
 
@@ -1010,6 +1028,18 @@ impl Board {
         credential::verify_field(id, &msg, &c.sig, "complaint.sig")
             .map_err(|e| refuse(s, 2, e.to_string()))?;
         let blob = a.round2.get(&(c.from, c.to)).map(|r| r.blob.as_slice());
+        if blob.is_none() && self.live {
+            // Judged now, step 0 would convict a sender that cannot have sent yet (round 2
+            // opens only when round 1 is complete). A missing share is asked for again in the
+            // hall; a guardian who never sends it is left out by a restart (§8.1, §8.4).
+            return Err(conflict(
+                s,
+                format!(
+                    "the share from guardian {} to {} is not on the board: ask for it in the hall; the secretariat restarts without a guardian who does not send it",
+                    c.from, c.to
+                ),
+            ));
+        }
         let verdict = judge(&a.cc, &c, blob, &recipient.1, &sender.2);
         self.current_mut().complaints.push((c, verdict));
         Ok(Accepted::New)
@@ -1119,6 +1149,13 @@ impl Board {
             return Err(conflict(
                 None,
                 format!("attempt {} is complete; no restart", a.attempt),
+            ));
+        }
+        if attempt > MAX_ATTEMPTS {
+            return Err(refuse(
+                None,
+                2,
+                format!("restart: at most {MAX_ATTEMPTS} attempts"),
             ));
         }
         let p = &r.participants;
@@ -1253,7 +1290,7 @@ pub fn check_aborted(
     final_participants: &[u64],
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    let mut board = Board::new(sm.clone());
+    let mut board = Board::replaying(sm.clone());
     for (t, rec) in aborted.iter().enumerate() {
         let f = format!("ceremony.aborted[{t}]");
         let cur = board.current().attempt;
@@ -2005,18 +2042,22 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_blob_is_the_senders_fault() {
+    fn a_complaint_about_a_share_not_yet_sent_is_refused_live_and_judged_on_replay() {
+        // Review C1: judged at once, step 0 convicted an honest sender who could not have
+        // sent yet (round 2 opens only after round 1), so one guardian could exclude any other.
         let sm = manifest(3, 2);
-        let mut board = Board::new(sm);
+        let mut live = Board::new(sm.clone());
+        let mut replay = Board::replaying(sm);
         let mut rng = TestDrbg::new(b"missing");
-        let a = board.current().clone();
+        let a = live.current().clone();
         let mut secrets = BTreeMap::new();
         for i in 1..=3 {
             let (r1, s) = make_round1(&a.cc, i, 2, &identity(i), &mut rng).expect("r1");
-            board.accept(1, Message::Round1(r1)).expect("r1");
+            live.accept(1, Message::Round1(r1.clone())).expect("r1");
+            replay.accept(1, Message::Round1(r1)).expect("r1");
             secrets.insert(i, s);
         }
-        let a = board.current().clone();
+        let a = live.current().clone();
         let c = make_complaint(
             &a,
             1,
@@ -2027,8 +2068,14 @@ mod tests {
         )
         .expect("c");
         assert_eq!(c.shared, [0u8; 32]);
-        board.accept(1, Message::Complaint(c)).expect("accepted");
-        assert_eq!(board.current().complaints[0].1.faulty, 1);
+        let e = live
+            .accept(1, Message::Complaint(c.clone()))
+            .expect_err("refused");
+        assert!(e.conflict && e.reason.contains("not on the board"), "{e}");
+        assert!(live.current().complaints.is_empty());
+        // A recorded ceremony (another implementation's) is judged by the letter of §8.4.
+        replay.accept(1, Message::Complaint(c)).expect("accepted");
+        assert_eq!(replay.current().complaints[0].1.faulty, 1);
     }
 
     #[test]
