@@ -385,6 +385,10 @@ enum ScrutineerCommand {
         /// The legal minimum participation.
         #[arg(long)]
         quorum: Option<u64>,
+        /// Send again the partial decryption this device already signed for VOTE (the same
+        /// list hash only), e.g. after a crash or a lost answer: no new decryption.
+        #[arg(long)]
+        resend: bool,
         vote: String,
     },
     /// Make this scrutineer's Ed25519 key (file mode 0600); prints the public key.
@@ -1152,6 +1156,7 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
                 list_hash: None,
                 hall_present: None,
                 quorum: None,
+                resend: false,
                 timeout: std::time::Duration::from_secs(timeout),
             };
             if let Err(f) = crate::guardian::watch(o).await {
@@ -1166,6 +1171,7 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
             list_hash,
             hall_present,
             quorum,
+            resend,
             vote,
         } => {
             let o = crate::guardian::VoteOptions {
@@ -1176,6 +1182,7 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
                 list_hash,
                 hall_present,
                 quorum,
+                resend,
                 timeout: std::time::Duration::from_secs(600),
             };
             if let Err(f) = crate::guardian::decrypt(o).await {

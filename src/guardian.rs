@@ -593,7 +593,14 @@ pub async fn ceremony(o: Options) -> Result<(), Failure> {
             o.dry_run
         )));
     }
-    std::fs::create_dir_all(&o.dir).map_err(|e| usage(format!("{}: {e}", o.dir.display())))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&o.dir)
+            .map_err(|e| usage(format!("{}: {e}", o.dir.display())))?;
+    }
     let pass = crate::vault::passphrase(o.passphrase_file.as_deref()).map_err(usage)?;
     let mut sealer = Sealer::new(pass.as_bytes());
     let client = crate::tls::client_builder()
@@ -745,6 +752,8 @@ pub struct VoteOptions {
     /// The legal minimum participation.
     pub quorum: Option<u64>,
     pub timeout: Duration,
+    /// Send again the partial this device already signed for the vote (same list only).
+    pub resend: bool,
 }
 
 /// This device's verified copy of a vote's ballots: `DIR/votes/VOTE.jsonl`, one
@@ -763,7 +772,9 @@ impl Local {
     ) -> Result<Local, Failure> {
         let votes = dir.join("votes");
         std::fs::create_dir_all(&votes).map_err(|e| usage(format!("{}: {e}", votes.display())))?;
-        let path = votes.join(format!("{vote}.jsonl"));
+        // Named by the vote manifest's hash: ballots verified under one manifest are never
+        // reused under another the appliance might serve later (review I6).
+        let path = votes.join(format!("{vote}-{}.jsonl", &hex::encode(vm.hash())[..16]));
         let mut ballots = std::collections::BTreeMap::new();
         if let Ok(text) = std::fs::read_to_string(&path) {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -1098,16 +1109,48 @@ pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
     };
     let d = Decryptor::open(&o).await?;
     let vote = o.vote.clone();
-    // G5 first: a vote decrypted once is never decrypted again, whatever the list.
+    if vote.starts_with(DRY_RUN_PREFIX) {
+        return Err(usage(
+            "dry-run-… votes are the ceremony's: `scrutineer ceremony --dry-run`",
+        ));
+    }
+    // The log is read, checked and written under an exclusive lock: two runs at once cannot
+    // erase each other's entries (review I5).
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(d.dir.join("decrypted.lock"))
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|e| usage(format!("cannot lock the decryption log: {e}")))?;
+    // G5 first: a vote decrypted once is never decrypted again, whatever the list. The same
+    // signed partial may be sent again (a crash or a lost answer): that is not a decryption.
     let mut log = decrypted_log(&d.dir)?;
-    check(
-        "G5 每次表决只解密一次（once per vote）",
-        !log.contains_key(&vote),
-        format!(
-            "this device already decrypted {vote}: {}",
-            log.get(&vote).cloned().unwrap_or_default()
-        ),
-    )?;
+    if let Some(entry) = log.get(&vote).cloned() {
+        let same = o
+            .list_hash
+            .as_deref()
+            .and_then(|h| parse_hash(h, "list-hash").ok())
+            .is_some_and(|t| hex::encode(&t) == entry["list_hash"].as_str().unwrap_or(""));
+        if same && o.resend && !entry["partial"].is_null() {
+            crate::say!(
+                "G5 本机已解密过 {vote}：重新发送同一份已签署的部分解密，不再解密（re-sending this device's earlier partial; no new decryption）"
+            );
+            post_partial(&d, &vote, &entry["partial"]).await?;
+            drop(lock);
+            return Ok(());
+        }
+        check(
+            "G5 每次表决只解密一次（once per vote）",
+            false,
+            format!(
+                "this device already decrypted {vote} (list {}, n_cast {}); --resend sends the same signed partial again if it was lost",
+                entry["list_hash"].as_str().unwrap_or(""),
+                entry["n_cast"]
+            ),
+        )?;
+    }
+    crate::say!("G5 每次表决只解密一次（once per vote）通过（holds）");
     let typed = o
         .list_hash
         .as_deref()
@@ -1224,13 +1267,6 @@ pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
         theirs == ours,
         "the appliance asks to decrypt ciphertexts that are not this device's aggregate of the listed ballots".into(),
     )?;
-    // G5: the log entry is written before the share leaves.
-    log.insert(vote.clone(), json!({ "list_hash": hex::encode(&lh), "n_cast": n_cast, "at": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) }));
-    crate::vault::write_private(
-        &d.dir.join("decrypted.json"),
-        &serde_json::to_vec_pretty(&log).unwrap_or_default(),
-    )
-    .map_err(|e| usage(format!("cannot write the decryption log: {e}")))?;
     // G6: bound to lh and n_cast.
     let me = d.state.index;
     let a = d.board.current();
@@ -1269,11 +1305,35 @@ pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
         )
         .map_err(|e| usage(e.to_string()))?;
     crate::say!("G6 部分解密绑定清单哈希与张数（bound to lh and n_cast）");
+    // G5: the entry, with the signed partial, is written before the share leaves.
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    log.insert(
+        vote.clone(),
+        json!({ "list_hash": hex::encode(&lh), "n_cast": n_cast, "at": at, "partial": p.to_json() }),
+    );
+    crate::vault::write_private(
+        &d.dir.join("decrypted.json"),
+        &serde_json::to_vec_pretty(&log).unwrap_or_default(),
+    )
+    .map_err(|e| usage(format!("cannot write the decryption log: {e}")))?;
+    drop(lock);
+    let body = post_partial(&d, &vote, &p.to_json()).await?;
+    if !body["result"].is_null() {
+        crate::say!("合并结果（combined）: {}", body["result"]["counts"]);
+    }
+    Ok(())
+}
+
+/// Sends a signed partial decryption to the appliance.
+async fn post_partial(d: &Decryptor, vote: &str, partial: &Value) -> Result<Value, Failure> {
     let url = format!("{}/api/e2e/votes/{vote}/partials", d.url);
     let r = d
         .client
         .post(&url)
-        .json(&p.to_json())
+        .json(partial)
         .send()
         .await
         .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
@@ -1286,8 +1346,5 @@ pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
         )));
     }
     crate::say!("已发布本人对 {vote} 的部分解密（partial decryption of {vote} published）");
-    if !body["result"].is_null() {
-        crate::say!("合并结果（combined）: {}", body["result"]["counts"]);
-    }
-    Ok(())
+    Ok(body)
 }

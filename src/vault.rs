@@ -23,6 +23,8 @@ const FORMAT: &str = "piaojue-sealed/1";
 pub const ITERATIONS: u32 = 600_000;
 /// Fewer is refused on reading: a file with a weakened KDF is not ours.
 const MIN_ITERATIONS: u32 = 100_000;
+/// More is refused too: a file cannot make the program spin for hours.
+const MAX_ITERATIONS: u32 = 10_000_000;
 
 /// Why a sealed file cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +155,7 @@ impl Sealer {
         let iterations = doc["iterations"]
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| *n >= MIN_ITERATIONS)
+            .filter(|n| (MIN_ITERATIONS..=MAX_ITERATIONS).contains(n))
             .and_then(NonZeroU32::new)
             .ok_or_else(|| bad("iterations missing or too few"))?;
         let hex = |field: &str| {

@@ -34,7 +34,7 @@ impl Session {
         let bytes = self.store.e2e_manifest()?.ok_or(Refusal::NoManifest)?;
         let sm = SessionManifest::parse(&bytes)
             .map_err(|e| Refusal::internal("内部错误", format!("stored manifest: {e}")))?;
-        let mut board = Board::new(sm);
+        let mut board = Board::replaying(sm);
         for (seq, m) in self.store.board()?.iter().enumerate() {
             let (attempt, msg) = Message::parse(m)
                 .map_err(|e| Refusal::internal("内部错误", format!("board[{seq}]: {e}")))?;
@@ -42,6 +42,7 @@ impl Session {
                 .accept(attempt, msg)
                 .map_err(|e| Refusal::internal("内部错误", format!("board[{seq}]: {e}")))?;
         }
+        let board = board.go_live();
         *cache = Some(board.clone());
         Ok(board)
     }
@@ -164,9 +165,10 @@ pub fn status(board: &Board) -> Value {
             json!({
                 "vote_id": id,
                 "guardians": parts.keys().collect::<Vec<_>>(),
-                "check": match board.check_dry_run(id) {
-                    Ok(n) => json!({ "ok": true, "subsets": n }),
-                    Err(e) => json!({ "ok": false, "reason": e }),
+                "check": match board.dry_run_result(id) {
+                    Some(Ok(n)) => json!({ "ok": true, "subsets": n }),
+                    Some(Err(e)) => json!({ "ok": false, "reason": e }),
+                    None => Value::Null,
                 },
             })
         })

@@ -180,6 +180,15 @@ impl Session {
             }
             st.manifest.clone()
         };
+        // The same ballot again (a tablet that lost its answer, or anyone replaying a public
+        // ballot): its receipt, without verifying or keeping anything (review I2).
+        if let Ok(b) = Ballot::from_json(&body, &vm) {
+            let mut rk = b"rc/".to_vec();
+            rk.extend_from_slice(&b.tracker(sm.hash(), vote));
+            if let Some(receipt) = self.e2e_json(vote, &rk)? {
+                return Ok(receipt);
+            }
+        }
         let (sm2, vm2, key2, body2) = (sm.clone(), vm.clone(), key.clone(), body.clone());
         let verified = tokio::task::spawn_blocking(move || {
             let b = Ballot::from_json(&body2, &vm2)?;
@@ -237,13 +246,31 @@ impl Session {
         }
         let time = now();
         let record = serde_json::to_vec(&ballot.to_json(vote, vm.shape())).map_err(internal)?;
+        let identity = SigningIdentity::from_seed(&self.key.seed());
+        let sig = identity.sign(&transcript::receipt_message(
+            sm.hash(),
+            vote,
+            &tracker,
+            time,
+        ));
+        let receipt = json!({
+            "vote_id": vote,
+            "tracker": hex::encode(&tracker),
+            "short_code": piaojue_core::e2e::ballot::short_code(&tracker),
+            "time": time,
+            "sig": hex::encode(&sig),
+        });
+        let receipt_bytes = serde_json::to_vec(&receipt).map_err(internal)?;
         let (v2, t2) = (vote.to_owned(), tracker);
         let mut k = b"b/".to_vec();
         k.extend_from_slice(&t2);
+        let mut rk = b"rc/".to_vec();
+        rk.extend_from_slice(&t2);
         let written = self
             .store
             .write_batched(move |tx| {
                 tx.e2e_put(&v2, &k, record);
+                tx.e2e_put(&v2, &rk, receipt_bytes);
                 Ok(())
             })
             .await;
@@ -254,20 +281,8 @@ impl Session {
             return Err(e);
         }
         drop(votes);
-        let identity = SigningIdentity::from_seed(&self.key.seed());
-        let sig = identity.sign(&transcript::receipt_message(
-            sm.hash(),
-            vote,
-            &tracker,
-            time,
-        ));
-        Ok(json!({
-            "vote_id": vote,
-            "tracker": hex::encode(&tracker),
-            "short_code": piaojue_core::e2e::ballot::short_code(&tracker),
-            "time": time,
-            "sig": hex::encode(&sig),
-        }))
+        // Only now, after the fsync, does the receipt leave.
+        Ok(receipt)
     }
 
     async fn e2e_reject(
@@ -432,17 +447,6 @@ impl Session {
         let z = a
             .verification_key(p.guardian)
             .ok_or_else(|| internal("no Z"))?;
-        let st = Statement {
-            session: &sm,
-            vote: &vm,
-            key: key.element(),
-            cc: &a.cc,
-            list_hash: &close.list_hash,
-            n_cast: close.n_cast,
-            totals: &totals,
-        };
-        st.verify(&p, &z, "partial")
-            .map_err(|e| bad(e.to_string()))?;
         let mut pk = b"p/".to_vec();
         pk.extend_from_slice(&p.guardian.to_be_bytes());
         if let Some(old) = self.e2e_json(vote, &pk)? {
@@ -460,11 +464,29 @@ impl Session {
             let v: Value = serde_json::from_slice(&b).map_err(internal)?;
             partials.push(Partial::from_json(&v, "stored").map_err(internal)?);
         }
-        partials.push(p.clone());
-        partials.sort_by_key(|p| p.guardian);
         let k = usize::try_from(sm.k).map_err(internal)?;
-        let result = if partials.len() >= k && self.store.e2e_get(vote, b"result")?.is_none() {
-            let q: Vec<Partial> = partials.iter().take(k).cloned().collect();
+        let combine = partials.len() + 1 >= k && self.store.e2e_get(vote, b"result")?.is_none();
+        // The proofs and the discrete logs are CPU work: off the async workers (review I3).
+        let cc = a.cc;
+        let p2 = p.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let st = Statement {
+                session: &sm,
+                vote: &vm,
+                key: key.element(),
+                cc: &cc,
+                list_hash: &close.list_hash,
+                n_cast: close.n_cast,
+                totals: &totals,
+            };
+            st.verify(&p2, &z, "partial")
+                .map_err(|e| bad(e.to_string()))?;
+            if !combine {
+                return Ok(None);
+            }
+            partials.push(p2);
+            partials.sort_by_key(|p| p.guardian);
+            let q: Vec<Partial> = partials.into_iter().take(k).collect();
             let quorum: Vec<u64> = q.iter().map(|p| p.guardian).collect();
             let vmax = close.n_cast.saturating_mul(vm.shape().max_value());
             let bits = 64 - vmax.leading_zeros();
@@ -472,10 +494,12 @@ impl Session {
             let (vs, counts) =
                 decryption::combine_and_decode(&vm, &totals, &quorum, &q, close.n_cast, &table)
                     .map_err(|e| internal(format!("combination: {e}")))?;
-            Some(json!({ "quorum": quorum, "plaintext_totals": vs, "counts": counts }))
-        } else {
-            None
-        };
+            Ok::<_, Refusal>(Some(
+                json!({ "quorum": quorum, "plaintext_totals": vs, "counts": counts }),
+            ))
+        })
+        .await
+        .map_err(internal)??;
         let (v2, pj, rj, g) = (
             vote.to_owned(),
             serde_json::to_vec(&p.to_json()).map_err(internal)?,

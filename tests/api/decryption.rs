@@ -444,6 +444,22 @@ async fn scrutineers_decrypt_only_after_g1_to_g6_and_any_k_of_them_give_the_tall
     let o = s.scrutineer(&base, 1, &["decrypt", "--list-hash", &lh, "budget-2027"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(err(&o).contains("refused）: G5"), "{}", text(&o));
+    // The partial it signed can be sent again (review I5: a lost answer must not cost the
+    // vote its scrutineer), for the same list only and without decrypting again.
+    let o = s.scrutineer(
+        &base,
+        1,
+        &["decrypt", "--resend", "--list-hash", &lh, "budget-2027"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("no new decryption"), "{}", text(&o));
+    let o = s.scrutineer(
+        &base,
+        1,
+        &["decrypt", "--resend", "--list-hash", &wrong, "budget-2027"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(err(&o).contains("refused）: G5"), "{}", text(&o));
     let o = s.scrutineer(&base, 3, &["decrypt", "--list-hash", &lh, "budget-2027"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let view = s

@@ -721,6 +721,9 @@ pub struct Board {
     manifest: SessionManifest,
     attempts: Vec<Attempt>,
     dry_runs: BTreeMap<String, BTreeMap<u64, DryRun>>,
+    /// [`Board::check_dry_run`] of each dry run, recomputed when one of its partials arrives
+    /// (not on every read: a check combines every k-subset).
+    dry_run_checks: BTreeMap<String, Result<usize, String>>,
     /// A live board (the appliance's, a scrutineer's) refuses complaints about a blob that
     /// is not on the board yet; a verifier replaying a recorded ceremony judges them by
     /// §8.4 step 0 (see [`Board::replaying`]).
@@ -758,6 +761,7 @@ impl Board {
             manifest,
             attempts: vec![attempt],
             dry_runs: BTreeMap::new(),
+            dry_run_checks: BTreeMap::new(),
             live: true,
         }
     }
@@ -783,6 +787,14 @@ impl Board {
             complaints: Vec::new(),
             announced: BTreeMap::new(),
         }
+    }
+
+    /// A replayed board that takes live messages from now on (the appliance reloading its
+    /// store: what it once accepted is replayed leniently, so a stricter rule added later
+    /// cannot make the stored board unreadable).
+    pub fn go_live(mut self) -> Board {
+        self.live = true;
+        self
     }
 
     /// The session manifest.
@@ -1127,10 +1139,13 @@ impl Board {
         let msg = st.message(&d.share);
         credential::verify_field(id, &msg, &d.sig, "dry_run.sig")
             .map_err(|e| refuse(s, 4, e.to_string()))?;
+        let vote_id = d.vote_id.clone();
         self.dry_runs
-            .entry(d.vote_id.clone())
+            .entry(vote_id.clone())
             .or_default()
             .insert(d.guardian, d);
+        let check = self.check_dry_run(&vote_id);
+        self.dry_run_checks.insert(vote_id, check);
         Ok(Accepted::New)
     }
 
@@ -1204,6 +1219,11 @@ impl Board {
         let next = Self::attempt(&self.manifest, attempt, r.participants, r.reason);
         self.attempts.push(next);
         Ok(Accepted::New)
+    }
+
+    /// The last computed [`Board::check_dry_run`] of a dry run.
+    pub fn dry_run_result(&self, vote_id: &str) -> Option<&Result<usize, String>> {
+        self.dry_run_checks.get(vote_id)
     }
 
     /// Which k-subsets of a dry run's guardians combine to the test value (§8.5). Err names
@@ -1302,7 +1322,7 @@ pub fn check_aborted(
             Some(n) => n
                 .get("participants")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_u64).collect::<Vec<_>>()),
+                .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>()),
             None => Some(final_participants.to_vec()),
         };
         let reason = rec
@@ -1373,8 +1393,8 @@ fn replay_attempt(
     let parts: Vec<u64> = o
         .get("participants")
         .and_then(Value::as_array)
-        .map(|v| v.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
+        .and_then(|v| v.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
+        .ok_or("participants: not a list of indices")?;
     if parts != board.current().participants {
         return Err(format!(
             "participants {parts:?}, the board's attempt {a} has {:?}",
@@ -1418,13 +1438,13 @@ fn replay_attempt(
                 .unwrap_or("");
             let parsed = (|| -> Result<Round2> {
                 Ok(Round2 {
-                    from: i
-                        .parse()
-                        .map_err(|_| jerr("round2", format!("key `{i}`")))?,
-                    to: l
-                        .parse()
-                        .map_err(|_| jerr("round2", format!("key `{l}`")))?,
-                    blob: hex::decode(b.as_str().unwrap_or(""), &format!("{f}.round2.{i}.{l}"))?,
+                    from: index_key(i).ok_or_else(|| jerr("round2", format!("key `{i}`")))?,
+                    to: index_key(&l).ok_or_else(|| jerr("round2", format!("key `{l}`")))?,
+                    blob: hex::decode_exact(
+                        b.as_str().unwrap_or(""),
+                        BLOB_LEN,
+                        &format!("{f}.round2.{i}.{l}"),
+                    )?,
                     sig: hex::decode_array(sig, &format!("{f}.round2_sigs.{i}.{l}"))?,
                 })
             })();
@@ -1441,7 +1461,7 @@ fn replay_attempt(
         .unwrap_or_default()
     {
         match (
-            g.parse::<u64>(),
+            index_key(&g).ok_or(()),
             hex::decode_array::<64>(s.as_str().unwrap_or(""), &format!("{f}.key_sigs.{g}")),
         ) {
             (Ok(guardian), Ok(sig)) => post(Message::KeyAnnounce { guardian, sig }, out),
@@ -1478,6 +1498,11 @@ fn replay_attempt(
         ));
     }
     Ok(())
+}
+
+/// A JSON object key that is a canonical index ("2", not "+2" or "02").
+fn index_key(k: &str) -> Option<u64> {
+    k.parse::<u64>().ok().filter(|v| v.to_string() == k)
 }
 
 /// Every k-element subset of `items` (sorted input gives sorted subsets), at most 10,000.
