@@ -785,3 +785,22 @@ pub async fn close(
     }
     Ok(roll.to_json())
 }
+
+#[cfg(test)]
+mod tests {
+    use piaojue_core::crypto::{parse_seed, printed_seed};
+
+    /// The printed card seeds the booth's reader is tested against (tests/js/card.test.mjs).
+    #[test]
+    fn card_seeds_print_as_the_shared_vectors_say() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/e2e/card-seeds.json");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        for c in v["cases"].as_array().unwrap() {
+            let seed: [u8; 32] =
+                piaojue_core::e2e::hex::decode_array(c["seed"].as_str().unwrap(), "seed").unwrap();
+            assert_eq!(printed_seed(&seed), c["printed"].as_str().unwrap());
+            assert_eq!(parse_seed(c["printed"].as_str().unwrap()), Some(seed));
+        }
+    }
+}
