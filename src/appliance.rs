@@ -147,25 +147,7 @@ pub(crate) fn write_secret_file(path: &Path, text: &str) -> std::io::Result<()> 
 /// Writes a public file durably: to a temporary name beside it, fsynced, renamed over the
 /// target, and the directory fsynced, so a crash leaves the old file or the new one whole.
 pub(crate) fn write_file_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file name"))?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.partial.{}", std::process::id()));
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, path)?;
-    fs::File::open(&dir)?.sync_all()
+    crate::vault::write_atomic(path, bytes, 0o644)
 }
 
 fn write_secret(path: &Path, text: &str) -> Result<(), ApplianceError> {

@@ -205,24 +205,7 @@ impl Guardian {
     }
 
     async fn fetch_board(&self) -> Result<Board, Failure> {
-        let url = format!("{}/api/public/e2e/board", self.url);
-        let r = self
-            .client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
-        let status = r.status();
-        let body: Value = r
-            .json()
-            .await
-            .map_err(|e| refuse(format!("{url}: not JSON: {e}")))?;
-        if !status.is_success() {
-            return Err(refuse(format!(
-                "{url}: {} {}",
-                body["error"], body["message"]
-            )));
-        }
+        let body = get_json(&self.client, &format!("{}/api/public/e2e/board", self.url)).await?;
         // Every message is checked here again, as if the appliance were hostile.
         let mut board = Board::new(self.manifest.clone());
         for (n, m) in body["messages"]
@@ -832,7 +815,8 @@ struct Decryptor {
     board: Board,
 }
 
-async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, Failure> {
+/// GETs a JSON answer; a refusal is a failure naming the URL and the appliance's reason.
+pub(crate) async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, Failure> {
     let r = client
         .get(url)
         .send()

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::guardian::{Failure, fetch_manifest, parse_hash};
+use crate::guardian::{Failure, fetch_manifest, get_json as get, parse_hash};
 use crate::vault::Sealer;
 
 const STATE_FILE: &str = "officer.sealed";
@@ -365,26 +365,6 @@ fn client() -> Result<reqwest::Client, Failure> {
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| usage(e.to_string()))
-}
-
-async fn get(client: &reqwest::Client, url: &str) -> Result<Value, Failure> {
-    let r = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| usage(format!("cannot reach {url}: {e}")))?;
-    let status = r.status();
-    let body: Value = r
-        .json()
-        .await
-        .map_err(|e| refuse(format!("{url}: not JSON: {e}")))?;
-    if !status.is_success() {
-        return Err(refuse(format!(
-            "{url}: {} {}",
-            body["error"], body["message"]
-        )));
-    }
-    Ok(body)
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<Value, Failure> {

@@ -190,7 +190,14 @@ impl Session {
             }
         }
         let (sm2, vm2, key2, body2) = (sm.clone(), vm.clone(), key.clone(), body.clone());
+        let permit = self
+            .e2e_verifiers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(internal)?;
         let verified = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let b = Ballot::from_json(&body2, &vm2)?;
             let t = verify_ballot(
                 &VoteContext {

@@ -42,6 +42,9 @@ pub struct Session {
     board: Arc<tokio::sync::Mutex<Option<piaojue_core::e2e::ceremony::Board>>>,
     /// Encrypted votes' in-memory state (see `e2e_votes.rs`); its lock orders their changes.
     e2e_votes: Arc<tokio::sync::Mutex<HashMap<String, e2e_votes::VoteState>>>,
+    /// Ballot verifications running at once: one per core, the rest wait their turn (a
+    /// flood of ballots queues instead of starving the appliance's other work).
+    e2e_verifiers: Arc<tokio::sync::Semaphore>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -110,6 +113,9 @@ impl Session {
             votes: VoteCache::default(),
             board: Arc::default(),
             e2e_votes: Arc::default(),
+            e2e_verifiers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 

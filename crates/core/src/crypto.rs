@@ -104,17 +104,18 @@ const BASE32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// Crockford base32 without padding (`data-encoding` with Crockford's alphabet).
 pub fn base32(bytes: &[u8]) -> String {
-    static CROCKFORD: std::sync::LazyLock<data_encoding::Encoding> =
-        std::sync::LazyLock::new(|| {
-            let mut spec = data_encoding::Specification::new();
-            spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
-            // A constant, valid specification (32 distinct symbols): the unit tests run it.
-            #[allow(clippy::expect_used)]
-            spec.encoding()
-                .expect("Crockford's alphabet is a valid base32 specification")
-        });
     CROCKFORD.encode(bytes)
 }
+
+/// Crockford's base32 as `data-encoding` does it (no padding; trailing bits must be zero).
+static CROCKFORD: std::sync::LazyLock<data_encoding::Encoding> = std::sync::LazyLock::new(|| {
+    let mut spec = data_encoding::Specification::new();
+    spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
+    // A constant, valid specification (32 distinct symbols): the unit tests run it.
+    #[allow(clippy::expect_used)]
+    spec.encoding()
+        .expect("Crockford's alphabet is a valid base32 specification")
+});
 
 /// Splits `text` into groups of `size` joined by `sep`: `ABCD-EFGH-…`.
 pub fn grouped(text: &str, size: usize, sep: &str) -> String {
@@ -187,14 +188,6 @@ pub fn parse_seed(typed: &str) -> Option<[u8; 32]> {
         52 => folded,
         _ => return None,
     };
-    static CROCKFORD: std::sync::LazyLock<data_encoding::Encoding> =
-        std::sync::LazyLock::new(|| {
-            let mut spec = data_encoding::Specification::new();
-            spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
-            #[allow(clippy::expect_used)]
-            spec.encoding()
-                .expect("Crockford's alphabet is a valid base32 specification")
-        });
     CROCKFORD.decode(plain.as_bytes()).ok()?.try_into().ok()
 }
 
