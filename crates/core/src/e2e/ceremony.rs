@@ -31,6 +31,8 @@ use super::transport::{self, BLOB_LEN};
 pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// Dry runs per session (one per sitting day is the rule; this is a cap, not a target).
 pub const MAX_DRY_RUNS: usize = 64;
+/// Dry runs one guardian may start that no other guardian has joined yet.
+pub const MAX_DRY_RUNS_WAITING: usize = 4;
 /// The plaintext of every dry-run test ciphertext.
 pub const DRY_RUN_VALUE: u64 = 1;
 /// The prefix of every dry-run vote_id (§8.5).
@@ -1120,6 +1122,26 @@ impl Board {
                 ))
             };
         }
+        // Who started each dry run: one guardian cannot use up every slot (review I4).
+        let started_by_me = self
+            .dry_runs
+            .values()
+            .filter(|m| {
+                m.values()
+                    .next()
+                    .is_some_and(|first| first.guardian == d.guardian)
+                    && m.len() == 1
+            })
+            .count();
+        if !self.dry_runs.contains_key(&d.vote_id) && started_by_me >= MAX_DRY_RUNS_WAITING {
+            return Err(conflict(
+                s,
+                format!(
+                    "guardian {} already has {MAX_DRY_RUNS_WAITING} dry runs nobody else joined",
+                    d.guardian
+                ),
+            ));
+        }
         if !self.dry_runs.contains_key(&d.vote_id) && self.dry_runs.len() >= MAX_DRY_RUNS {
             return Err(conflict(
                 s,
@@ -1946,6 +1968,40 @@ mod tests {
         let bundle = board.bundle_json().expect("complete");
         assert_eq!(bundle["attempt"], 1);
         assert!(check_aborted(board.manifest(), &[], 1, &[1, 2, 3, 4, 5]).is_empty());
+    }
+
+    #[test]
+    fn one_guardian_cannot_use_up_the_dry_run_slots() {
+        // Review I4: 64 dry runs started by one guardian would have blocked every later day's.
+        let mut board = Board::new(manifest(3, 2));
+        let mut rng = TestDrbg::new(b"slots");
+        let secrets = rounds_1_2(&mut board, &mut rng, &|_| {});
+        let zs = announce_all(&mut board, &secrets);
+        let z1 = zs.get(&1).expect("z1");
+        for day in 0..MAX_DRY_RUNS_WAITING {
+            let d = make_dry_run(
+                &board,
+                &format!("dry-run-{day}"),
+                1,
+                z1,
+                &identity(1),
+                &mut rng,
+            )
+            .expect("dry run");
+            board.accept(1, Message::DryRun(d)).expect("accepted");
+        }
+        let d = make_dry_run(&board, "dry-run-x", 1, z1, &identity(1), &mut rng).expect("dry run");
+        let e = board.accept(1, Message::DryRun(d)).expect_err("refused");
+        assert!(e.conflict, "{e}");
+        // Another guardian joining one frees a slot; another guardian may start its own.
+        let z2 = zs.get(&2).expect("z2");
+        let d = make_dry_run(&board, "dry-run-0", 2, z2, &identity(2), &mut rng).expect("dry run");
+        board.accept(1, Message::DryRun(d)).expect("joined");
+        assert_eq!(board.dry_run_result("dry-run-0"), Some(&Ok(1)));
+        let d = make_dry_run(&board, "dry-run-x", 1, z1, &identity(1), &mut rng).expect("dry run");
+        board
+            .accept(1, Message::DryRun(d))
+            .expect("a slot is free again");
     }
 
     #[test]
