@@ -68,3 +68,8 @@ pub fn e2e_manifest(data: &[u8]) {
 pub fn e2e_bundle(data: &[u8]) {
     piaojue_core::e2e::bundle::fuzz_bundle(data);
 }
+
+/// The key ceremony's board messages, one per line (SPEC-E2E §8).
+pub fn e2e_board(data: &[u8]) {
+    piaojue_core::e2e::fuzz_board(data);
+}

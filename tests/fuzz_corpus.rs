@@ -65,3 +65,8 @@ fn e2e_manifest_corpus() {
 fn e2e_bundle_corpus() {
     replay("e2e_bundle", piaojue::fuzz::e2e_bundle);
 }
+
+#[test]
+fn e2e_board_corpus() {
+    replay("e2e_board", piaojue::fuzz::e2e_board);
+}

@@ -1971,6 +1971,25 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzz_seed_is_a_complete_ceremony() {
+        let seed = crate::e2e::fuzz_board_seed();
+        let text = String::from_utf8(seed.clone()).expect("utf8");
+        assert_eq!(text.lines().count(), 3 + 6 + 3);
+        crate::e2e::fuzz_board(&seed);
+        let mut board = Board::new(crate::e2e::fuzz_board_manifest().expect("manifest"));
+        for line in text.lines() {
+            let (a, m) = Message::parse(line.as_bytes()).expect("parse");
+            board.accept(a, m).expect("accepted");
+        }
+        assert!(board.current().complete());
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus/e2e_board/ceremony");
+        if std::env::var_os("WRITE_FUZZ_SEED").is_some() {
+            std::fs::write(&path, &seed).expect("write the corpus seed");
+        }
+    }
+
+    #[test]
     fn one_guardian_cannot_use_up_the_dry_run_slots() {
         // Review I4: 64 dry runs started by one guardian would have blocked every later day's.
         let mut board = Board::new(manifest(3, 2));

@@ -93,3 +93,93 @@ pub fn fuzz_manifest(data: &[u8]) {
         }
     }
 }
+
+/// The session manifest of the ceremony-board fuzz target: 3 guardians with test keys
+/// (`test-key`, seed "fuzz-board"), k = 2.
+fn fuzz_board_manifest() -> Option<manifest::SessionManifest> {
+    use drbg::test_key_seed;
+    let id = |label: &str, i: u64| {
+        credential::SigningIdentity::from_seed(&test_key_seed(b"fuzz-board", label, i)).public_key()
+    };
+    manifest::SessionParams {
+        election_id: "fuzz-board".into(),
+        radix: 4096,
+        max_electorate: 100,
+        guardian_ids: (1..=3).map(|i| id("guardian", i)).collect(),
+        k: 2,
+        credential_officer: id("officer", 0),
+        appliance_key: id("appliance", 0),
+        booth_hash: [0; 32],
+    }
+    .build()
+    .ok()
+}
+
+/// Fuzz entry point for the key ceremony's board (§8): the input is board messages, one per
+/// line, accepted in order by a live board and by a replaying one. Never panics.
+pub fn fuzz_board(data: &[u8]) {
+    let Some(sm) = fuzz_board_manifest() else {
+        return;
+    };
+    let mut live = ceremony::Board::new(sm.clone());
+    let mut replay = ceremony::Board::replaying(sm);
+    for line in data.split(|b| *b == b'\n') {
+        if let Ok((attempt, msg)) = ceremony::Message::parse(line) {
+            let _ = live.accept(attempt, msg.clone());
+            let _ = replay.accept(attempt, msg);
+        }
+    }
+    let _ = live.bundle_json();
+    let _ = live.current().fingerprint();
+}
+
+/// A complete honest ceremony on the fuzz target's manifest, as board lines (the corpus seed;
+/// a test checks the board completes with it).
+pub fn fuzz_board_seed() -> Vec<u8> {
+    use drbg::{TestDrbg, test_key_seed};
+    let Some(sm) = fuzz_board_manifest() else {
+        return Vec::new();
+    };
+    let ident = |i: u64| {
+        credential::SigningIdentity::from_seed(&test_key_seed(b"fuzz-board", "guardian", i))
+    };
+    let mut board = ceremony::Board::new(sm);
+    let mut rng = TestDrbg::new(b"fuzz-board");
+    let mut lines: Vec<serde_json::Value> = Vec::new();
+    let mut secrets = Vec::new();
+    let cc = board.current().cc;
+    for i in 1..=3 {
+        let Ok((r1, s)) = ceremony::make_round1(&cc, i, 2, &ident(i), &mut rng) else {
+            return Vec::new();
+        };
+        let m = ceremony::Message::Round1(r1);
+        let _ = board.accept(1, m.clone());
+        lines.push(m.to_json(1));
+        secrets.push((i, s));
+    }
+    for (i, s) in &secrets {
+        let a = board.current().clone();
+        for r2 in ceremony::make_round2(&a, *i, s, &ident(*i), &mut rng).unwrap_or_default() {
+            let m = ceremony::Message::Round2(r2);
+            let _ = board.accept(1, m.clone());
+            lines.push(m.to_json(1));
+        }
+    }
+    let a = board.current().clone();
+    for (i, _) in &secrets {
+        if let Some(msg) = a.announcement() {
+            let m = ceremony::Message::KeyAnnounce {
+                guardian: *i,
+                sig: ident(*i).sign(&msg),
+            };
+            let _ = board.accept(1, m.clone());
+            lines.push(m.to_json(1));
+        }
+    }
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
