@@ -242,7 +242,8 @@ enum OfficerCommand {
     /// The credential officer's key (its public half goes into the session manifest) and the
     /// cast-notice listener's certificate, in DIR, sealed under the passphrase.
     Init {
-        #[arg(long)]
+        /// The officer's state directory.
+        #[arg(long, default_value = "piaojue-officer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -253,17 +254,20 @@ enum OfficerCommand {
     /// One sealed card per deputy of ROSTER (CSV id,name,delegation,seat) without one: the
     /// seed as a QR code and as checked groups, on printable A4 sheets written to --out.
     Cards {
-        #[arg(long)]
+        /// The officer's state directory.
+        #[arg(long, default_value = "piaojue-officer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
+        /// The printable sheet (default DIR/cards.html).
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
         roster: PathBuf,
     },
     /// A new card for a deputy who lost theirs; the old seed leaves every later roll call.
     ReplaceCard {
-        #[arg(long)]
+        /// The officer's state directory.
+        #[arg(long, default_value = "piaojue-officer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -278,7 +282,8 @@ enum OfficerCommand {
     Open {
         #[arg(long)]
         url: String,
-        #[arg(long)]
+        /// The officer's state directory.
+        #[arg(long, default_value = "piaojue-officer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -303,7 +308,8 @@ enum OfficerCommand {
     },
     /// Receive the tablets' cast notices over HTTPS (POST /notice).
     Serve {
-        #[arg(long)]
+        /// The officer's state directory.
+        #[arg(long, default_value = "piaojue-officer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -315,7 +321,8 @@ enum OfficerCommand {
     Close {
         #[arg(long)]
         url: String,
-        #[arg(long)]
+        /// The officer's state directory.
+        #[arg(long, default_value = "piaojue-officer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -333,7 +340,7 @@ enum ScrutineerCommand {
         #[arg(long)]
         url: String,
         /// This scrutineer's state directory.
-        #[arg(long)]
+        #[arg(long, default_value = "piaojue-scrutineer")]
         dir: PathBuf,
         /// The key file of `piaojue scrutineer keygen` (first run; then kept sealed in DIR).
         #[arg(long)]
@@ -359,7 +366,8 @@ enum ScrutineerCommand {
     Watch {
         #[arg(long)]
         url: String,
-        #[arg(long)]
+        /// This scrutineer's state directory.
+        #[arg(long, default_value = "piaojue-scrutineer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -372,7 +380,8 @@ enum ScrutineerCommand {
     Decrypt {
         #[arg(long)]
         url: String,
-        #[arg(long)]
+        /// This scrutineer's state directory.
+        #[arg(long, default_value = "piaojue-scrutineer")]
         dir: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
@@ -1035,6 +1044,7 @@ async fn officer(command: OfficerCommand) -> Result<(), u8> {
             out,
             roster,
         } => {
+            let out = out.unwrap_or_else(|| dir.join("cards.html"));
             let n = crate::officer::cards(&dir, passphrase_file.as_deref(), &roster, &out)
                 .map_err(fail)?;
             crate::say!(
