@@ -101,3 +101,10 @@ pub async fn ballots(
         }
     }
 }
+
+/// `GET /api/public/e2e/votes/{id}/bundle`: the signed v2 bundle once k scrutineers have
+/// decrypted (`piaojue verify` checks it: V1–V16).
+pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = vote_id(&id)?;
+    Ok(ok(state.session.e2e_bundle(id).await?))
+}

@@ -259,6 +259,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/e2e/votes/{id}/partials", post(e2e_votes::partial))
         .route("/api/operator/e2e/votes/{id}/close", post(e2e_votes::close))
         .route("/api/public/e2e/votes/{id}", get(e2e_votes::view))
+        .route("/api/public/e2e/votes/{id}/bundle", get(e2e_votes::bundle))
         .route("/api/public/e2e/votes/{id}/ballots", get(e2e_votes::ballots))
         .route(
             "/api/e2e/board",

@@ -245,7 +245,13 @@ impl Session {
             let reason = match r {
                 BoxRejection::DuplicateCredential => "duplicate-credential",
                 BoxRejection::NotEnabled => "not-enabled",
-                BoxRejection::DuplicateCiphertext => "invalid",
+                // A valid ballot repeating a ciphertext: refused, not kept, since V16 has no
+                // reason for it that a verifier could substantiate (review M7).
+                BoxRejection::DuplicateCiphertext => {
+                    return Err(Refusal::BallotRejected(
+                        "invalid: a ciphertext repeats one already cast".into(),
+                    ));
+                }
             };
             return self
                 .e2e_reject(vote, reason, &format!("{r:?}"), body, cap)
@@ -619,5 +625,98 @@ impl Session {
                 serde_json::from_slice(&b).map_err(internal)
             })
             .collect()
+    }
+}
+
+impl Session {
+    /// The v2 result bundle of a decrypted encrypted vote (SPEC-E2E §10.1), in the envelope
+    /// `piaojue-bundle/2` signed by the appliance over `piaojue/v1/result ‖ 0 ‖ body` (V14):
+    /// the session manifest, the ceremony as the board recorded it, the vote with its closing
+    /// roll call, every accepted ballot in tracker order, the list hash and close signature,
+    /// the refused ballots with their reasons, and the quorum's partial decryptions.
+    pub async fn e2e_bundle(&self, vote: &str) -> Result<Value, Refusal> {
+        let (sm, board, key) = self.ceremony_done().await?;
+        let result = self.e2e_json(vote, b"result")?.ok_or_else(|| {
+            Refusal::E2eVoteConflict(format!(
+                "{vote}: not decrypted yet (fewer than k partial decryptions)"
+            ))
+        })?;
+        let vmb = self
+            .store
+            .e2e_get(vote, b"manifest")?
+            .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
+        let close = self
+            .e2e_json(vote, b"close")?
+            .ok_or_else(|| internal("a result without a close statement"))?;
+        let roll = self
+            .e2e_json(vote, b"roll_close")?
+            .ok_or_else(|| Refusal::E2eVoteConflict(format!("{vote}: no closing roll call yet")))?;
+        let ballots: Vec<Value> = self
+            .store
+            .e2e_scan(vote, b"b/")?
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
+            .collect::<Result<_, _>>()?;
+        let rejected: Vec<Value> = self
+            .store
+            .e2e_scan(vote, b"r/")?
+            .iter()
+            .map(|(_, b)| {
+                let r: Value = serde_json::from_slice(b).map_err(internal)?;
+                Ok(json!({ "reason": r["reason"], "ballot": r["ballot"] }))
+            })
+            .collect::<Result<_, Refusal>>()?;
+        let quorum: Vec<u64> = result["quorum"]
+            .as_array()
+            .map(|q| q.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        let mut partials = Vec::new();
+        for g in &quorum {
+            let mut pk = b"p/".to_vec();
+            pk.extend_from_slice(&g.to_be_bytes());
+            partials.push(
+                self.e2e_json(vote, &pk)?
+                    .ok_or_else(|| internal("a quorum member's partial is missing"))?,
+            );
+        }
+        let ceremony = board.bundle_json().ok_or(Refusal::CeremonyIncomplete)?;
+        let body = json!({
+            "manifest_hex": hex::encode(sm.bytes()),
+            "manifest_hash": hex::encode(sm.hash()),
+            "ceremony": ceremony,
+            "joint_key": key.element().to_hex(),
+            "votes": [{
+                "vote_id": vote,
+                "vote_manifest_hex": hex::encode(&vmb),
+                "roll_call": roll,
+                "ballots": ballots,
+                "list_hash": close["list_hash"],
+                "close_sig": close["close_sig"],
+                "spoiled": [],
+                "rejected": rejected,
+                "result": {
+                    "totals": self.e2e_json(vote, b"totals")?.unwrap_or(Value::Null),
+                    "partials": partials,
+                    "quorum": quorum,
+                    "plaintext_totals": result["plaintext_totals"],
+                    "counts": result["counts"],
+                },
+            }],
+        });
+        let text = serde_json::to_string(&body).map_err(internal)?;
+        let sig = self
+            .key
+            .sign(piaojue_core::crypto::Domain::Result, text.as_bytes());
+        let mut envelope = piaojue_core::bundle::Envelope::new(
+            &text,
+            vec![piaojue_core::bundle::SignatureEntry {
+                role: "appliance".into(),
+                name: None,
+                public_key: self.key.public_hex(),
+                signature: hex::encode(&sig),
+            }],
+        );
+        envelope.format = piaojue_core::e2e::bundle::ENVELOPE_FORMAT.into();
+        serde_json::to_value(envelope).map_err(internal)
     }
 }

@@ -474,6 +474,41 @@ async fn scrutineers_decrypt_only_after_g1_to_g6_and_any_k_of_them_give_the_tall
         "{view}"
     );
     assert_eq!(view["result"]["quorum"], json!([1, 3]));
+    // The signed v2 bundle: every one of V1–V16 holds under `piaojue verify`, with the hall's
+    // count; a bundle verifier that is not this appliance's code can read it.
+    let env = s
+        .app
+        .get("/api/public/e2e/votes/budget-2027/bundle", Auth::None)
+        .await
+        .ok();
+    assert_eq!(env["format"], "piaojue-bundle/2");
+    let file = s._root.path().join("budget-2027.bundle.json");
+    std::fs::write(&file, serde_json::to_vec(&env).unwrap()).unwrap();
+    let appliance = s.sm.appliance_key;
+    let o = bin()
+        .args([
+            "verify",
+            file.to_str().unwrap(),
+            "--hall-present",
+            "4",
+            "--key",
+            &hex::encode(&appliance),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("verified: all 16 checks hold"),
+        "{}",
+        text(&o)
+    );
+    // Fewer present than cast: V15 fails by name.
+    let o = bin()
+        .args(["verify", file.to_str().unwrap(), "--hall-present", "2"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("FAIL V15"), "{}", text(&o));
     let reasons: Vec<&str> = view["rejected"]
         .as_array()
         .unwrap()
