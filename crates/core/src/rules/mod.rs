@@ -11,6 +11,7 @@ mod fraction;
 mod input;
 mod tally;
 
+pub mod encrypted;
 pub use document::{
     Boundary, CastPolicy, FORMAT, Followup, Form, Kind, KindRules, MAX_DOCUMENT_BYTES, Majority,
     MajorityBase, Metric, Op, Rules, ShortfallRule, TieRule, TierBase, Tiers,
