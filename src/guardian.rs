@@ -739,11 +739,27 @@ pub struct VoteOptions {
     pub resend: bool,
 }
 
-/// This device's verified copy of a vote's ballots: `DIR/votes/VOTE.jsonl`, one
-/// `{"tracker","ballot"}` per line, appended and fsynced after each ballot was verified here.
+/// This device's verified copy of a vote's ballots: `DIR/votes/VOTE-VMH.jsonl`, one
+/// `{"tracker","ballot","mac"}` per line, appended and fsynced after each ballot was verified
+/// here. The MAC (HMAC-SHA256 under a key derived from the sealed identity) means a line
+/// slipped into the file by someone without the passphrase is refused, not trusted as
+/// verified (review I6).
 struct Local {
     path: PathBuf,
+    key: ring::hmac::Key,
     ballots: std::collections::BTreeMap<[u8; 32], piaojue_core::e2e::ballot::Ballot>,
+}
+
+/// The key of this device's local ballot MACs.
+fn local_key(seed: &[u8; 32]) -> ring::hmac::Key {
+    let mut material = Zeroizing::new(b"piaojue local ballots\0".to_vec());
+    material.extend_from_slice(seed);
+    let k = Zeroizing::new(piaojue_core::crypto::sha256(&material));
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, k.as_slice())
+}
+
+fn local_mac(key: &ring::hmac::Key, tracker: &str, ballot: &str) -> String {
+    hex::encode(ring::hmac::sign(key, format!("{tracker}\n{ballot}").as_bytes()).as_ref())
 }
 
 impl Local {
@@ -752,7 +768,9 @@ impl Local {
         vote: &str,
         vm: &piaojue_core::e2e::manifest::VoteManifest,
         mh: &[u8; 32],
+        seed: &[u8; 32],
     ) -> Result<Local, Failure> {
+        let key = local_key(seed);
         let votes = dir.join("votes");
         std::fs::create_dir_all(&votes).map_err(|e| usage(format!("{}: {e}", votes.display())))?;
         // Named by the vote manifest's hash: ballots verified under one manifest are never
@@ -768,10 +786,23 @@ impl Local {
                 };
                 let b = piaojue_core::e2e::ballot::Ballot::from_json(&v["ballot"], vm)
                     .map_err(|e| usage(format!("{}: {e}", path.display())))?;
-                ballots.insert(b.tracker(mh, vote), b);
+                let t = b.tracker(mh, vote);
+                let want = local_mac(
+                    &key,
+                    &hex::encode(&t),
+                    &b.to_json(vote, vm.shape()).to_string(),
+                );
+                if v["mac"].as_str() != Some(want.as_str()) {
+                    return Err(refuse(format!(
+                        "G2: {} holds a ballot this device did not verify (tracker {}): the file was altered; delete it to verify every ballot again",
+                        path.display(),
+                        hex::encode(&t)
+                    )));
+                }
+                ballots.insert(t, b);
             }
         }
-        Ok(Local { path, ballots })
+        Ok(Local { path, key, ballots })
     }
 
     fn append(
@@ -791,10 +822,9 @@ impl Local {
             .map_err(|e| usage(format!("{}: {e}", self.path.display())))?;
         let mut text = String::new();
         for (t, b) in &new {
-            text.push_str(
-                &json!({ "tracker": hex::encode(t), "ballot": b.to_json(vote, vm.shape()) })
-                    .to_string(),
-            );
+            let (th, bj) = (hex::encode(t), b.to_json(vote, vm.shape()));
+            let mac = local_mac(&self.key, &th, &bj.to_string());
+            text.push_str(&json!({ "tracker": th, "ballot": bj, "mac": mac }).to_string());
             text.push('\n');
         }
         f.write_all(text.as_bytes())
@@ -1035,7 +1065,7 @@ fn verify_all(
 pub async fn watch(o: VoteOptions) -> Result<(), Failure> {
     let d = Decryptor::open(&o).await?;
     let (_, vm) = d.vote_view(&o.vote).await?;
-    let mut local = Local::load(&d.dir, &o.vote, &vm, &d.state.mh)?;
+    let mut local = Local::load(&d.dir, &o.vote, &vm, &d.state.mh, &d.state.seed)?;
     let deadline = Instant::now() + o.timeout;
     loop {
         let (view, _) = d.vote_view(&o.vote).await?;
@@ -1158,7 +1188,7 @@ pub async fn decrypt(o: VoteOptions) -> Result<(), Failure> {
         close.verify(&d.manifest, &vote).is_ok(),
         "the close signature does not verify under the session manifest's appliance key".into(),
     )?;
-    let mut local = Local::load(&d.dir, &vote, &vm, &d.state.mh)?;
+    let mut local = Local::load(&d.dir, &vote, &vm, &d.state.mh, &d.state.seed)?;
     d.catch_up(&vote, &vm, &mut local).await?;
     let ballots: Vec<piaojue_core::e2e::ballot::Ballot> = local.ballots.values().cloned().collect();
     let trackers: Vec<[u8; 32]> = local.ballots.keys().copied().collect();

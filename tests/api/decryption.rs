@@ -537,6 +537,31 @@ async fn a_cast_count_above_the_roll_call_is_refused_by_g3() {
     s.cast(&vm, 1, &[0, 2]).await;
     // The CO signs a count above the enabled list.
     let lh = s.close(&vm, 2, 3).await;
+    // Review I6: a line slipped into the scrutineer's local copy (here a real ballot with a
+    // made-up MAC) is refused, not taken as verified.
+    let listed = s
+        .app
+        .get("/api/public/e2e/votes/motion-7/ballots", Auth::None)
+        .await
+        .ok();
+    let t = listed["trackers"][0].as_str().unwrap().to_string();
+    let one = s
+        .app
+        .get(
+            &format!("/api/public/e2e/votes/motion-7/ballots?trackers={t}"),
+            Auth::None,
+        )
+        .await
+        .ok();
+    let votes = s.ss[1].dir.join("votes");
+    std::fs::create_dir_all(&votes).unwrap();
+    let local = votes.join(format!("motion-7-{}.jsonl", &hex::encode(vm.hash())[..16]));
+    let line = json!({ "tracker": t, "ballot": one["ballots"][0], "mac": "00".repeat(32) });
+    std::fs::write(&local, format!("{line}\n")).unwrap();
+    let o = s.scrutineer(&s.app.base, 2, &["decrypt", "--list-hash", &lh, "motion-7"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(err(&o).contains("the file was altered"), "{}", text(&o));
+    std::fs::remove_file(&local).unwrap();
     let o = s.scrutineer(&s.app.base, 2, &["decrypt", "--list-hash", &lh, "motion-7"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
