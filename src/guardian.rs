@@ -89,23 +89,74 @@ struct State {
 }
 
 impl State {
+    /// The sealed plaintext. The secrets' hex copies live in zeroized buffers only (review
+    /// M1): the document is written straight into one.
     fn to_json(&self) -> Zeroizing<Vec<u8>> {
-        let v = json!({
-            "mh": hex::encode(&self.mh),
-            "index": self.index,
-            "identity_seed": hex::encode(self.seed.as_slice()),
-            "attempt": self.attempt,
-            "round1_secrets": self.secrets.as_ref().map(|s| hex::encode(s)),
-            "made": self.made,
-            "shares": self.shares.iter().map(|(a, z)| (a.to_string(), json!(hex::encode(z.as_slice())))).collect::<serde_json::Map<_, _>>(),
-            "done": self.done.as_ref().map(|(a, k)| json!({ "attempt": a, "joint_key": k })),
-            "dry_runs": self.dry_runs,
-        });
-        Zeroizing::new(serde_json::to_vec(&v).unwrap_or_default())
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            mh: String,
+            index: u64,
+            identity_seed: &'a str,
+            attempt: u64,
+            round1_secrets: Option<&'a str>,
+            made: &'a [Value],
+            shares: BTreeMap<String, &'a str>,
+            done: Option<Value>,
+            dry_runs: &'a serde_json::Map<String, Value>,
+        }
+        let seed = Zeroizing::new(hex::encode(self.seed.as_slice()));
+        let secrets = self
+            .secrets
+            .as_ref()
+            .map(|s| Zeroizing::new(hex::encode(s)));
+        let shares: Vec<(String, Zeroizing<String>)> = self
+            .shares
+            .iter()
+            .map(|(a, z)| (a.to_string(), Zeroizing::new(hex::encode(z.as_slice()))))
+            .collect();
+        let out = Out {
+            mh: hex::encode(&self.mh),
+            index: self.index,
+            identity_seed: &seed,
+            attempt: self.attempt,
+            round1_secrets: secrets.as_ref().map(|s| s.as_str()),
+            made: &self.made,
+            shares: shares
+                .iter()
+                .map(|(a, z)| (a.clone(), z.as_str()))
+                .collect(),
+            done: self
+                .done
+                .as_ref()
+                .map(|(a, k)| json!({ "attempt": a, "joint_key": k })),
+            dry_runs: &self.dry_runs,
+        };
+        // Large enough that the buffer is not reallocated (a reallocation would leave a copy).
+        let mut buf = Zeroizing::new(Vec::with_capacity(256 * 1024));
+        let _ = serde_json::to_writer(&mut *buf, &out);
+        buf
     }
 
     fn from_json(b: &[u8]) -> Result<State, String> {
-        let v: Value = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+        let mut v: Value = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+        let state = Self::from_value(&v);
+        // The parsed document's copies of the secrets are wiped (review M1).
+        for key in ["identity_seed", "round1_secrets"] {
+            if let Some(Value::String(s)) = v.get_mut(key) {
+                zeroize::Zeroize::zeroize(s);
+            }
+        }
+        if let Some(Value::Object(m)) = v.get_mut("shares") {
+            for z in m.values_mut() {
+                if let Value::String(s) = z {
+                    zeroize::Zeroize::zeroize(s);
+                }
+            }
+        }
+        state
+    }
+
+    fn from_value(v: &Value) -> Result<State, String> {
         let h32 = |f: &str| -> Result<[u8; 32], String> {
             hex::decode_array(v[f].as_str().unwrap_or(""), f).map_err(|e| e.to_string())
         };
