@@ -89,6 +89,9 @@ pub struct Officer {
     dir: PathBuf,
     sealer: Sealer,
     state: OfficerState,
+    /// The notices received per vote, as stored lines (loaded from the file once per vote:
+    /// a burst of 3,000 notices must not re-read the file each time).
+    seen: std::collections::HashMap<String, std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Officer {
@@ -119,6 +122,7 @@ impl Officer {
             dir: dir.to_path_buf(),
             sealer,
             state,
+            seen: std::collections::HashMap::new(),
         })
     }
 
@@ -180,6 +184,7 @@ pub fn init(
     let seed = Zeroizing::new(crypto::random::<32>().map_err(|e| usage(e.to_string()))?);
     let mut o = Officer {
         dir: dir.to_path_buf(),
+        seen: std::collections::HashMap::new(),
         sealer: Sealer::new(pass.as_bytes()),
         state: OfficerState {
             key_seed: hex::encode(seed.as_slice()),
@@ -620,8 +625,14 @@ pub async fn serve(
                     .into_response();
             }
         };
-        let existing = read_notices(&off.dir, &vote);
-        if existing.contains(&line) {
+        let dir = off.dir.clone();
+        let seen = off.seen.entry(vote.clone()).or_insert_with(|| {
+            read_notices(&dir, &vote)
+                .iter()
+                .map(Value::to_string)
+                .collect()
+        });
+        if seen.contains(&line.to_string()) {
             return axum::Json(json!({ "accepted": "duplicate" })).into_response();
         }
         let path = notices_path(&off.dir, &vote);
@@ -637,7 +648,10 @@ pub async fn serve(
                     .and_then(|()| f.sync_all())
             });
         match written {
-            Ok(()) => axum::Json(json!({ "accepted": "new" })).into_response(),
+            Ok(()) => {
+                off.seen.entry(vote).or_default().insert(line.to_string());
+                axum::Json(json!({ "accepted": "new" })).into_response()
+            }
             Err(e) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 axum::Json(json!({ "error": "internal", "message": e.to_string() })),

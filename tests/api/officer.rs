@@ -265,6 +265,7 @@ async fn the_officer_issues_cards_calls_the_roll_checks_every_notice_and_signs_t
         .filter(|(id, _)| *id != tokens[3].0)
         .map(|(_, seed)| Tablet { seed: *seed })
         .collect();
+    let mut first = None;
     for (t, choice) in present.iter().zip([2, 2, 1]) {
         let receipt = app
             .post(
@@ -274,14 +275,24 @@ async fn the_officer_issues_cards_calls_the_roll_checks_every_notice_and_signs_t
             )
             .await
             .ok();
+        let n = t.notice(&sm, "m-1", &receipt);
         let r = officer_http
             .post(&notice_url)
-            .json(&t.notice(&sm, "m-1", &receipt))
+            .json(&n)
             .send()
             .await
             .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        first.get_or_insert(n);
     }
+    // A tablet sending its notice again: counted once.
+    let r = officer_http
+        .post(&notice_url)
+        .json(first.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["accepted"], "duplicate");
     // A notice that does not verify is refused with why.
     let mut forged = present[0].notice(
         &sm,
