@@ -400,6 +400,17 @@ enum ScrutineerCommand {
         resend: bool,
         vote: String,
     },
+    /// Check a ballot the booth revealed for 核验 (Benaloh audit, SPEC-E2E §12) on this
+    /// independent device: valid, the tracker the booth showed, and it re-encrypts to the
+    /// revealed choices. FILE is the booth's QR content (`piaojue-audit/1`), or - for stdin.
+    Audit {
+        #[arg(long)]
+        url: String,
+        /// The session manifest hash as printed on the agenda.
+        #[arg(long)]
+        mh: String,
+        file: PathBuf,
+    },
     /// Make this scrutineer's Ed25519 key (file mode 0600); prints the public key.
     Keygen {
         #[arg(long)]
@@ -1198,6 +1209,19 @@ async fn scrutineer(command: ScrutineerCommand) -> Result<(), u8> {
             if let Err(f) = crate::guardian::decrypt(o).await {
                 eprintln!("error: {}", f.message);
                 return Err(f.code);
+            }
+        }
+        ScrutineerCommand::Audit { url, mh, file } => {
+            match crate::guardian::audit(&url, &mh, &file).await {
+                Ok(lines) => {
+                    for l in lines {
+                        crate::say!("{l}");
+                    }
+                }
+                Err(f) => {
+                    eprintln!("error: {}", f.message);
+                    return Err(f.code);
+                }
             }
         }
         ScrutineerCommand::Keygen { out } => {

@@ -1413,3 +1413,108 @@ async fn post_partial(d: &Decryptor, vote: &str, partial: &Value) -> Result<Valu
     crate::say!("已发布本人对 {vote} 的部分解密（partial decryption of {vote} published）");
     Ok(body)
 }
+
+// ------------------------------------------------------------------------------ Benaloh audit
+
+/// `piaojue scrutineer audit`: checks, on this independent device, a ballot the booth revealed
+/// for 核验 (§12): the document `{"format":"piaojue-audit/1","vote_id","ballot":{…},
+/// "choices":[…],"r":[…],"s":[…],"shown":"XXXX-XXXX-XXXX-XXXX"}` the booth shows as a QR code.
+/// The session is pinned by mh; the key and the vote manifest are checked, not trusted.
+/// Returns the lines to show the deputy.
+pub async fn audit(url: &str, mh: &str, file: &Path) -> Result<Vec<String>, Failure> {
+    let bytes = if file == Path::new("-") {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), 1 << 20), &mut b)
+            .map_err(|e| usage(e.to_string()))?;
+        b
+    } else {
+        std::fs::read(file).map_err(|e| usage(format!("{}: {e}", file.display())))?
+    };
+    let doc: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| refuse(format!("not an audit document: {e}")))?;
+    if doc["format"] != "piaojue-audit/1" {
+        return Err(refuse("format: not piaojue-audit/1"));
+    }
+    let vote = doc["vote_id"].as_str().unwrap_or("");
+    if !piaojue_core::e2e::manifest::valid_vote_id(vote) {
+        return Err(refuse("vote_id: not a vote id"));
+    }
+    let client = crate::tls::client_builder()
+        .map_err(usage)?
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| usage(e.to_string()))?;
+    let url = url.trim_end_matches('/');
+    let sm = fetch_manifest(&client, url, &parse_hash(mh, "mh")?).await?;
+    // K only from a complete ceremony this device replays itself.
+    let body = get_json(&client, &format!("{url}/api/public/e2e/board")).await?;
+    let mut board = Board::new(sm.clone());
+    for m in body["messages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let (a, msg) = Message::from_json(m).map_err(|e| refuse(e.to_string()))?;
+        board
+            .accept(a, msg)
+            .map_err(|e| refuse(format!("the board does not verify: {e}")))?;
+    }
+    let k = board
+        .joint_key()
+        .ok_or_else(|| refuse("the ceremony is not complete"))?;
+    let key = JointKey::new(k, "joint_key").map_err(|e| refuse(e.to_string()))?;
+    let view = get_json(&client, &format!("{url}/api/public/e2e/votes/{vote}")).await?;
+    let vmb = hex::decode(
+        view["vote_manifest_hex"].as_str().unwrap_or(""),
+        "vote_manifest_hex",
+    )
+    .map_err(|e| refuse(e.to_string()))?;
+    let vm = piaojue_core::e2e::manifest::VoteManifest::parse(&vmb, &sm)
+        .map_err(|e| refuse(format!("the vote manifest does not verify: {e}")))?;
+    if vm.vote_id != vote {
+        return Err(refuse("the vote manifest names another vote"));
+    }
+    let ballot = piaojue_core::e2e::ballot::Ballot::from_json(&doc["ballot"], &vm)
+        .map_err(|e| refuse(format!("ballot: {e}")))?;
+    let list32 = |k: &str| -> Result<Vec<[u8; 32]>, Failure> {
+        doc[k]
+            .as_array()
+            .ok_or_else(|| refuse(format!("{k}: expected a list")))?
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                hex::decode_array::<32>(x.as_str().unwrap_or(""), &format!("{k}[{i}]"))
+                    .map_err(|e| refuse(e.to_string()))
+            })
+            .collect()
+    };
+    let revealed = piaojue_core::e2e::audit::Revealed {
+        choices: doc["choices"]
+            .as_array()
+            .ok_or_else(|| refuse("choices: expected a list"))?
+            .iter()
+            .map(|c| c.as_u64().ok_or_else(|| refuse("choices: not an index")))
+            .collect::<Result<_, _>>()?,
+        r: list32("r")?,
+        s: list32("s")?,
+    };
+    let shown = doc["shown"].as_str().unwrap_or("");
+    let tracker = piaojue_core::e2e::audit::audit_ballot(&sm, &vm, &key, &ballot, &revealed, shown)
+        .map_err(|e| refuse(format!("核验不通过（audit failed）: {e}")))?;
+    let mut lines = vec![format!(
+        "核验通过：平板加密的正是下列选择，跟踪码 {} 与平板显示一致（audit passed: the booth encrypted exactly these choices）",
+        piaojue_core::e2e::ballot::short_code(&tracker)
+    )];
+    for (i, (item, c)) in vm.items.iter().zip(&revealed.choices).enumerate() {
+        let label = usize::try_from(*c)
+            .ok()
+            .and_then(|c| vm.options.get(c))
+            .map_or("?", String::as_str);
+        lines.push(format!("  第{}项 {item}：{label}", i + 1));
+    }
+    lines.push(
+        "这张选票已作废（核验后不能投出），请重新投票。(This ballot is spoiled; vote again.)"
+            .into(),
+    );
+    Ok(lines)
+}

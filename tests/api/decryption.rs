@@ -573,3 +573,61 @@ async fn a_cast_count_above_the_roll_call_is_refused_by_g3() {
     // (here it is not; the log stays empty).
     assert!(!s.ss[1].dir.join("decrypted.json").exists());
 }
+
+/// Benaloh cast-or-audit (§12): a ballot the booth revealed is checked by `piaojue scrutineer
+/// audit` on an independent device; a booth that encrypted something else, or a tracker other
+/// than the one shown, is caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audited_ballot_is_checked_by_an_independent_device() {
+    let s = session().await;
+    let vm = s.open("audit-1", 2).await;
+    let cred = SigningIdentity::derive_credential(&card(0), s.sm.hash(), "audit-1");
+    let vc = VoteContext {
+        manifest_hash: s.sm.hash(),
+        vote: &vm,
+        key: &s.key,
+    };
+    let (b, secrets) = ballot::prove_ballot(&vc, &cred, &[2, 1], &mut SystemSource).unwrap();
+    let shown = ballot::short_code(&b.tracker(s.sm.hash(), "audit-1"));
+    let doc = |choices: Vec<usize>, shown: &str| {
+        json!({
+            "format": "piaojue-audit/1",
+            "vote_id": "audit-1",
+            "ballot": b.to_json("audit-1", vm.shape()),
+            "choices": choices,
+            "r": secrets.r.iter().map(|x| hex::encode(x.as_bytes())).collect::<Vec<_>>(),
+            "s": secrets.s.iter().map(|x| hex::encode(x.as_bytes())).collect::<Vec<_>>(),
+            "shown": shown,
+        })
+    };
+    let mh = hex::encode(s.sm.hash());
+    let run = |d: Value| {
+        let f = s._root.path().join("audit.json");
+        std::fs::write(&f, serde_json::to_vec(&d).unwrap()).unwrap();
+        bin()
+            .args(["scrutineer", "audit", "--url", &s.app.base, "--mh", &mh])
+            .arg(&f)
+            .output()
+            .unwrap()
+    };
+    let o = run(doc(secrets.choices.to_vec(), &shown));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("核验通过") && text(&o).contains("第1项 东城学校扩建：赞成"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("第2项 西区公交线路：不赞成"),
+        "{}",
+        text(&o)
+    );
+    // A booth claiming other choices than it encrypted.
+    let o = run(doc(vec![1, 2], &shown));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(err(&o).contains("does not re-encrypt"), "{}", text(&o));
+    // A tracker other than the one shown.
+    let o = run(doc(secrets.choices.to_vec(), "AAAA-AAAA-AAAA-AAAA"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(err(&o).contains("as the booth showed"), "{}", text(&o));
+}

@@ -17,15 +17,14 @@ use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use curve25519_dalek::scalar::Scalar;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::ballot::{self, Ballot, VoteContext};
 use super::credential;
-use super::elgamal::{self, Ciphertext, JointKey};
+use super::elgamal::{Ciphertext, JointKey};
 use super::error::{E2eError, Result};
-use super::group::{Element, decode_scalar};
+use super::group::Element;
 use super::hex;
 use super::manifest::{SessionManifest, VoteManifest};
 use super::proofs::{self, Cz};
@@ -1459,48 +1458,12 @@ fn check_spoiled(
     cast_a: &HashSet<[u8; 32]>,
     cast_t: &HashSet<[u8; 32]>,
 ) -> core::result::Result<(), String> {
-    let shape = vm.shape();
-    let m = shape.m();
-    let nb = shape.nbits();
-    if sp.items.len() != m || sp.choices.len() != m || sp.r.len() != m {
-        return Err(format!(
-            "need exactly {m} items, choices and r (got {}, {}, {})",
-            sp.items.len(),
-            sp.choices.len(),
-            sp.r.len()
-        ));
-    }
-    let choices: Vec<usize> = sp
-        .choices
-        .iter()
-        .map(|c| usize::try_from(*c).unwrap_or(usize::MAX))
-        .collect();
-    let vals = shape.encode_choices(&choices).map_err(|e| e.to_string())?;
-    let bits = shape.range_bits(&choices).map_err(|e| e.to_string())?;
-    if sp.bits.len() != nb || sp.s.len() != nb || bits.len() != nb {
-        return Err(format!(
-            "need exactly {nb} range bits and s (got {}, {})",
-            sp.bits.len(),
-            sp.s.len()
-        ));
-    }
-    let enc = |val: u64, rand: &[u8; 32], ct: &[u8; 64], f: &str| {
-        let r = decode_scalar(rand, f).map_err(|e| e.to_string())?;
-        if r == Scalar::ZERO {
-            return Err(format!("{f}: zero"));
-        }
-        let c = elgamal::encrypt(key, &Scalar::from(val), &r).map_err(|e| e.to_string())?;
-        if &c.to_bytes() != ct {
-            return Err(format!("{f}: ciphertext does not re-encrypt"));
-        }
-        Ok(())
+    let revealed = super::audit::Revealed {
+        choices: sp.choices.clone(),
+        r: sp.r.clone(),
+        s: sp.s.clone(),
     };
-    for (i, ((v, r), ct)) in vals.iter().zip(&sp.r).zip(&sp.items).enumerate() {
-        enc(*v, r, ct, &format!("r[{i}]"))?;
-    }
-    for (j, ((b, s), ct)) in bits.iter().zip(&sp.s).zip(&sp.bits).enumerate() {
-        enc(u64::from(*b), s, ct, &format!("s[{j}]"))?;
-    }
+    super::audit::reencrypts(vm, key, &sp.items, &sp.bits, &revealed)?;
     for ct in sp.items.iter().chain(sp.bits.iter()) {
         let mut a = [0u8; 32];
         a.copy_from_slice(ct.get(..32).unwrap_or(&[0u8; 32]));

@@ -4,6 +4,7 @@
 //! Self-contained: nothing here depends on the rest of the crate. See docs/e2e-crypto.md for
 //! the API map and the readings chosen where the spec is unclear.
 
+pub mod audit;
 pub mod ballot;
 pub mod bundle;
 pub mod ceremony;
