@@ -56,14 +56,16 @@ pub struct Failure {
     pub message: String,
 }
 
-fn usage(m: impl Into<String>) -> Failure {
+/// A usage or I/O problem: exit 2.
+pub(crate) fn usage(m: impl Into<String>) -> Failure {
     Failure {
         code: 2,
         message: m.into(),
     }
 }
 
-fn refuse(m: impl Into<String>) -> Failure {
+/// A refusal or a check that fails: exit 1.
+pub(crate) fn refuse(m: impl Into<String>) -> Failure {
     Failure {
         code: 1,
         message: m.into(),

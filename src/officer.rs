@@ -24,25 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::guardian::{Failure, fetch_manifest, get_json as get, parse_hash};
+use crate::guardian::{Failure, fetch_manifest, get_json as get, parse_hash, refuse, usage};
 use crate::vault::Sealer;
 
 const STATE_FILE: &str = "officer.sealed";
 const PURPOSE: &str = "piaojue-officer-state";
-
-fn usage(m: impl Into<String>) -> Failure {
-    Failure {
-        code: 2,
-        message: m.into(),
-    }
-}
-
-fn refuse(m: impl Into<String>) -> Failure {
-    Failure {
-        code: 1,
-        message: m.into(),
-    }
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()

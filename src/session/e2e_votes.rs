@@ -10,6 +10,7 @@
 //! `totals`, `p/` + guardian (partials), `result`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use piaojue_core::e2e::ballot::{Ballot, BallotBox, BoxRejection, VoteContext, verify_ballot};
 use piaojue_core::e2e::ceremony::Board;
@@ -25,6 +26,14 @@ use serde_json::{Value, json};
 
 use super::Session;
 use crate::store::Actor;
+
+/// The ceremony once complete (see [`Session::ceremony_done`]).
+#[derive(Debug)]
+pub struct Completed {
+    manifest: SessionManifest,
+    board: Board,
+    key: Arc<JointKey>,
+}
 
 /// The most ballots a vote's list answer carries at once.
 pub const MAX_BALLOTS_PER_ANSWER: usize = 200;
@@ -60,16 +69,25 @@ fn now() -> u64 {
 }
 
 impl Session {
-    async fn ceremony_done(
-        &self,
-    ) -> Result<(SessionManifest, Board, std::sync::Arc<JointKey>), Refusal> {
+    /// The completed ceremony: the manifest, the board as it completed (cc, Z) and K with its
+    /// precomputed tables. Built once: a completed attempt never changes, and the tables must
+    /// not be rebuilt on every cast.
+    async fn ceremony_done(&self) -> Result<Arc<Completed>, Refusal> {
+        if let Some(done) = self.e2e_completed.get() {
+            return Ok(done.clone());
+        }
         let board = {
             let mut cache = self.board.lock().await;
             self.board_now(&mut cache)?
         };
         let k = board.joint_key().ok_or(Refusal::CeremonyIncomplete)?;
-        let key = std::sync::Arc::new(JointKey::new(k, "joint_key").map_err(internal)?);
-        Ok((board.manifest().clone(), board, key))
+        let key = JointKey::new(k, "joint_key").map_err(internal)?;
+        let done = Arc::new(Completed {
+            manifest: board.manifest().clone(),
+            board,
+            key: Arc::new(key),
+        });
+        Ok(self.e2e_completed.get_or_init(|| done).clone())
     }
 
     /// The vote's state, loaded from the store on first use.
@@ -112,6 +130,15 @@ impl Session {
             .ok_or_else(|| Refusal::VoteUnknown(vote.into()))
     }
 
+    /// Every JSON record of a vote under `prefix`, in key order.
+    fn e2e_jsons(&self, vote: &str, prefix: &[u8]) -> Result<Vec<Value>, Refusal> {
+        self.store
+            .e2e_scan(vote, prefix)?
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
+            .collect()
+    }
+
     fn e2e_json(&self, vote: &str, key: &[u8]) -> Result<Option<Value>, Refusal> {
         match self.store.e2e_get(vote, key)? {
             Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(internal)?)),
@@ -122,7 +149,7 @@ impl Session {
     /// The CO opens an encrypted vote: its manifest's exact bytes and the opening roll call
     /// (cast_count 0), signed with the CO key the session manifest pins.
     pub async fn e2e_open(&self, body: &Value) -> Result<Value, Refusal> {
-        let (sm, _, _) = self.ceremony_done().await?;
+        let sm = self.ceremony_done().await?.manifest.clone();
         let bytes = body["vote_manifest"]
             .as_str()
             .ok_or_else(|| bad("vote_manifest: the manifest's exact bytes, as hex"))
@@ -171,7 +198,8 @@ impl Session {
     /// A tablet's ballot: verified (§7.6 1–7) before it is stored; the receipt is signed
     /// after the store's fsync. A refused ballot is kept, with its reason, for the bundle.
     pub async fn e2e_cast(&self, vote: &str, body: Value) -> Result<Value, Refusal> {
-        let (sm, _, key) = self.ceremony_done().await?;
+        let done = self.ceremony_done().await?;
+        let (sm, key) = (done.manifest.clone(), done.key.clone());
         let vm = {
             let mut votes = self.e2e_votes.lock().await;
             let st = self.e2e_state(&mut votes, &sm, vote).await?;
@@ -182,14 +210,15 @@ impl Session {
         };
         // The same ballot again (a tablet that lost its answer, or anyone replaying a public
         // ballot): its receipt, without verifying or keeping anything (review I2).
-        if let Ok(b) = Ballot::from_json(&body, &vm) {
-            let mut rk = b"rc/".to_vec();
-            rk.extend_from_slice(&b.tracker(sm.hash(), vote));
-            if let Some(receipt) = self.e2e_json(vote, &rk)? {
-                return Ok(receipt);
-            }
+        // Not even a ballot of this vote's shape: refused, nothing kept.
+        let parsed = Ballot::from_json(&body, &vm)
+            .map_err(|e| Refusal::BallotRejected(format!("invalid: {e}")))?;
+        let mut rk = b"rc/".to_vec();
+        rk.extend_from_slice(&parsed.tracker(sm.hash(), vote));
+        if let Some(receipt) = self.e2e_json(vote, &rk)? {
+            return Ok(receipt);
         }
-        let (sm2, vm2, key2, body2) = (sm.clone(), vm.clone(), key.clone(), body.clone());
+        let (sm2, vm2, key2) = (sm.clone(), vm.clone(), key.clone());
         let permit = self
             .e2e_verifiers
             .clone()
@@ -198,24 +227,19 @@ impl Session {
             .map_err(internal)?;
         let verified = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let b = Ballot::from_json(&body2, &vm2)?;
             let t = verify_ballot(
                 &VoteContext {
                     manifest_hash: sm2.hash(),
                     vote: &vm2,
                     key: &key2,
                 },
-                &b,
+                &parsed,
             );
-            Ok::<_, piaojue_core::e2e::E2eError>((b, t))
+            (parsed, t)
         })
         .await
         .map_err(internal)?;
-        let (ballot, checked) = match verified {
-            Ok(x) => x,
-            // Not even a ballot of this vote's shape: refused, nothing kept.
-            Err(e) => return Err(Refusal::BallotRejected(format!("invalid: {e}"))),
-        };
+        let (ballot, checked) = verified;
         let mut votes = self.e2e_votes.lock().await;
         let st = self.e2e_state(&mut votes, &sm, vote).await?;
         if st.closed {
@@ -334,7 +358,7 @@ impl Session {
     /// The secretariat closes an encrypted vote: the trackers sorted, the list hash and the
     /// signed close statement, the item totals. Returns the close statement.
     pub async fn e2e_close(&self, vote: &str) -> Result<Value, Refusal> {
-        let (sm, _, _) = self.ceremony_done().await?;
+        let sm = self.ceremony_done().await?.manifest.clone();
         let mut votes = self.e2e_votes.lock().await;
         let st = self.e2e_state(&mut votes, &sm, vote).await?;
         if st.closed {
@@ -390,7 +414,7 @@ impl Session {
 
     /// The CO's closing roll call: the opening list again, with the count of cast notices.
     pub async fn e2e_roll_call(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
-        let (sm, _, _) = self.ceremony_done().await?;
+        let sm = self.ceremony_done().await?.manifest.clone();
         let mut votes = self.e2e_votes.lock().await;
         let st = self.e2e_state(&mut votes, &sm, vote).await?;
         if !st.closed {
@@ -437,7 +461,8 @@ impl Session {
     /// A scrutineer's partial decryption: checked against the totals the appliance
     /// aggregated and the close statement (G6); with k of them the tally is combined.
     pub async fn e2e_partial(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
-        let (sm, board, key) = self.ceremony_done().await?;
+        let done = self.ceremony_done().await?;
+        let (sm, board, key) = (done.manifest.clone(), &done.board, done.key.clone());
         let _guard = self.e2e_votes.lock().await;
         let vmb = self
             .store
@@ -568,18 +593,8 @@ impl Session {
             .store
             .e2e_get(vote, b"manifest")?
             .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
-        let partials: Vec<Value> = self
-            .store
-            .e2e_scan(vote, b"p/")?
-            .iter()
-            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
-            .collect::<Result<_, _>>()?;
-        let rejected: Vec<Value> = self
-            .store
-            .e2e_scan(vote, b"r/")?
-            .iter()
-            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
-            .collect::<Result<_, _>>()?;
+        let partials: Vec<Value> = self.e2e_jsons(vote, b"p/")?;
+        let rejected: Vec<Value> = self.e2e_jsons(vote, b"r/")?;
         let n = self.store.e2e_scan(vote, b"b/")?.len();
         Ok(json!({
             "vote_id": vote,
@@ -635,7 +650,8 @@ impl Session {
     /// roll call, every accepted ballot in tracker order, the list hash and close signature,
     /// the refused ballots with their reasons, and the quorum's partial decryptions.
     pub async fn e2e_bundle(&self, vote: &str) -> Result<Value, Refusal> {
-        let (sm, board, key) = self.ceremony_done().await?;
+        let done = self.ceremony_done().await?;
+        let (sm, board, key) = (&done.manifest, &done.board, &done.key);
         let result = self.e2e_json(vote, b"result")?.ok_or_else(|| {
             Refusal::E2eVoteConflict(format!(
                 "{vote}: not decrypted yet (fewer than k partial decryptions)"
@@ -651,21 +667,12 @@ impl Session {
         let roll = self
             .e2e_json(vote, b"roll_close")?
             .ok_or_else(|| Refusal::E2eVoteConflict(format!("{vote}: no closing roll call yet")))?;
-        let ballots: Vec<Value> = self
-            .store
-            .e2e_scan(vote, b"b/")?
-            .iter()
-            .map(|(_, b)| serde_json::from_slice(b).map_err(internal))
-            .collect::<Result<_, _>>()?;
+        let ballots: Vec<Value> = self.e2e_jsons(vote, b"b/")?;
         let rejected: Vec<Value> = self
-            .store
-            .e2e_scan(vote, b"r/")?
+            .e2e_jsons(vote, b"r/")?
             .iter()
-            .map(|(_, b)| {
-                let r: Value = serde_json::from_slice(b).map_err(internal)?;
-                Ok(json!({ "reason": r["reason"], "ballot": r["ballot"] }))
-            })
-            .collect::<Result<_, Refusal>>()?;
+            .map(|r| json!({ "reason": r["reason"], "ballot": r["ballot"] }))
+            .collect();
         let quorum: Vec<u64> = result["quorum"]
             .as_array()
             .map(|q| q.iter().filter_map(Value::as_u64).collect())

@@ -45,6 +45,8 @@ pub struct Session {
     /// Ballot verifications running at once: one per core, the rest wait their turn (a
     /// flood of ballots queues instead of starving the appliance's other work).
     e2e_verifiers: Arc<tokio::sync::Semaphore>,
+    /// The completed key ceremony and K's tables, built once (see `e2e_votes.rs`).
+    e2e_completed: Arc<std::sync::OnceLock<Arc<e2e_votes::Completed>>>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -113,6 +115,7 @@ impl Session {
             votes: VoteCache::default(),
             board: Arc::default(),
             e2e_votes: Arc::default(),
+            e2e_completed: Arc::default(),
             e2e_verifiers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
