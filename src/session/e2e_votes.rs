@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use super::Session;
 use crate::store::Actor;
 
-/// The ceremony once complete (see [`Session::ceremony_done`]).
+/// The ceremony once complete (built once by `Session::ceremony_done`).
 #[derive(Debug)]
 pub struct Completed {
     manifest: SessionManifest,
