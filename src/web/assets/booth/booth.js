@@ -138,7 +138,7 @@ async function loadConfig() {
   cfg.officer = store.getItem(KEY.officer);
   cfg.demo = false;
   cfg.mhFromDevice = false;
-  if (!cfg.base) return;
+  if (!cfg.base) return true;
   // The demo appliance says so and offers the values a real session types from paper.
   try {
     const r = await call("GET", "/api/public/demo/booth-config");
@@ -150,7 +150,10 @@ async function loadConfig() {
         cfg.mhFromDevice = true;
       }
     }
-  } catch { /* not a demo, or unreachable: start() will say */ }
+  } catch {
+    return false; // unreachable
+  }
+  return true;
 }
 
 function configForm(note) {
@@ -188,11 +191,11 @@ function configForm(note) {
 function renderOffline(what) {
   screen = "offline";
   renderBanner();
-  const kept = Object.values(receipts());
+  const saved = Object.values(cardSeed ? kept("receipts") : receipts());
   show(app, h("section", { id: "offline-page" },
     h("h1", {}, "无法连接表决设备"),
     h("p", { class: "big" }, what || "本终端暂时无法连接表决设备，正在自动重试……"),
-    kept.length ? h("div", {}, h("p", {}, "本终端保存的回执："), kept.map((r) => h("div", { class: "notice" },
+    saved.length ? h("div", {}, h("p", {}, "本终端保存的回执："), saved.map((r) => h("div", { class: "notice" },
       h("p", {}, "《" + (r.title || r.vote_id) + "》的跟踪码："), h("p", { class: "receipt mono" }, r.short_code)))) : null,
     h("p", {}, "请勿关闭本终端。"),
     h("p", { class: "muted" }, "如长时间不能恢复，请举手示意会务工作人员。"),
@@ -214,8 +217,15 @@ async function start() {
   }
 }
 async function startInner() {
-  await loadConfig();
+  const reachable = await loadConfig();
   renderBanner();
+  if (!reachable && (!cfg.mh || !cfg.officer)) {
+    // Perhaps a demo appliance whose settings come from itself: wait for it rather than ask.
+    online = false;
+    renderOffline();
+    startTimer = setTimeout(start, 3000);
+    return;
+  }
   if (!cfg.base || !cfg.mh || (!cfg.officer && !cfg.demo)) {
     // The demo appliance without an mh: take it from the device itself, shown, under the banner.
     if (cfg.base && cfg.demo && !cfg.mh) {
@@ -249,6 +259,7 @@ async function startInner() {
     session = L.checkSessionManifest(m.data, cfg.mh);
     sessionBytes = m.data;
     checked.clear();
+    credMemo.clear();
   } catch (err) {
     session = null;
     return alarm(err.code === "manifest_mismatch" ? "会议清单不符" : "会议清单无效", err.message, err.detail);
@@ -335,6 +346,7 @@ async function scanCard() {
 async function acceptCard(seed) {
   cardSeed = seed;
   checked.clear(); // per-vote credentials depend on the card
+  credMemo.clear();
   message = { text: "凭证卡已读取。" };
   screen = "home";
   renderHome();
@@ -345,6 +357,7 @@ async function acceptCard(seed) {
 function forgetCard() {
   if (cardSeed) cardSeed.fill(0);
   cardSeed = null;
+  credMemo.clear();
   current = null;
   message = null;
   checked.clear();
@@ -364,6 +377,20 @@ function save(what, voteId, value) {
   store.setItem(keyOf(what), JSON.stringify(all));
 }
 const receipts = () => load("receipts");
+
+// A tablet may be handed to another deputy (更换凭证卡): what it kept counts for the card whose
+// per-vote credential made it (the credential is public: it is in the roll call).
+const credMemo = new Map();
+function myCredPk(voteId) {
+  if (!cardSeed || !session) return null;
+  if (!credMemo.has(voteId)) credMemo.set(voteId, e.bytesToHex(e.deriveCredential(cardSeed, session.hash, voteId).publicKey));
+  return credMemo.get(voteId);
+}
+const mine = (entry, voteId) => !!entry && entry.cred_pk === myCredPk(voteId);
+/** The kept entries of `what` made with this card, by vote id. */
+function kept(what) {
+  return Object.fromEntries(Object.entries(load(what)).filter(([voteId, x]) => mine(x, voteId)));
+}
 
 // ---- polling the votes -----------------------------------------------------------------------
 
@@ -437,9 +464,9 @@ async function decide() {
     updateClock();
     return;
   }
-  const done = receipts();
-  const pending = load("pending");
-  const refused = load("refused");
+  const done = kept("receipts");
+  const pending = kept("pending");
+  const refused = kept("refused");
   const todo = open.find((v) => !done[v.id] && !pending[v.id] && !refused[v.id]);
   // The receipt stays on screen until the deputy leaves it or the next vote opens.
   if (screen === "receipt" && !todo) return;
@@ -505,18 +532,18 @@ function renderHome(open = [], extra = {}) {
       extra.error.detail ? h("p", { class: "mono hint" }, extra.error.detail) : null));
   } else if (!open.length) {
     parts.push(h("p", { class: "big", id: "waiting" }, "请等待表决开始。"));
-  } else if (open.every((v) => receipts()[v.id])) {
+  } else if (open.every((v) => kept("receipts")[v.id])) {
     parts.push(h("p", { class: "big", id: "waiting" }, "您已投票，请等待表决结束。"));
   }
-  const refused = load("refused");
+  const refused = kept("refused");
   for (const v of open) {
     const r = refused[v.id];
     if (r) parts.push(h("div", { class: "notice error", role: "alert", "data-refused": v.id }, h("p", { class: "big" }, "《" + v.title + "》：" + r.title), h("p", {}, r.text)));
   }
   const plain = votes.filter((v) => v.state === "open" && v.mode === "plain");
   if (plain.length) parts.push(h("p", { class: "muted", id: "plain-votes" }, "《" + plain.map((v) => v.title).join("》《") + "》不是加密表决，请在普通表决终端上投票。"));
-  const kept = Object.values(receipts()).sort((a, b) => b.time - a.time);
-  if (kept.length) parts.push(h("section", { id: "receipts" }, h("h2", {}, "我的回执"), kept.map(receiptCard)));
+  const mineKept = Object.values(kept("receipts")).sort((a, b) => b.time - a.time);
+  if (mineKept.length) parts.push(h("section", { id: "receipts" }, h("h2", {}, "我的回执"), mineKept.map(receiptCard)));
   parts.push(tools());
   show(app, parts);
 }
@@ -623,7 +650,8 @@ async function castBallot() {
   if (!p) return;
   // Cast: this ballot's randomness is never revealed (no 核验 after 投出).
   target.proved = null;
-  const pending = { vote_id: target.id, title: target.title, kind: target.kind, ballot: p.ballot, tracker: p.tracker, short_code: p.shortCode };
+  const pending = { vote_id: target.id, title: target.title, kind: target.kind, cred_pk: p.ballot.cred_pk, ballot: p.ballot,
+    tracker: p.tracker, short_code: p.shortCode };
   save("pending", target.id, pending);
   await sendPending(pending, target.cred);
 }
@@ -660,13 +688,14 @@ async function sendPending(pending, cred) {
       why = err.detail || err.message;
       receipt = { tracker: pending.tracker, shortCode: pending.short_code, time: Number.isSafeInteger(r.data?.time) ? r.data.time : Math.floor(Date.now() / 1000), sig: String(r.data?.sig || "") };
     }
-    const kept = { vote_id: pending.vote_id, title: pending.title, tracker: receipt.tracker, short_code: receipt.shortCode, time: receipt.time, sig: receipt.sig, verified, why };
-    save("receipts", pending.vote_id, kept);
+    const entry = { vote_id: pending.vote_id, title: pending.title, cred_pk: pending.ballot.cred_pk, tracker: receipt.tracker,
+      short_code: receipt.shortCode, time: receipt.time, sig: receipt.sig, verified, why };
+    save("receipts", pending.vote_id, entry);
     if (verified && cred && cfg.officer) {
       save("notices", pending.vote_id, { state: "retrying", notice: L.makeCastNotice(session, pending.vote_id, cred, receipt), tries: 0 });
       sendNotices();
     }
-    return showReceipt(kept);
+    return showReceipt(entry);
   }
 }
 
@@ -674,7 +703,7 @@ function showRefusal(pending, why) {
   screen = "refused";
   renderBanner();
   // Nothing this booth could send would be accepted: the vote is not offered again.
-  if (!why.again) save("refused", pending.vote_id, { title: pending.title, ...why });
+  if (!why.again) save("refused", pending.vote_id, { title: pending.title, cred_pk: pending.ballot.cred_pk, ...why });
   const again = why.again && votes.some((v) => v.id === pending.vote_id && v.state === "open") && current?.id === pending.vote_id;
   show(app,
     h("h1", {}, pending.title),
@@ -702,14 +731,9 @@ function showReceipt(r) {
 
 /** A cast begun before a reload: the same ballot again (same receipt), once the card is read. */
 async function resumePending() {
-  const pending = Object.values(load("pending"));
-  for (const p of pending) {
-    let cred = null;
-    try {
-      const c = e.deriveCredential(cardSeed, session.hash, p.vote_id);
-      if (e.bytesToHex(c.publicKey) === p.ballot.cred_pk) cred = c;
-    } catch { /* a notice cannot be signed; the cast still completes */ }
-    await sendPending(p, cred);
+  for (const p of Object.values(load("pending"))) {
+    if (p.ballot?.cred_pk !== myCredPk(p.vote_id)) continue; // another card's: waits for it
+    await sendPending(p, e.deriveCredential(cardSeed, session.hash, p.vote_id));
   }
 }
 
