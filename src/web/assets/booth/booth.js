@@ -357,6 +357,8 @@ async function acceptCard(seed) {
 function forgetCard() {
   if (cardSeed) cardSeed.fill(0);
   cardSeed = null;
+  for (const c of checked.values()) c.cred?.seed.fill(0);
+  if (current?.cred) current.cred.seed.fill(0);
   credMemo.clear();
   current = null;
   message = null;
@@ -370,10 +372,12 @@ const keyOf = (what) => `piaojue.booth.${what}.${cfg.mh}`;
 function load(what) {
   try { return JSON.parse(store.getItem(keyOf(what)) || "{}") || {}; } catch { return {}; }
 }
-function save(what, voteId, value) {
+/** Entries are kept per vote and per-vote credential: `slot(vote_id, cred_pk)`. */
+const slot = (voteId, credPk) => voteId + "/" + credPk;
+function save(what, key, value) {
   const all = load(what);
-  if (value === null) delete all[voteId];
-  else all[voteId] = value;
+  if (value === null) delete all[key];
+  else all[key] = value;
   store.setItem(keyOf(what), JSON.stringify(all));
 }
 const receipts = () => load("receipts");
@@ -386,10 +390,10 @@ function myCredPk(voteId) {
   if (!credMemo.has(voteId)) credMemo.set(voteId, e.bytesToHex(e.deriveCredential(cardSeed, session.hash, voteId).publicKey));
   return credMemo.get(voteId);
 }
-const mine = (entry, voteId) => !!entry && entry.cred_pk === myCredPk(voteId);
+const mine = (entry) => !!entry && typeof entry.vote_id === "string" && entry.cred_pk === myCredPk(entry.vote_id);
 /** The kept entries of `what` made with this card, by vote id. */
 function kept(what) {
-  return Object.fromEntries(Object.entries(load(what)).filter(([voteId, x]) => mine(x, voteId)));
+  return Object.fromEntries(Object.values(load(what)).filter(mine).map((x) => [x.vote_id, x]));
 }
 
 // ---- polling the votes -----------------------------------------------------------------------
@@ -504,11 +508,13 @@ function receiptCard(r) {
     h("p", {}, "跟踪码："), h("p", { class: "receipt mono", "data-vote": r.vote_id }, r.short_code),
     h("p", { class: "muted" }, "回执时间 " + L.receiptTime(r.time)),
     h("p", { class: r.verified ? "ok" : "bad" }, r.verified ? "回执签名有效" : "回执签名无效，请告知监票人"),
-    noticeLine(r.vote_id));
+    noticeLine(r));
 }
 
-function noticeLine(voteId, id) {
-  const n = load("notices")[voteId];
+/** Where the cast notice of receipt `r` stands. */
+function noticeLine(r, id) {
+  const key = slot(r.vote_id, r.cred_pk);
+  const n = load("notices")[key];
   const text = !cfg.officer ? "未设置证件官回执地址，未能通知证件官。"
     : !n ? "正在通知证件官……"
       : n.state === "accepted" ? "已通知证件官"
@@ -516,7 +522,7 @@ function noticeLine(voteId, id) {
           : n.state === "refused" ? "证件官拒收了投票通知（" + (n.why || "") + "），请告知秘书处。"
             : "未能通知证件官，正在重试";
   const cls = n?.state === "accepted" ? "ok" : n?.state === "refused" ? "bad" : "muted";
-  return h("p", { class: cls, id: id || null, "data-notice": voteId }, text);
+  return h("p", { class: cls, id: id || null, "data-notice": key }, text);
 }
 
 function renderHome(open = [], extra = {}) {
@@ -652,7 +658,7 @@ async function castBallot() {
   target.proved = null;
   const pending = { vote_id: target.id, title: target.title, kind: target.kind, cred_pk: p.ballot.cred_pk, ballot: p.ballot,
     tracker: p.tracker, short_code: p.shortCode };
-  save("pending", target.id, pending);
+  save("pending", slot(target.id, pending.cred_pk), pending);
   await sendPending(pending, target.cred);
 }
 
@@ -676,7 +682,7 @@ async function sendPending(pending, cred) {
       await sleep(L.backoff(attempt, 5000));
       continue;
     }
-    save("pending", pending.vote_id, null);
+    save("pending", slot(pending.vote_id, pending.cred_pk), null);
     if (r.status !== 200) return showRefusal(pending, L.castRefusal(r.status, r.data, nounOf(pending.kind)));
     let receipt;
     let verified = true;
@@ -690,9 +696,10 @@ async function sendPending(pending, cred) {
     }
     const entry = { vote_id: pending.vote_id, title: pending.title, cred_pk: pending.ballot.cred_pk, tracker: receipt.tracker,
       short_code: receipt.shortCode, time: receipt.time, sig: receipt.sig, verified, why };
-    save("receipts", pending.vote_id, entry);
+    save("receipts", slot(entry.vote_id, entry.cred_pk), entry);
     if (verified && cred && cfg.officer) {
-      save("notices", pending.vote_id, { state: "retrying", notice: L.makeCastNotice(session, pending.vote_id, cred, receipt), tries: 0 });
+      save("notices", slot(entry.vote_id, entry.cred_pk), { vote_id: entry.vote_id, cred_pk: entry.cred_pk, state: "retrying",
+        notice: L.makeCastNotice(session, pending.vote_id, cred, receipt), tries: 0 });
       sendNotices();
     }
     return showReceipt(entry);
@@ -703,7 +710,7 @@ function showRefusal(pending, why) {
   screen = "refused";
   renderBanner();
   // Nothing this booth could send would be accepted: the vote is not offered again.
-  if (!why.again) save("refused", pending.vote_id, { title: pending.title, cred_pk: pending.ballot.cred_pk, ...why });
+  if (!why.again) save("refused", slot(pending.vote_id, pending.cred_pk), { vote_id: pending.vote_id, title: pending.title, cred_pk: pending.cred_pk, ...why });
   const again = why.again && votes.some((v) => v.id === pending.vote_id && v.state === "open") && current?.id === pending.vote_id;
   show(app,
     h("h1", {}, pending.title),
@@ -724,7 +731,7 @@ function showReceipt(r) {
     h("p", { class: "short-code mono", id: "receipt-short-code" }, r.short_code),
     h("p", { id: "receipt-time" }, "回执时间 " + L.receiptTime(r.time)),
     h("p", { class: r.verified ? "ok" : "bad", id: "receipt-verified" }, r.verified ? "回执签名有效" : "警告：回执签名无效（" + r.why + "），请告知监票人。"),
-    noticeLine(r.vote_id, "notice-status"),
+    noticeLine(r, "notice-status"),
     h("p", {}, "回执会一直显示在本终端上，直到会议结束。计票结果公布后，可核对您的跟踪码已列入公布的选票清单。"),
     h("div", { class: "actions" }, h("button", { id: "receipt-back", onclick: () => { screen = "home"; tick(); } }, "返回")));
 }
@@ -732,7 +739,7 @@ function showReceipt(r) {
 /** A cast begun before a reload: the same ballot again (same receipt), once the card is read. */
 async function resumePending() {
   for (const p of Object.values(load("pending"))) {
-    if (p.ballot?.cred_pk !== myCredPk(p.vote_id)) continue; // another card's: waits for it
+    if (!mine(p)) continue; // another card's: waits for it
     await sendPending(p, e.deriveCredential(cardSeed, session.hash, p.vote_id));
   }
 }
@@ -763,7 +770,7 @@ async function sendNoticesOnce() {
   if (!cfg.officer) return;
   const all = load("notices");
   let next = null;
-  for (const [voteId, n] of Object.entries(all)) {
+  for (const [key, n] of Object.entries(all)) {
     if (n.state !== "retrying") continue;
     const body = JSON.stringify(n.notice);
     let outcome;
@@ -783,15 +790,15 @@ async function sendNoticesOnce() {
         outcome = { state: "sent" };
       } catch { /* unreachable: retry */ }
     }
-    if (outcome) save("notices", voteId, { ...n, ...outcome });
+    if (outcome) save("notices", key, { ...n, ...outcome });
     else {
       const tries = (n.tries || 0) + 1;
-      save("notices", voteId, { ...n, tries });
+      save("notices", key, { ...n, tries });
       const wait = L.backoff(tries);
       next = next === null ? wait : Math.min(next, wait);
     }
-    const el = document.querySelector(`[data-notice="${CSS.escape(voteId)}"]`);
-    if (el) el.replaceWith(noticeLine(voteId, el.id || null));
+    const el = document.querySelector(`[data-notice="${CSS.escape(key)}"]`);
+    if (el) el.replaceWith(noticeLine(n, el.id || null));
   }
   if (next !== null) noticeTimer = setTimeout(sendNotices, next);
 }
