@@ -489,7 +489,7 @@ async function decide() {
 function tools() {
   return h("footer", { class: "tools" },
     h("span", { class: "muted", id: "session-pins" },
-      session ? ["会议清单 ", h("span", { class: "mono", id: "mh-shown" }, L.groupedHash(e.bytesToHex(session.hash)).slice(0, 19) + " …")] : null,
+      session ? ["会议清单 ", h("span", { class: "mono", id: "mh-shown" }, L.groupedHash(e.bytesToHex(session.hash)))] : null,
       fingerprint ? [" · 密钥指纹 ", h("span", { class: "mono", id: "key-fingerprint" }, fingerprint)] : null),
     h("span", {},
       cardSeed ? h("button", { id: "forget-card", onclick: forgetCard }, "更换凭证卡") : null, " ",
