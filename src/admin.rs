@@ -159,5 +159,11 @@ pub fn vote_line(v: &Value) -> String {
     if let Some(t) = v.get("turnout").filter(|t| !t.is_null()) {
         line.push_str(&format!("\t已投 {}/{}", t["cast"], t["enabled"]));
     }
+    if v["mode"] == "encrypted" {
+        line.push_str("\t加密投票");
+        if v["awaiting_roll_call"] == true {
+            line.push_str("（等待证件官签署点名）");
+        }
+    }
     line
 }

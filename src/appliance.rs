@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::server::{self, AppState};
 use crate::session::Session;
-use crate::session::{RosterEntry, now};
+use crate::session::{Mode, RosterEntry, now};
 use crate::store::{Actor, SessionMeta, Store};
 use piaojue_core::crypto::{self, ApplianceKey};
 
@@ -322,10 +322,33 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
             vec!["关于县人民政府工作报告的决议"],
         ),
     ];
+    for (title, rules, items) in &votes {
+        let items = items.iter().map(|s| (*s).to_string()).collect();
+        session
+            .create_vote(
+                (*title).into(),
+                hashes[*rules].clone(),
+                items,
+                Some(Mode::Plain),
+            )
+            .await
+            .map_err(setup)?;
+    }
+    // The encrypted mode: simulated scrutineers hold the key ceremony now; the same three
+    // votes again, encrypted (the plain ones stay, one of each kind, beside them).
+    let ids: Vec<String> = roster.iter().map(|d| d.id.to_string()).collect();
+    crate::demo::setup(&session, &demo, &ids)
+        .await
+        .map_err(ApplianceError::Setup)?;
     for (title, rules, items) in votes {
         let items = items.into_iter().map(str::to_string).collect();
         session
-            .create_vote(title.into(), hashes[rules].clone(), items)
+            .create_vote(
+                format!("{title}（加密投票）"),
+                hashes[rules].clone(),
+                items,
+                Some(Mode::Encrypted),
+            )
             .await
             .map_err(setup)?;
     }
@@ -402,6 +425,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
     let addr = listener.local_addr().map_err(io(&options.data))?;
     let mut state = AppState::new(session, demo);
     state.tls = tls;
+    if demo {
+        state.demo_dir = Some(options.data.join("demo"));
+    }
     let scheme = if tls { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
     crate::say!("piaojue 票决 — {}", state.store.meta().name);
@@ -427,6 +453,11 @@ pub async fn serve(options: ServeOptions) -> Result<(), ApplianceError> {
             this_command(),
             demo.join("operator-passphrase").display()
         );
+        crate::say!(
+            "  encrypted demo:  {base}/booth (演示 booth), simulated scrutineers and credential officer"
+        );
+        // The simulated scrutineers and officer of the encrypted votes (demo.rs).
+        tokio::spawn(crate::demo::run(state.session.clone(), demo));
     }
     if tls {
         crate::say!(

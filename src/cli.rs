@@ -497,6 +497,10 @@ enum AdminCommand {
         /// An item (candidate project, motion, 测评 item); repeat for each.
         #[arg(long = "item", required = true)]
         items: Vec<String>,
+        /// `plain` or `encrypted` (default: encrypted for a secret vote once the key
+        /// ceremony has completed, else plain).
+        #[arg(long)]
+        mode: Option<String>,
     },
     /// Issue enrolment codes to every deputy without a tablet or a code (printed once).
     Codes,
@@ -948,13 +952,13 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
             title,
             rules,
             items,
+            mode,
         } => {
-            let v = admin
-                .post_json(
-                    "/api/operator/votes",
-                    json!({ "title": title, "rules_sha256": rules, "items": items }),
-                )
-                .await?;
+            let mut body = json!({ "title": title, "rules_sha256": rules, "items": items });
+            if let Some(m) = mode {
+                body["mode"] = json!(m);
+            }
+            let v = admin.post_json("/api/operator/votes", body).await?;
             crate::say!("{}", vote_line(&v["vote"]));
         }
         AdminCommand::Codes => {

@@ -20,15 +20,19 @@ pub fn is_v2(bytes: &[u8]) -> bool {
 /// `piaojue verify` on a v2 bundle: prints one line per check (`ok   V1: …` / `FAIL V1: …`) and
 /// the summary; `Ok(true)` when every check holds. No key is needed (the manifest pins the
 /// appliance key); `--key`, when given, must equal it (a V14 failure otherwise).
-pub fn verify(bytes: &[u8], options: &VerifyOptions) -> Result<bool, UsageError> {
+pub fn verify(
+    bytes: &[u8],
+    previous: Option<Vec<u8>>,
+    options: &VerifyOptions,
+) -> Result<bool, UsageError> {
     if options.session.is_some() {
         return Err(UsageError(
             "--session is not used for a v2 bundle: its manifest pins the appliance key (give --key HEX to compare)".into(),
         ));
     }
-    if options.previous.is_some() || options.receipt.is_some() {
+    if options.receipt.is_some() {
         return Err(UsageError(
-            "--previous and --receipt apply to plain bundles, not to a v2 bundle".into(),
+            "--receipt applies to plain bundles; a v2 bundle's deputy looks for their tracking code on the verify page or in the bundle's ballots".into(),
         ));
     }
     let appliance_key = match &options.key {
@@ -51,6 +55,7 @@ pub fn verify(bytes: &[u8], options: &VerifyOptions) -> Result<bool, UsageError>
             appliance_key,
             appliance_fingerprint,
             hall_present: options.hall_present,
+            previous,
         },
     );
     if options.json {

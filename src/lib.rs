@@ -26,6 +26,7 @@
 //!   `piaojue e2e sample-bundle`.
 //! - [`admin`]: the operator's client (`piaojue admin`); [`cli`]: the command line (`main.rs`
 //!   only calls [`cli::run`]).
+//! - [`demo`]: `serve --demo`'s simulated scrutineers and credential officer (encrypted mode).
 //! - [`fuzz`]: entry points for the fuzz targets (`fuzz/`) and their corpus replay.
 //!
 //! Not in this library: the load generator (`tools/loadtest.rs`, the `piaojue-loadtest`
@@ -43,6 +44,7 @@ pub(crate) use say;
 pub mod admin;
 pub mod appliance;
 pub mod cli;
+pub mod demo;
 pub mod e2e_cli;
 #[doc(hidden)]
 pub mod fuzz;

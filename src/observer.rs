@@ -128,7 +128,11 @@ pub struct VerifyOptions {
 pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
     let bytes = read_bundle(&options.bundle).await?;
     if crate::e2e_cli::is_v2(&bytes) {
-        return crate::e2e_cli::verify(&bytes, &options);
+        let previous = match &options.previous {
+            Some(p) => Some(read_bundle(p).await?),
+            None => None,
+        };
+        return crate::e2e_cli::verify(&bytes, previous, &options);
     }
     let (key, fingerprint) = pinned_key(&options)?;
     // The appliance being checked cannot vouch for its own key: a session URL only says

@@ -2,7 +2,7 @@
 //! posts need no login: their signatures under the session manifest's keys authenticate them.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use piaojue_core::refusal::Refusal;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -106,5 +106,10 @@ pub async fn ballots(
 /// decrypted (`piaojue verify` checks it: V1–V16).
 pub async fn bundle(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = vote_id(&id)?;
-    Ok(ok(state.session.e2e_bundle(id).await?))
+    let text = state.session.e2e_bundle(id).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+        .into_response())
 }

@@ -82,8 +82,29 @@ pub async fn ticker(state: AppState) {
                     }
                 }
             }
+            // An encrypted vote decrypted just before a crash is decided now.
+            for vote in votes.iter().filter(|v| {
+                v.state == VoteState::Closed
+                    && v.result.is_none()
+                    && v.mode == crate::session::Mode::Encrypted
+            }) {
+                match state.session.e2e_finish(&vote.id).await {
+                    Ok(Some(v)) => state.publish(
+                        json!({ "type": "vote", "vote": v.id, "state": v.state, "decided": true }),
+                    ),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(vote = %vote.id, error = %e, "deciding an encrypted vote failed")
+                    }
+                }
+            }
             for vote in votes.iter().filter(|v| v.state == VoteState::Open) {
-                let Ok(cast) = state.store.turnout(&vote.id) else {
+                let cast = if vote.mode == crate::session::Mode::Encrypted {
+                    state.session.e2e_turnout(vote.id.as_str())
+                } else {
+                    state.store.turnout(&vote.id)
+                };
+                let Ok(cast) = cast else {
                     continue;
                 };
                 if last_turnout.get(vote.id.as_str()) != Some(&cast) {

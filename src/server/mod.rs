@@ -109,6 +109,8 @@ pub struct AppState {
     /// bounded by `login_failures` (at most 8 logins are admitted at once, from all addresses).
     pub login_gate: Arc<Semaphore>,
     pub demo: bool,
+    /// The demo's files (`DATA/demo/`): its simulated people's secrets.
+    pub demo_dir: Option<std::path::PathBuf>,
     /// Served over HTTPS: answers carry HSTS.
     pub tls: bool,
     /// Failed enrolments (tablets and scrutineers) per address.
@@ -136,6 +138,7 @@ impl AppState {
             vote_events,
             login_gate: Arc::new(Semaphore::new(1)),
             demo,
+            demo_dir: None,
             tls: false,
             // Enrolments cost a lookup and a write, not a hash: many may be evaluated at once,
             // and a hall enrolling through one address queues rather than being refused.
@@ -237,6 +240,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/public/votes/{id}/result", get(public::result))
         .route("/api/public/votes/{id}/bundle", get(public::bundle))
         .route("/api/public/votes/{id}/qr.svg", get(public::qr))
+        .route(
+            "/api/public/votes/{id}/list-hash.svg",
+            get(public::list_hash_qr),
+        )
+        .route("/api/public/votes/{id}/e2e", get(public::e2e_status))
         .route("/api/public/key.svg", get(public::key_qr))
         .route("/api/public/e2e/manifest", get(agenda::manifest))
         .route("/api/public/e2e/agenda", get(agenda::agenda))

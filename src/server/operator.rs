@@ -277,6 +277,10 @@ pub struct NewVote {
     title: String,
     rules_sha256: String,
     items: Vec<String>,
+    /// `plain` or `encrypted`; absent: encrypted for a secret vote once the key ceremony
+    /// has completed.
+    #[serde(default)]
+    mode: Option<crate::session::Mode>,
 }
 
 pub async fn create_vote(
@@ -286,7 +290,7 @@ pub async fn create_vote(
 ) -> ApiResult<Response> {
     let vote = state
         .session
-        .create_vote(body.title, body.rules_sha256, body.items)
+        .create_vote(body.title, body.rules_sha256, body.items, body.mode)
         .await?;
     Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
 }
@@ -407,6 +411,14 @@ pub async fn bundle(
     State(state): State<AppState>,
     VotePath(id): VotePath,
 ) -> ApiResult<Response> {
+    if state.session.linked_vote(&id)?.is_some() {
+        let text = state.session.e2e_bundle(&id).await?;
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            text,
+        )
+            .into_response());
+    }
     super::public::bundle_of(&state, &id)
 }
 
@@ -455,6 +467,13 @@ pub async fn demo_simulate(
         .store
         .vote(&id)?
         .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+    if vote.mode == crate::session::Mode::Encrypted {
+        let dir = state.demo_dir.clone().ok_or(Refusal::NotFound)?;
+        let cast = crate::demo::simulate(&state.session, &dir, id.as_str())
+            .await
+            .map_err(|e| Refusal::E2eVote(e))?;
+        return Ok(ok(json!({ "cast": cast })));
+    }
     let adopted = state
         .store
         .rules(&vote.rules_sha256)?

@@ -50,16 +50,27 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
     let rules_doc = rules
         .as_ref()
         .and_then(|r| piaojue_core::rules::Rules::from_json(r.document.as_bytes()).ok());
+    let encrypted = vote.mode == crate::session::Mode::Encrypted;
     let turnout = match vote.state {
         VoteState::Open | VoteState::Closed | VoteState::Announced => {
             let enabled = vote.roll.and_then(|r| r.enabled).unwrap_or(0);
-            Some(json!({ "cast": state.store.turnout(&vote.id)?, "enabled": enabled }))
+            let cast = if encrypted {
+                state.session.e2e_turnout(vote.id.as_str())?
+            } else {
+                state.store.turnout(&vote.id)?
+            };
+            Some(json!({ "cast": cast, "enabled": enabled }))
         }
         _ => None,
     };
     Ok(json!({
         "id": vote.id,
         "title": vote.title,
+        "mode": vote.mode,
+        "mode_zh": vote.mode.name_zh(),
+        "awaiting_roll_call": vote.awaiting_roll_call,
+        // An encrypted vote's own data: the booth reads its manifest and roll call there.
+        "e2e_url": encrypted.then(|| format!("/api/public/e2e/votes/{}", vote.id)),
         "kind": rules.as_ref().map(|r| r.kind),
         "rules_title": rules.as_ref().map(|r| r.title.clone()),
         "rules_sha256": vote.rules_sha256,
@@ -134,9 +145,10 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
             named.push(json!({ "deputy": deputy, "name": name, "choices": choices }));
         }
     }
+    let encrypted = vote.mode == crate::session::Mode::Encrypted;
     Ok(json!({
         "vote": vote_summary(state, vote)?,
-        "cast": state.store.turnout(&vote.id)?,
+        "cast": if encrypted { state.session.e2e_turnout(vote.id.as_str())? } else { state.store.turnout(&vote.id)? },
         "outcome": outcome,
         "announcement": outcome.get("announcement"),
         "receipts": state.store.receipts(&vote.id)?,
@@ -190,9 +202,14 @@ pub fn bundle_of(state: &AppState, id: &str) -> ApiResult<Response> {
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
-/// `GET /api/public/votes/{id}/bundle`: what observers verify.
+/// `GET /api/public/votes/{id}/bundle`: what observers verify (an encrypted vote's is the
+/// v2 bundle, `piaojue-bundle/2`).
 pub async fn bundle(State(state): State<AppState>, VotePath(id): VotePath) -> ApiResult<Response> {
-    announced(&state, &id)?;
+    let vote = announced(&state, &id)?;
+    if vote.mode == crate::session::Mode::Encrypted {
+        let text = state.session.e2e_bundle(&id).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response());
+    }
     bundle_of(&state, &id)
 }
 
@@ -207,18 +224,60 @@ pub async fn key_qr(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// An encrypted vote's list hash as a QR code (64 hex digits), shown on the hall screen from
+/// its close until the result: the scrutineers and observers compare it with their own.
+pub async fn list_hash_qr(
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+) -> ApiResult<Response> {
+    let status = state.session.e2e_status(&id).await?;
+    let lh = status["list_hash"]
+        .as_str()
+        .ok_or(Refusal::NoResult(None))?;
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        super::cards::qr_svg(lh),
+    )
+        .into_response())
+}
+
+/// An encrypted vote's progress after its close (list hash, who has decrypted, decided).
+pub async fn e2e_status(
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+) -> ApiResult<Response> {
+    let vote = state
+        .store
+        .vote(&id)?
+        .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+    if vote.mode != crate::session::Mode::Encrypted {
+        return Err(Refusal::NotFound.into());
+    }
+    Ok(ok(state.session.e2e_status(&id).await?))
+}
+
 /// The hall screen's QR code: the bundle's URL with its SHA-256, for an observer's phone.
 pub async fn qr(
     State(state): State<AppState>,
     VotePath(id): VotePath,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    announced(&state, &id)?;
-    let bundle = state.store.bundle(&id)?.ok_or(Refusal::NoResult(None))?;
+    let vote = announced(&state, &id)?;
+    let sha256 = if vote.mode == crate::session::Mode::Encrypted {
+        state.session.e2e_status(&id).await?["bundle_sha256"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(Refusal::NoResult(None))?
+    } else {
+        state
+            .store
+            .bundle(&id)?
+            .ok_or(Refusal::NoResult(None))?
+            .sha256
+    };
     let url = format!(
-        "{}/api/public/votes/{id}/bundle#sha256={}",
+        "{}/api/public/votes/{id}/bundle#sha256={sha256}",
         super::cards::origin(&headers, state.tls),
-        bundle.sha256
     );
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml")],

@@ -47,6 +47,12 @@ impl Session {
         Ok(board)
     }
 
+    /// The board as it stands (a copy).
+    pub async fn board_snapshot(&self) -> Result<Board, Refusal> {
+        let mut cache = self.board.lock().await;
+        self.board_now(&mut cache)
+    }
+
     /// Checks a guardian's message and stores it (a retry of a stored message is harmless).
     pub async fn post_board(&self, body: &[u8]) -> Result<Value, Refusal> {
         let (attempt, msg) =

@@ -30,7 +30,7 @@ use crate::store::Actor;
 /// The ceremony once complete (built once by `Session::ceremony_done`).
 #[derive(Debug)]
 pub struct Completed {
-    manifest: SessionManifest,
+    pub(crate) manifest: SessionManifest,
     board: Board,
     key: Arc<JointKey>,
 }
@@ -72,7 +72,7 @@ impl Session {
     /// The completed ceremony: the manifest, the board as it completed (cc, Z) and K with its
     /// precomputed tables. Built once: a completed attempt never changes, and the tables must
     /// not be rebuilt on every cast.
-    async fn ceremony_done(&self) -> Result<Arc<Completed>, Refusal> {
+    pub(crate) async fn ceremony_done(&self) -> Result<Arc<Completed>, Refusal> {
         if let Some(done) = self.e2e_completed.get() {
             return Ok(done.clone());
         }
@@ -88,6 +88,17 @@ impl Session {
             key: Arc::new(key),
         });
         Ok(self.e2e_completed.get_or_init(|| done).clone())
+    }
+
+    /// The published session manifest, once the ceremony has completed.
+    pub async fn e2e_session_manifest(&self) -> Result<SessionManifest, Refusal> {
+        Ok(self.ceremony_done().await?.manifest.clone())
+    }
+
+    /// The completed ceremony: manifest, board and K.
+    pub async fn e2e_completed(&self) -> Result<(SessionManifest, Board, Arc<JointKey>), Refusal> {
+        let done = self.ceremony_done().await?;
+        Ok((done.manifest.clone(), done.board.clone(), done.key.clone()))
     }
 
     /// The vote's state, loaded from the store on first use.
@@ -171,6 +182,7 @@ impl Session {
         roll.verify(&sm, &vm, "roll_call")
             .map_err(|e| bad(e.to_string()))?;
         let vote = vm.vote_id.clone();
+        let vmh = *vm.hash();
         let mut votes = self.e2e_votes.lock().await;
         if self.store.e2e_get(&vote, b"manifest")?.is_some() {
             return Err(Refusal::E2eVoteConflict(format!(
@@ -179,8 +191,13 @@ impl Session {
         }
         let roll_json = serde_json::to_vec(&roll.to_json()).map_err(internal)?;
         let (v2, n) = (vote.clone(), roll.credentials.len());
-        self.store
+        let (cache, vcache) = (self.rules.clone(), self.votes.clone());
+        let linked = self
+            .store
             .write(move |tx| {
+                // A vote of this session opens with it (encrypted.rs); any refusal there
+                // leaves nothing stored.
+                let linked = super::encrypted::open_linked(tx, &cache, &vcache, &vm, n as u64)?;
                 tx.e2e_put(&v2, b"manifest", bytes);
                 tx.e2e_put(&v2, b"roll_open", roll_json);
                 tx.audit(
@@ -188,11 +205,13 @@ impl Session {
                     "e2e_open",
                     json!({ "vote": v2, "enabled": n }),
                 );
-                Ok(())
+                Ok(linked.map(|v| v.id))
             })
             .await?;
         votes.remove(&vote);
-        Ok(json!({ "vote_id": vote, "vmh": hex::encode(vm.hash()), "enabled": n }))
+        Ok(
+            json!({ "vote_id": vote, "vmh": hex::encode(&vmh), "enabled": n, "opened": linked.is_some() }),
+        )
     }
 
     /// A tablet's ballot: verified (§7.6 1–7) before it is stored; the receipt is signed
@@ -200,6 +219,13 @@ impl Session {
     pub async fn e2e_cast(&self, vote: &str, body: Value) -> Result<Value, Refusal> {
         let done = self.ceremony_done().await?;
         let (sm, key) = (done.manifest.clone(), done.key.clone());
+        // A vote of this session takes ballots while it is open and its period runs.
+        if let Some(v) = self.linked_vote(vote)?
+            && (v.state != super::VoteState::Open
+                || super::votes::seconds_left(v.closes_at.as_deref()) == 0)
+        {
+            return Err(Refusal::VoteClosed);
+        }
         let vm = {
             let mut votes = self.e2e_votes.lock().await;
             let st = self.e2e_state(&mut votes, &sm, vote).await?;
@@ -563,10 +589,15 @@ impl Session {
                 Ok(())
             })
             .await?;
+        if result.is_some()
+            && let Some(id) = piaojue_core::ids::VoteId::parse(vote)
+        {
+            self.e2e_finish(&id).await?;
+        }
         Ok(json!({ "accepted": "new", "result": result }))
     }
 
-    fn e2e_totals(&self, vote: &str) -> Result<Vec<Ciphertext>, Refusal> {
+    pub fn e2e_totals(&self, vote: &str) -> Result<Vec<Ciphertext>, Refusal> {
         let t = self
             .e2e_json(vote, b"totals")?
             .ok_or_else(|| Refusal::E2eVoteConflict(format!("{vote} is not closed yet")))?;
@@ -649,7 +680,55 @@ impl Session {
     /// the session manifest, the ceremony as the board recorded it, the vote with its closing
     /// roll call, every accepted ballot in tracker order, the list hash and close signature,
     /// the refused ballots with their reasons, and the quorum's partial decryptions.
-    pub async fn e2e_bundle(&self, vote: &str) -> Result<Value, Refusal> {
+    pub async fn e2e_bundle(&self, vote: &str) -> Result<axum::body::Bytes, Refusal> {
+        if let Some(b) = self
+            .e2e_bundles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(vote)
+        {
+            return Ok(b.clone());
+        }
+        // An encrypted vote of this session is published once decided, with its result
+        // keys; a stand-alone one as soon as it is decrypted.
+        let keys = self.e2e_keys(vote)?;
+        if keys.is_none() && self.linked_vote(vote)?.is_some() {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{vote}: not decided yet (the decryption is not complete)"
+            )));
+        }
+        let text = self.e2e_body(vote, keys.as_ref()).await?;
+        let sig = self
+            .key
+            .sign(piaojue_core::crypto::Domain::Result, text.as_bytes());
+        let mut envelope = piaojue_core::bundle::Envelope::new(
+            &text,
+            vec![piaojue_core::bundle::SignatureEntry {
+                role: "appliance".into(),
+                name: None,
+                public_key: self.key.public_hex(),
+                signature: hex::encode(&sig),
+            }],
+        );
+        envelope.format = piaojue_core::e2e::bundle::ENVELOPE_FORMAT.into();
+        let out = axum::body::Bytes::from(serde_json::to_vec(&envelope).map_err(internal)?);
+        // A decided vote's bundle never changes (its records are final): built once.
+        if keys.is_some() {
+            self.e2e_bundles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(vote.to_owned(), out.clone());
+        }
+        Ok(out)
+    }
+
+    /// The v2 bundle's body (§10.1's layout and, for a vote of this session, its result
+    /// keys), as exact text: the same records give the same bytes.
+    pub(crate) async fn e2e_body(
+        &self,
+        vote: &str,
+        keys: Option<&piaojue_core::rules::encrypted::ResultKeys>,
+    ) -> Result<String, Refusal> {
         let done = self.ceremony_done().await?;
         let (sm, board, key) = (&done.manifest, &done.board, &done.key);
         let result = self.e2e_json(vote, b"result")?.ok_or_else(|| {
@@ -687,6 +766,7 @@ impl Session {
             );
         }
         let ceremony = board.bundle_json().ok_or(Refusal::CeremonyIncomplete)?;
+        let spoiled: Vec<Value> = self.e2e_jsons(vote, b"s/")?;
         let body = json!({
             "manifest_hex": hex::encode(sm.bytes()),
             "manifest_hash": hex::encode(sm.hash()),
@@ -699,7 +779,7 @@ impl Session {
                 "ballots": ballots,
                 "list_hash": close["list_hash"],
                 "close_sig": close["close_sig"],
-                "spoiled": [],
+                "spoiled": spoiled,
                 "rejected": rejected,
                 "result": {
                     "totals": self.e2e_json(vote, b"totals")?.unwrap_or(Value::Null),
@@ -710,20 +790,12 @@ impl Session {
                 },
             }],
         });
-        let text = serde_json::to_string(&body).map_err(internal)?;
-        let sig = self
-            .key
-            .sign(piaojue_core::crypto::Domain::Result, text.as_bytes());
-        let mut envelope = piaojue_core::bundle::Envelope::new(
-            &text,
-            vec![piaojue_core::bundle::SignatureEntry {
-                role: "appliance".into(),
-                name: None,
-                public_key: self.key.public_hex(),
-                signature: hex::encode(&sig),
-            }],
-        );
-        envelope.format = piaojue_core::e2e::bundle::ENVELOPE_FORMAT.into();
-        serde_json::to_value(envelope).map_err(internal)
+        let mut body = body;
+        if let (Some(keys), Some(obj)) = (keys, body.as_object_mut()) {
+            if let Value::Object(extra) = serde_json::to_value(keys).map_err(internal)? {
+                obj.extend(extra);
+            }
+        }
+        serde_json::to_string(&body).map_err(internal)
     }
 }

@@ -12,6 +12,7 @@ pub mod board;
 pub mod casting;
 pub mod e2e;
 pub mod e2e_votes;
+pub mod encrypted;
 pub mod roster;
 pub mod scrutineers;
 pub mod votes;
@@ -47,6 +48,8 @@ pub struct Session {
     e2e_verifiers: Arc<tokio::sync::Semaphore>,
     /// The completed key ceremony and K's tables, built once (see `e2e_votes.rs`).
     e2e_completed: Arc<std::sync::OnceLock<Arc<e2e_votes::Completed>>>,
+    /// Decided encrypted votes' bundles (tens of MB each at NPC scale), built once.
+    e2e_bundles: Arc<Mutex<HashMap<String, axum::body::Bytes>>>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -116,6 +119,7 @@ impl Session {
             board: Arc::default(),
             e2e_votes: Arc::default(),
             e2e_completed: Arc::default(),
+            e2e_bundles: Arc::default(),
             e2e_verifiers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
@@ -398,6 +402,25 @@ fn csv_error_text(e: &csv::Error) -> String {
     }
 }
 
+/// How a vote's ballots travel: signed plain choices, or encrypted under the scrutineers'
+/// joint key (SPEC-E2E) and decrypted only by k of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Plain,
+    Encrypted,
+}
+
+impl Mode {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Mode::Plain => "普通",
+            Mode::Encrypted => "加密",
+        }
+    }
+}
+
 /// Where a vote is in its life: draft → open → closed → announced, or cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -434,6 +457,14 @@ pub struct Vote {
     pub title: String,
     pub rules_sha256: String,
     pub items: Vec<String>,
+    /// Plain or encrypted, fixed at creation (absent in records made before the encrypted
+    /// mode: plain).
+    #[serde(default)]
+    pub mode: Mode,
+    /// An encrypted draft the secretariat has opened: waiting for the credential officer's
+    /// signed roll call, which opens it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_roll_call: bool,
     pub state: VoteState,
     pub created_at: String,
     #[serde(default)]

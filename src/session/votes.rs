@@ -6,12 +6,13 @@ use piaojue_core::bundle::{self, AuditHead, Facts, NamedChoice, PinnedScrutineer
 use piaojue_core::crypto::{self, Domain};
 use piaojue_core::ids::VoteId;
 use piaojue_core::refusal::Refusal;
-use piaojue_core::rules::{Counts, Roll, Rules};
+use piaojue_core::rules::{Counts, Roll, Rules, encrypted};
 use serde_json::json;
 
+use super::encrypted::present_count;
 use super::{
-    Deputy, MAX_REASON_CHARS, MAX_TITLE_CHARS, Presence, Session, SignedBallot, Vote, VoteState,
-    check_text, now,
+    Deputy, MAX_REASON_CHARS, MAX_TITLE_CHARS, Mode, Presence, Session, SignedBallot, Vote,
+    VoteState, check_text, now,
 };
 use crate::store::{Actor, AdoptedRules, Tx};
 
@@ -34,7 +35,7 @@ const MIN_EXTENSION: u32 = 15;
 const MAX_EXTENSION: u32 = 600;
 
 /// `time` (RFC 3339) plus `seconds`, as RFC 3339 to the millisecond.
-fn after(time: &str, seconds: u64) -> Result<String, Refusal> {
+pub(crate) fn after(time: &str, seconds: u64) -> Result<String, Refusal> {
     let t = humantime::parse_rfc3339(time).map_err(|e| failed("a stored time")(e.to_string()))?;
     Ok(humantime::format_rfc3339_millis(t + std::time::Duration::from_secs(seconds)).to_string())
 }
@@ -52,6 +53,21 @@ pub fn seconds_left(closes_at: Option<&str>) -> u64 {
 
 fn failed(what: &'static str) -> impl FnOnce(String) -> Refusal {
     move |cause| Refusal::internal("内部错误", format!("{what}: {cause}"))
+}
+
+/// The scrutineers enrolled with a key now: a vote opening pins them.
+pub(crate) fn pinned_scrutineers(tx: &Tx<'_>) -> Result<Vec<PinnedScrutineer>, Refusal> {
+    Ok(tx
+        .scrutineers()?
+        .into_iter()
+        .filter_map(|s| {
+            s.public_key.map(|public_key| PinnedScrutineer {
+                id: s.id,
+                name: s.name,
+                public_key,
+            })
+        })
+        .collect())
 }
 
 impl Session {
@@ -88,14 +104,20 @@ impl Session {
     }
 
     /// A new vote (a draft) under adopted rules, with the same checks as `piaojue tally`.
+    ///
+    /// The mode: a secret vote is encrypted by default once the scrutineers' key ceremony
+    /// has completed, plain otherwise; `mode` chooses. A named vote (记名) is always plain,
+    /// and a rules document the encrypted ballot cannot carry is refused for it, saying why.
     pub async fn create_vote(
         &self,
         title: String,
         rules_sha256: String,
         items: Vec<String>,
+        mode: Option<Mode>,
     ) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
         let votes = self.votes.clone();
+        let ceremony_done = self.ceremony_done().await.is_ok();
         self.store
             .write(move |tx| {
                 let title = check_text("title", &title, MAX_TITLE_CHARS)?;
@@ -104,6 +126,30 @@ impl Session {
                 rules
                     .check_items(items.len())
                     .map_err(|e| Refusal::BadItems(e.to_string()))?;
+                let mode = match mode {
+                    Some(Mode::Plain) => Mode::Plain,
+                    None if !rules.secret || !ceremony_done => Mode::Plain,
+                    Some(Mode::Encrypted) if !rules.secret => {
+                        return Err(Refusal::BadMode(
+                            "mode: 记名表决公布每位代表的选择，须用普通模式（a named vote is plain）".into(),
+                        ));
+                    }
+                    Some(Mode::Encrypted) if !ceremony_done => {
+                        return Err(Refusal::BadMode(
+                            "mode: 监票人密钥仪式尚未完成，不能建立加密表决（the key ceremony has not completed）".into(),
+                        ));
+                    }
+                    explicit => {
+                        encrypted::form_for(&rules, items.len()).map_err(|why| {
+                            Refusal::BadMode(if explicit.is_none() {
+                                format!("mode: {why}；如需以普通模式表决，请选择 mode \"plain\"")
+                            } else {
+                                format!("mode: {why}")
+                            })
+                        })?;
+                        Mode::Encrypted
+                    }
+                };
                 let zero = vec![vec![0u64; rules.options.len()]; items.len()];
                 let roll = Roll {
                     seated: 1,
@@ -119,6 +165,8 @@ impl Session {
                     title,
                     rules_sha256: rules_sha256.clone(),
                     items,
+                    mode,
+                    awaiting_roll_call: false,
                     state: VoteState::Draft,
                     created_at: now(),
                     opened_at: None,
@@ -137,7 +185,7 @@ impl Session {
                 tx.audit(
                     Actor::Operator,
                     "create_vote",
-                    json!({ "vote": vote.id, "title": vote.title, "rules_sha256": rules_sha256, "items": vote.items }),
+                    json!({ "vote": vote.id, "title": vote.title, "rules_sha256": rules_sha256, "items": vote.items, "mode": vote.mode }),
                 );
                 Ok(vote)
             })
@@ -158,6 +206,30 @@ impl Session {
                     return Err(Refusal::VoteNotDraft(vote.state.name_zh()));
                 }
                 let rules = cache.get(tx, &vote.rules_sha256)?;
+                if vote.mode == Mode::Encrypted {
+                    // The credential officer's signed roll call opens it (open_encrypted).
+                    let (seated, present) = present_count(tx)?;
+                    if seated == 0 {
+                        return Err(Refusal::NoRoster);
+                    }
+                    if !rules.quorum.reached(present, seated) {
+                        return Err(Refusal::QuorumNotMet {
+                            seated,
+                            present,
+                            minimum: rules.quorum.minimum(seated),
+                        });
+                    }
+                    if !vote.awaiting_roll_call {
+                        vote.awaiting_roll_call = true;
+                        votes.put(tx, &vote)?;
+                        tx.audit(
+                            Actor::Operator,
+                            "request_roll_call",
+                            json!({ "vote": vote.id, "seated": seated, "present": present }),
+                        );
+                    }
+                    return Ok(vote);
+                }
                 let deputies = tx.deputies()?;
                 let seated = deputies.len() as u64;
                 let present: Vec<&Deputy> = deputies
@@ -187,17 +259,7 @@ impl Session {
                 }
                 // The scrutineers enrolled now are the vote's: their keys go into the signed
                 // ballot definition and, at close, the signed result.
-                let scrutineers: Vec<PinnedScrutineer> = tx
-                    .scrutineers()?
-                    .into_iter()
-                    .filter_map(|s| {
-                        s.public_key.map(|public_key| PinnedScrutineer {
-                            id: s.id,
-                            name: s.name,
-                            public_key,
-                        })
-                    })
-                    .collect();
+                let scrutineers = pinned_scrutineers(tx)?;
                 let opened_at = now();
                 let body = BallotDefinition::new(
                     &meta.name,
@@ -289,6 +351,9 @@ impl Session {
     /// Closes an open vote: counts its ballots, decides under its rules, and signs the
     /// result bundle, which names the previous one. Returns the vote and whether it closed.
     async fn close(&self, id: VoteId, by: Closer) -> Result<(Vote, bool), Refusal> {
+        if self.linked_vote(id.as_str())?.is_some() {
+            return self.close_encrypted(id, by == Closer::Operator).await;
+        }
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();
@@ -417,6 +482,12 @@ impl Session {
                     return Err(Refusal::VoteNotClosed(vote.state.name_zh()));
                 }
                 let rules = cache.get(tx, &vote.rules_sha256)?;
+                // An encrypted vote's result exists only once k scrutineers have decrypted
+                // it; their signed partial decryptions are its scrutineers' signatures.
+                let encrypted = vote.mode == Mode::Encrypted;
+                if encrypted && vote.result.is_none() {
+                    return Err(Refusal::NoResult(Some("尚未解密")));
+                }
                 // Only co-signatures by the scrutineers signed into the vote count (cosign
                 // accepts no others), each key once.
                 let pinned: Vec<&str> = vote
@@ -431,7 +502,7 @@ impl Session {
                         .filter(|c| pinned.contains(&c.public_key.as_str()))
                         .count()
                 }) as u32;
-                if have < rules.cosignatures_required {
+                if !encrypted && have < rules.cosignatures_required {
                     return Err(Refusal::CosignaturesMissing {
                         required: rules.cosignatures_required,
                         have,

@@ -808,6 +808,16 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
+    /// The SHA-256 of the last bundle made (the chain's previous link).
+    pub fn last_bundle(&self) -> Result<Option<String>, Refusal> {
+        Ok(self
+            .read(T::Meta)
+            .get(T::Meta)
+            .get(b"last_bundle")
+            .map_err(to_internal)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
     pub fn audit_head(&self) -> Result<ChainHead, Refusal> {
         Ok(read_json(self.read(T::Meta).get(T::Meta), b"audit_head")
             .map_err(to_internal)?

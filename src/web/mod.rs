@@ -6,6 +6,8 @@
 //! installed on the tablets and pinned by hash); no inline script (the CSP forbids it); no
 //! request ever leaves the appliance (fonts, scripts and images are all here).
 
+pub mod booth;
+
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

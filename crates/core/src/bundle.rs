@@ -18,7 +18,7 @@ use crate::rules::{self, Counts, Kind, Roll, Rules};
 pub const ENVELOPE_FORMAT: &str = "piaojue-bundle/1";
 pub const BODY_FORMAT: &str = "piaojue-result/1";
 /// Cap on a bundle read by the verifier: 3,000 ballots of 500 items fit many times over.
-pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_BUNDLE_BYTES: usize = 256 * 1024 * 1024;
 
 /// Who made a signature in the envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -507,8 +507,18 @@ pub fn parse(bytes: &[u8]) -> Result<(Envelope, Vec<u8>), String> {
 }
 
 /// SHA-256 (hex) of a bundle's body: what the chain and the hall screen's QR code name.
+/// Plain (v1) and encrypted (`piaojue-bundle/2`) results share one chain.
 pub fn body_sha256(bytes: &[u8]) -> Option<String> {
-    parse(bytes).ok().map(|(_, body)| crypto::sha256_hex(&body))
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes).ok()?;
+    if envelope.format != ENVELOPE_FORMAT && envelope.format != crate::e2e::bundle::ENVELOPE_FORMAT
+    {
+        return None;
+    }
+    let body = STANDARD.decode(envelope.body.as_bytes()).ok()?;
+    Some(crypto::sha256_hex(&body))
 }
 
 /// Verifies a bundle: every check, each with where it failed.

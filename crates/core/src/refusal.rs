@@ -82,6 +82,12 @@ pub enum Refusal {
     /// 400 `bad_items`: a vote's items do not fit its rules.
     #[error("{0}")]
     BadItems(String),
+    /// 400 `bad_mode`: the vote cannot take the mode asked (or the default), and why.
+    #[error("{0}")]
+    BadMode(String),
+    /// 409 `not_awaiting_roll_call`: a roll call for a vote the secretariat has not opened.
+    #[error("秘书处尚未开始该表决，不能签署点名（{0}）")]
+    NotAwaitingRollCall(String),
     /// 400 `bad_public_key`: a scrutineer's key is not a strict Ed25519 key.
     #[error("公钥无效：{0}")]
     BadPublicKey(String),
@@ -322,6 +328,8 @@ impl Refusal {
             BadRoster(_) => "bad_roster",
             BadRules(_) => "bad_rules",
             BadItems(_) => "bad_items",
+            BadMode(_) => "bad_mode",
+            NotAwaitingRollCall(_) => "not_awaiting_roll_call",
             BadPublicKey(_) => "bad_public_key",
             CosignatureFormat | CosignatureInvalid => "bad_signature",
             WrongVote { .. } => "wrong_vote",
@@ -402,6 +410,7 @@ impl Refusal {
             | BadRoster(_)
             | BadRules(_)
             | BadItems(_)
+            | BadMode(_)
             | BadPublicKey(_)
             | CosignatureFormat
             | CosignatureInvalid
@@ -443,7 +452,8 @@ impl Refusal {
             | ScrutineersFrozen(_)
             | ManifestPublished(_)
             | BoardConflict(_)
-            | E2eVoteConflict(_) => Class::Conflict,
+            | E2eVoteConflict(_)
+            | NotAwaitingRollCall(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,
             ReceiptCollision | Internal(..) => Class::Internal,

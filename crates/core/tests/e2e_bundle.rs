@@ -394,6 +394,7 @@ fn each_check_fails_under_its_own_name() {
             appliance_key: Some([7; 32]),
             appliance_fingerprint: None,
             hall_present: None,
+            previous: None,
         },
     );
     // V15: the cast count; fewer deputies present than cast.
@@ -406,6 +407,7 @@ fn each_check_fails_under_its_own_name() {
         appliance_key: None,
         appliance_fingerprint: None,
         hall_present: Some(4),
+        previous: None,
     };
     let r = run(&tiny(), &hall);
     assert_eq!(failed(&r), vec!["V15".to_owned()], "{}", show(&r));
@@ -446,6 +448,7 @@ fn substantiated_rejections_and_key_pass() {
             appliance_key: Some(key),
             appliance_fingerprint: Some(piaojue_core::crypto::sha256(&key)),
             hall_present: Some(5),
+            previous: None,
         },
     );
     assert!(r.verified, "{}", show(&r));

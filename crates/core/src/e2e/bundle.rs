@@ -50,6 +50,8 @@ pub struct VerifyOptions {
     pub appliance_fingerprint: Option<[u8; 32]>,
     /// Deputies present (出席) as announced in the hall: V15's procedural comparison.
     pub hall_present: Option<u64>,
+    /// The session's previous bundle (v1 or v2 envelope), to check the chain.
+    pub previous: Option<Vec<u8>>,
 }
 
 // ------------------------------------------------------------------------------ JSON layout
@@ -1779,15 +1781,84 @@ pub fn verify_document(bytes: &[u8], opts: &VerifyOptions) -> Report {
         Ok(b) => b,
         Err(e) => return failed_report(e.to_string()),
     };
-    let checks = verify_inner(&bundle, opts, env.as_ref());
+    let mut checks = verify_inner(&bundle, opts, env.as_ref());
+    let keys = result_keys(&body, &bundle, opts, &mut checks);
     Report {
         verified: checks.iter().all(|c| c.ok),
-        vote_id: None,
-        title: None,
+        vote_id: bundle.votes.first().map(|v| v.vote_id.clone()),
+        title: keys.as_ref().map(|k| k.vote_record.title.clone()),
         bundle_sha256: Some(hex::encode(&transcript::sha256(&body))),
-        announcement: None,
+        announcement: keys.map(|k| k.announcement),
         checks,
     }
+}
+
+/// The appliance's result keys (docs/e2e.md), when the body has them: the `rules` check (the
+/// rules engine re-run on the decoded counts) and, given the previous bundle,
+/// `chain.previous`. A bare §10.1 bundle has neither.
+fn result_keys(
+    body: &[u8],
+    b: &Bundle,
+    opts: &VerifyOptions,
+    checks: &mut Vec<Check>,
+) -> Option<crate::rules::encrypted::ResultKeys> {
+    use crate::rules::encrypted::ResultKeys;
+    let mut check = |name: &str, r: std::result::Result<String, String>| {
+        let (ok, detail) = match r {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        checks.push(Check {
+            name: name.to_owned(),
+            ok,
+            detail,
+        });
+    };
+    let v: Value = serde_json::from_slice(body).ok()?;
+    if v.get("result_format").is_none() {
+        if opts.previous.is_some() {
+            check(
+                "chain.previous",
+                Err("this bundle has no result keys, so names no previous bundle".into()),
+            );
+        }
+        return None;
+    }
+    let keys: ResultKeys = match serde_json::from_value(v) {
+        Ok(k) => k,
+        Err(e) => {
+            check("rules", Err(format!("the result keys do not parse: {e}")));
+            return None;
+        }
+    };
+    let outcome = (|| {
+        let [vote] = b.votes.as_slice() else {
+            return Err("an announced vote's bundle holds exactly one vote".to_owned());
+        };
+        let sm = SessionManifest::parse(&b.manifest).map_err(|e| e.to_string())?;
+        let vm = VoteManifest::parse(&vote.vote_manifest, &sm).map_err(|e| e.to_string())?;
+        keys.check(
+            &vm,
+            &sm.appliance_key,
+            &vote.result.counts,
+            vote.credentials.len() as u64,
+            vote.ballots.len() as u64,
+        )
+    })();
+    check("rules", outcome);
+    if let Some(prev) = &opts.previous {
+        let want = keys.chain.previous_bundle_sha256.clone();
+        let r = match (crate::bundle::body_sha256(prev), want) {
+            (Some(g), Some(w)) if g == w => Ok(format!("follows {g}")),
+            (Some(g), w) => Err(format!(
+                "the previous bundle's body hashes to {g}, but this bundle names {}",
+                w.unwrap_or_else(|| "no previous bundle".into())
+            )),
+            (None, _) => Err("the previous bundle cannot be read".into()),
+        };
+        check("chain.previous", r);
+    }
+    Some(keys)
 }
 
 /// Fuzz entry point: parse and verify arbitrary bytes as a v2 bundle; never panics.

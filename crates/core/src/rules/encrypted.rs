@@ -5,8 +5,13 @@
 //! by position (the first is the yes, then the no, then 弃权), and decoded counts are put back
 //! in the document's option order before the rules engine decides.
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
 use super::document::ABSTAIN;
-use super::{Form, Kind, KindRules, Rules};
+use super::{Counts, Form, Kind, KindRules, Outcome, Roll, Rules};
+use crate::bundle::AuditHead;
+use crate::e2e::manifest::VoteManifest;
 use crate::e2e::packing::VoteType;
 
 /// How a vote under a rules document is encrypted.
@@ -118,6 +123,161 @@ pub fn counts_in_rules_order(form: &E2eForm, options: usize, counts: &[Vec<u64>]
             out
         })
         .collect()
+}
+
+impl E2eForm {
+    /// Whether a vote manifest is this form over `items` (the officer's manifest must be the
+    /// vote the secretariat created: its type, items in order, N and labels).
+    pub fn check_manifest(&self, vm: &VoteManifest, items: &[String]) -> Result<(), String> {
+        if vm.shape().vote_type() != self.vote_type {
+            return Err(format!(
+                "type: the manifest says {}, the rules document makes it {}",
+                vm.shape().vote_type().as_str(),
+                self.vote_type.as_str()
+            ));
+        }
+        if vm.items != items {
+            return Err("items: the manifest's items are not the vote's, in its order".into());
+        }
+        if vm.max_yes != self.max_yes {
+            return Err(format!(
+                "max_yes: the manifest says {:?}, the rules document {:?}",
+                vm.max_yes, self.max_yes
+            ));
+        }
+        if let Some(options) = &self.options
+            && &vm.options != options
+        {
+            return Err("options: the manifest's labels are not the rules document's".into());
+        }
+        Ok(())
+    }
+}
+
+/// The rules engine's outcome from decoded counts (per item, in encoding order): the counts
+/// in the document's option order and the outcome, exactly as for a plain vote.
+pub fn decide_decoded(
+    rules: &Rules,
+    items: &[String],
+    roll: Roll,
+    decoded: &[Vec<u64>],
+) -> Result<(Vec<Vec<u64>>, Outcome), String> {
+    let form = form_for(rules, items.len())?;
+    let counts = counts_in_rules_order(&form, rules.options.len(), decoded);
+    let c = Counts::new(rules, items.to_vec(), roll, counts.clone()).map_err(|e| e.to_string())?;
+    let warnings = rules.check_items(items.len()).unwrap_or_default();
+    Ok((counts, super::decide(rules, &c, warnings)))
+}
+
+/// The body key naming an encrypted vote's result keys (a v2 bundle from the appliance).
+pub const RESULT_FORMAT: &str = "piaojue-result/2";
+
+/// The vote as the secretariat created and ran it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteRecord {
+    pub vote_id: String,
+    pub title: String,
+    pub kind: Kind,
+    /// Always `encrypted` here; plain votes have v1 bundles.
+    pub mode: String,
+    pub items: Vec<String>,
+    pub opened_at: String,
+    pub closed_at: String,
+    /// 应到, 实到, enabled (the roll call's credentials) and cast (n_cast).
+    pub roll: Roll,
+}
+
+/// Where the result stands in the session's chain of results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chain {
+    /// SHA-256 of the body of the session's previous result (v1 or v2), if any.
+    pub previous_bundle_sha256: Option<String>,
+    /// The appliance's audit chain when the result was made.
+    pub audit_head: AuditHead,
+}
+
+/// The appliance's top-level keys beside §10.1's layout in an encrypted vote's bundle body
+/// (docs/e2e.md): the rules document, the counts in its option order, the outcome, the
+/// announcement and the chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultKeys {
+    pub result_format: String,
+    pub session: String,
+    pub appliance_key: String,
+    pub vote_record: VoteRecord,
+    pub rules_sha256: String,
+    pub rules_document: String,
+    pub counts: Vec<Vec<u64>>,
+    pub outcome: Value,
+    pub announcement: String,
+    pub chain: Chain,
+    #[serde(default)]
+    pub demo: bool,
+}
+
+impl ResultKeys {
+    /// The `rules` check: the document is the one hashed, the vote manifest is the form the
+    /// document makes of the vote's items, the roll is the roll call's, and the rules engine
+    /// re-run on the decoded counts gives the published counts, outcome and announcement.
+    pub fn check(
+        &self,
+        vm: &VoteManifest,
+        appliance_key: &[u8; 32],
+        decoded: &[Vec<u64>],
+        enabled: u64,
+        n_cast: u64,
+    ) -> Result<String, String> {
+        if self.result_format != RESULT_FORMAT {
+            return Err(format!("result_format: not {RESULT_FORMAT}"));
+        }
+        if self.appliance_key != crate::e2e::hex::encode(appliance_key) {
+            return Err("appliance_key: not the session manifest's appliance key".into());
+        }
+        if crate::crypto::sha256_hex(self.rules_document.as_bytes()) != self.rules_sha256 {
+            return Err("rules_sha256: not the SHA-256 of rules_document".into());
+        }
+        let rules = Rules::from_json(self.rules_document.as_bytes())
+            .map_err(|e| format!("rules_document: {e}"))?;
+        let r = &self.vote_record;
+        if r.kind != rules.kind {
+            return Err("vote_record.kind: not the rules document's kind".into());
+        }
+        if r.mode != "encrypted" {
+            return Err("vote_record.mode: an encrypted vote's bundle says `encrypted`".into());
+        }
+        if r.vote_id != vm.vote_id {
+            return Err("vote_record.vote_id: not the vote manifest's".into());
+        }
+        form_for(&rules, r.items.len())
+            .and_then(|f| f.check_manifest(vm, &r.items))
+            .map_err(|e| format!("vote manifest: {e}"))?;
+        if r.roll.enabled != Some(enabled) {
+            return Err(format!(
+                "vote_record.roll.enabled: the roll call enables {enabled}"
+            ));
+        }
+        if r.roll.cast != Some(n_cast) {
+            return Err(format!("vote_record.roll.cast: n_cast is {n_cast}"));
+        }
+        let (counts, outcome) = decide_decoded(&rules, &r.items, r.roll, decoded)
+            .map_err(|e| format!("decoded counts: {e}"))?;
+        if counts != self.counts {
+            return Err("counts: not the decoded counts in the document's option order".into());
+        }
+        let redone = serde_json::to_value(&outcome).map_err(|e| e.to_string())?;
+        if redone != self.outcome {
+            return Err("outcome: the rules engine decides otherwise from these counts".into());
+        }
+        if outcome.announcement != self.announcement {
+            return Err("announcement: not the text the rules engine makes".into());
+        }
+        Ok(format!(
+            "the rules document ({}) re-decided from the decoded counts gives the published outcome",
+            &self.rules_sha256[..16]
+        ))
+    }
 }
 
 #[cfg(test)]
