@@ -12,7 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { verifyV2, isV2, parseTrackerInput, formFor, countsInRulesOrder, bodySha256Any, RESULT_FORMAT, CHECK_NAMES } from "../../src/web/assets/e2e/bundle-verify.js";
-import { ed25519Sign, ed25519PublicKey, hBytes, u64, shortCode, bytesToHex, hexToBytes } from "../../src/web/assets/e2e/e2e.js";
+import {
+  ed25519Sign, ed25519PublicKey, hBytes, u64, shortCode, bytesToHex, hexToBytes, G, O, modL, TestDrbg, transcript, transcriptRaw, canonicalJson,
+  parseSessionManifest, parseVoteManifest, proveSchnorr, proveDleq, proveBallot, ballotToJson, deriveCredential, prepareJointKey, listHash,
+  ceremonyContext, scalarHex, concatBytes, mulSecret, encodeScalar, decodePoint,
+} from "../../src/web/assets/e2e/e2e.js";
+import { sealShare } from "../../src/web/assets/e2e/transport.js";
+import { chachaPolyOpen, hkdf32 } from "../../src/web/assets/e2e/bundle-verify.js";
+import { sha256 } from "../../src/web/assets/vendor/noble-hashes/sha2.js";
 import { parseRules, makeCounts, checkItems, decide } from "../../src/web/assets/rules.js";
 import { message, DOMAIN, sha256Hex } from "../../src/web/assets/sig.js";
 
@@ -46,6 +53,118 @@ function envelope(body, seed = APPLIANCE, { tamper = false, key } = {}) {
   if (tamper) sig[0] ^= 1;
   return JSON.stringify({ format: "piaojue-bundle/2", body: b64(body), signatures: [{ role: "appliance", public_key: key || bytesToHex(ed25519PublicKey(seed)), signature: bytesToHex(sig) }] });
 }
+
+// ------------------------------------------------------------------------------------------------
+// A bundle whose key ceremony was restarted: attempt 1 with guardians 1–3, where guardian 2 sends
+// guardian 3 a share that does not match its commitments, guardian 3 complains (S with its DLEQ)
+// and the verdict finds 2 faulty; attempt 2 with guardians 1 and 3 (k = 2) completes; one motion
+// with six ballots is decrypted by both. Built from the test DRBG with e2e.js's provers and
+// transport.js's sealing, so it is the same bytes every run.
+
+function restartBundle(change) {
+  const seed = "bundle-verify-restart";
+  const key = (label, i) => hBytes("test-key", [["seed", seed], ["label", label], ["i", u64(i)]]).slice(0, 32);
+  const rng = new TestDrbg(seed);
+  const [n, k] = [3, 2];
+  const gseed = [1, 2, 3].map((i) => key("guardian", i));
+  const hexs = (b) => bytesToHex(b);
+  const smJson = { appliance_key: hexs(ed25519PublicKey(key("appliance", 0))), booth_hash: "ab".repeat(32), credential_officer: hexs(ed25519PublicKey(key("officer", 0))),
+    election_id: "restart-test", guardians: { ids: gseed.map((g) => hexs(ed25519PublicKey(g))), k, n }, max_electorate: 100, protocol: "piaojue-e2e-v2", radix: 4096 };
+  const sm = parseSessionManifest(new TextEncoder().encode(canonicalJson(smJson)));
+  const mh = sm.hash;
+  const pair = ([c, z]) => [scalarHex(c), scalarHex(z)];
+  const cat = (pr) => concatBytes(encodeScalar(pr[0]), encodeScalar(pr[1]));
+  /** One attempt's round 1 and round 2; `bad(i, l)` makes i's share to l wrong. */
+  function rounds(attempt, parts, bad = () => false) {
+    const cc = ceremonyContext({ mh, attempt, n, k, guardianIds: sm.guardianIds, participants: parts });
+    const g = new Map();
+    for (const i of parts) {
+      const d = rng.scalar();
+      const a = Array.from({ length: k }, () => rng.scalar());
+      const D = mulSecret(G, d);
+      const Ks = a.map((x) => mulSecret(G, x));
+      const tp = proveSchnorr({ ctx: cc, label: "transport", index: i, X: D, x: d, rng });
+      const cp = a.map((x, j) => proveSchnorr({ ctx: cc, label: "coeff", index: 256 * i + j, X: Ks[j], x, rng }));
+      const msg = transcript("dkg-round1", [["ceremony", cc], ["index", u64(i)], ["transport_key", D.toBytes()], ["transport_pok", cat(tp)],
+        ["commitments", concatBytes(...Ks.map((K) => K.toBytes()))], ["coeff_poks", concatBytes(...cp.map(cat))]]);
+      g.set(i, { d, a, D, Ks, r1: { index: i, transport_key: hexs(D.toBytes()), transport_pok: pair(tp), commitments: Ks.map((K) => hexs(K.toBytes())),
+        coeff_poks: cp.map(pair), sig: hexs(ed25519Sign(msg, gseed[i - 1])) }, msg });
+    }
+    const P = (i, x) => g.get(i).a.reduce((acc, c, j) => modL(acc + c * BigInt(x) ** BigInt(j)), 0n);
+    const round2 = {}, round2Sigs = {}, blobs = new Map();
+    for (const i of parts) {
+      round2[i] = {};
+      round2Sigs[i] = {};
+      for (const l of parts.filter((x) => x !== i)) {
+        const { blob } = sealShare({ cc, from: i, to: l, D: g.get(l).D.toBytes(), share: modL(P(i, l) + (bad(i, l) ? 1n : 0n)), e: rng.scalar() });
+        blobs.set(i + "," + l, blob);
+        round2[i][l] = hexs(blob);
+        round2Sigs[i][l] = hexs(ed25519Sign(transcript("dkg-round2", [["ceremony", cc], ["from", u64(i)], ["to", u64(l)], ["blob", blob]]), gseed[i - 1]));
+      }
+    }
+    const K = parts.reduce((acc, i) => acc.add(g.get(i).Ks[0]), O);
+    const announce = transcript("key-announce", [["ceremony", cc], ["pk", K.toBytes()], ["round1", sha256(concatBytes(...parts.map((i) => g.get(i).msg)))]]);
+    const sign = (i) => hexs(ed25519Sign(announce, gseed[i - 1]));
+    return { cc, g, P, round2, round2Sigs, blobs, K, sign, round1: parts.map((i) => g.get(i).r1) };
+  }
+  // Attempt 1: 2 → 3 is bad; 3 complains; 1 had announced.
+  const a1 = rounds(1, [1, 2, 3], (i, l) => i === 2 && l === 3);
+  const E = a1.blobs.get("2,3").subarray(0, 32);
+  const S = mulSecret(decodePoint(E), a1.g.get(3).d).toBytes();
+  const cctx = hBytes("complaint-ctx", [["ceremony", a1.cc], ["from", u64(2)], ["to", u64(3)]]);
+  const proof = proveDleq({ ctx: cctx, label: "complaint", index: 0, g: G, h: decodePoint(E), X: a1.g.get(3).D, Y: decodePoint(S), x: a1.g.get(3).d, rng });
+  const csig = ed25519Sign(transcriptRaw("dkg-complaint", [["ceremony", a1.cc], ["from", u64(2)], ["to", u64(3)], ["S", S], ["proof", cat(proof)]]), gseed[2]);
+  const reason = "complaint 2→3: share does not match the commitments: sender faulty (guardian 2)";
+  const aborted = [{ attempt: 1, participants: [1, 2, 3], round1: a1.round1, round2: a1.round2, round2_sigs: a1.round2Sigs, key_sigs: { 1: a1.sign(1) },
+    complaints: [{ from: 2, to: 3, S: hexs(S), proof: pair(proof), sig: hexs(csig) }],
+    verdicts: [{ from: 2, to: 3, faulty: 2, reason: "share does not match the commitments: sender faulty" }], reason }];
+  // Attempt 2: guardians 1 and 3.
+  const parts = [1, 3];
+  const a2 = rounds(2, parts);
+  const ceremony = { round1: a2.round1, round2: a2.round2, round2_sigs: a2.round2Sigs, complaints: [], key_sigs: { 1: a2.sign(1), 3: a2.sign(3) },
+    attempt: 2, participants: parts, aborted };
+  const Kb = a2.K.toBytes();
+  const z = (l) => parts.reduce((acc, i) => modL(acc + a2.P(i, l)), 0n);
+  // One motion, six ballots.
+  const vmJson = { items: ["关于重新开始的密钥仪式的议案"], m: 1, nonce: "0f".repeat(16), options: ["弃权", "反对", "赞成"], session: hexs(mh), type: "motion", vote_id: "m1" };
+  const vote = parseVoteManifest(new TextEncoder().encode(canonicalJson(vmJson)), sm);
+  const Kp = prepareJointKey(Kb);
+  const choices = [2, 2, 1, 0, 2, 2];
+  const ballots = choices.map((c, x) => {
+    const cred = deriveCredential(key("cred", x), mh, vote.voteId);
+    const { ballot, tracker } = proveBallot({ session: sm, vote, K: Kp, credSeed: cred.seed, choices: [c], rng });
+    return { json: ballotToJson(ballot), tracker, cred: cred.publicKey, ballot };
+  }).sort((x, y) => (hexs(x.tracker) < hexs(y.tracker) ? -1 : 1));
+  const nb = ballots.length;
+  const lh = listHash(mh, vote.voteId, ballots.map((b) => b.tracker));
+  const creds = ballots.map((b) => b.cred).sort((x, y) => (hexs(x) < hexs(y) ? -1 : 1));
+  const rollSig = ed25519Sign(transcript("roll-call", [["manifest", mh], ["vote", vote.voteId], ["vote_manifest", vote.hash], ["credentials", concatBytes(...creds)], ["cast", u64(nb)]]), key("officer", 0));
+  const closeSig = ed25519Sign(transcript("close", [["manifest", mh], ["vote", vote.voteId], ["list", lh], ["n", u64(nb)]]), key("appliance", 0));
+  let A = O, B = O;
+  for (const b of ballots) { A = A.add(decodePoint(b.ballot.items[0].A)); B = B.add(decodePoint(b.ballot.items[0].B)); }
+  const totals = concatBytes(A.toBytes(), B.toBytes());
+  const partials = parts.map((l) => {
+    const zl = z(l);
+    const Z = mulSecret(G, zl);
+    const dctx = hBytes("decrypt-ctx", [["manifest", mh], ["vote", vote.voteId], ["vote_manifest", vote.hash], ["pk", Kb], ["ceremony", a2.cc], ["list", lh],
+      ["n", u64(nb)], ["guardian", u64(l)], ["Z", Z.toBytes()]]);
+    const M = mulSecret(A, zl);
+    const pr = proveDleq({ ctx: dctx, label: "partial", index: 0, g: G, h: A, X: Z, Y: M, x: zl, rng });
+    const shares = concatBytes(M.toBytes(), cat(pr));
+    const sig = ed25519Sign(transcript("decryption", [["ceremony", a2.cc], ["vote", vote.voteId], ["list", lh], ["n", u64(nb)], ["totals", totals], ["shares", shares]]), gseed[l - 1]);
+    return { guardian: l, shares: [{ M: hexs(M.toBytes()), proof: pair(pr) }], sig: hexs(sig) };
+  });
+  const counts = [0, 1, 2].map((o) => choices.filter((c) => c === o).length);
+  const bundle = {
+    manifest_hex: hexs(sm.bytes), manifest_hash: hexs(mh), ceremony, joint_key: hexs(Kb),
+    votes: [{ vote_id: vote.voteId, vote_manifest_hex: hexs(vote.bytes), roll_call: { credentials: creds.map(hexs), cast_count: nb, sig: hexs(rollSig) },
+      ballots: ballots.map((b) => b.json), list_hash: hexs(lh), close_sig: hexs(closeSig), spoiled: [], rejected: [],
+      result: { totals: [{ A: hexs(A.toBytes()), B: hexs(B.toBytes()) }], partials, quorum: parts, plaintext_totals: [counts[1] + 4096 * counts[2]], counts: [counts] } }],
+  };
+  if (change) change(bundle);
+  return JSON.stringify(bundle);
+}
+const restart = (change) => () => restartBundle(change);
 
 // Every case: a name, the bundle text, and the CLI's options (hall: --hall-present, key: --key).
 const b0 = () => tiny().votes[0].ballots[0];
@@ -106,6 +225,21 @@ const CASES = [
   ["an envelope of another format", () => JSON.stringify({ format: "piaojue-bundle/3", body: b64(JSON.stringify(tiny())), signatures: [] })],
   ["an envelope with bad base64", () => JSON.stringify({ format: "piaojue-bundle/2", body: "!!", signatures: [] })],
   ["an extra top-level key", edit((v) => { v.comment = "hello"; })],
+  // The restarted ceremony: its aborted attempt replays and its verdict is recomputed.
+  ["a restarted ceremony", restart()],
+  ["a restart: the verdict blames the complainer", restart((b) => { b.ceremony.aborted[0].verdicts[0].faulty = 3; })],
+  ["a restart: the verdict's reason", restart((b) => { b.ceremony.aborted[0].verdicts[0].reason = "share is valid: complainer faulty"; })],
+  ["a restart: no verdict recorded", restart((b) => { b.ceremony.aborted[0].verdicts = []; })],
+  ["a restart: the complaint removed", restart((b) => { b.ceremony.aborted[0].complaints = []; b.ceremony.aborted[0].verdicts = []; })],
+  ["a restart: the complaint's S", restart((b) => flip(b, "/ceremony/aborted/0/complaints/0/S", 3))],
+  ["a restart: the complaint's signature", restart((b) => flip(b, "/ceremony/aborted/0/complaints/0/sig", 3))],
+  ["a restart: the faulty guardian kept", restart((b) => { b.ceremony.aborted[0].reason = "x"; b.ceremony.participants = [1, 2]; })],
+  ["a restart: no reason", restart((b) => { b.ceremony.aborted[0].reason = " "; })],
+  ["a restart: an aborted round-1 signature", restart((b) => flip(b, "/ceremony/aborted/0/round1/1/sig", 5))],
+  ["a restart: an aborted blob", restart((b) => flip(b, "/ceremony/aborted/0/round2/1/2", 70))],
+  ["a restart: the aborted record's attempt", restart((b) => { b.ceremony.aborted[0].attempt = 2; })],
+  ["a restart: the aborted announcement", restart((b) => flip(b, "/ceremony/aborted/0/key_sigs/1", 9))],
+  ["a restart: a verdict written 2.0", () => restartBundle().replace('"faulty":2,', '"faulty":2.0,')],
   // Hostile JSON: each a parse failure, as in crates/core/tests/e2e_bundle.rs.
   ["truncated", () => JSON.stringify(tiny()).slice(0, 1000)],
   ["attempt as a string", edit((v) => { v.ceremony.attempt = "1"; })],
@@ -207,6 +341,27 @@ test("the cases the brief names fail under the Rust verifier's names", () => {
   assert.deepEqual(recorded["fewer present in the hall than cast"].failed, ["V15"]);
   assert.equal(recorded["truncated"].v2, false);
   assert.equal(recorded["attempt a fraction"].failed[0], "parse");
+});
+
+test("the share transport's opening (HKDF-SHA256, ChaCha20-Poly1305) opens what transport.js seals", () => {
+  const cc = hBytes("test-key", [["seed", "cc"], ["label", "x"], ["i", u64(0)]]);
+  for (let t = 1; t < 20; t++) {
+    const d = modL(BigInt(t) * 0x1234567890abcdefn + 7n), e = modL(BigInt(t) * 0xfedcba987654321n + 3n);
+    const D = mulSecret(G, d).toBytes();
+    const { blob, info, key } = sealShare({ cc, from: t, to: t + 1, D, share: BigInt(t * 1000), e });
+    assert.deepEqual(hkdf32(cc, mulSecret(decodePoint(blob.subarray(0, 32)), d).toBytes(), info), key);
+    assert.deepEqual(chachaPolyOpen(key, new Uint8Array(12), info, blob.subarray(32)), encodeScalar(BigInt(t * 1000)));
+    const bad = blob.slice(32);
+    bad[t] ^= 1;
+    assert.throws(() => chachaPolyOpen(key, new Uint8Array(12), info, bad));
+  }
+});
+
+test("a restarted key ceremony verifies: the aborted attempt replays, the complaint is re-judged", async () => {
+  const r = await verifyV2(restartBundle(), { full: true });
+  assert.deepEqual(r.failed, [], JSON.stringify(r.checks.filter((c) => c.ok !== true)));
+  assert.match(r.checks[1].detail, /attempt 2, participants \[1, 3\]/);
+  assert.deepEqual(r.votes[0].counts, [["1", "1", "4"]]);
 });
 
 test("FAST mode: everything but the per-ballot proofs, which are reported as not checked yet", async () => {
