@@ -144,6 +144,12 @@ enum Command {
         #[command(subcommand)]
         command: ScrutineerCommand,
     },
+    /// The encrypted mode's tablet app (投票终端): `booth export DIR` writes the bundle to
+    /// install on the tablets and prints its booth_hash (the session manifest pins it).
+    Booth {
+        #[command(subcommand)]
+        command: BoothCommand,
+    },
     /// The credential officer (证件官): cards, each vote's roll call, cast notices.
     Officer {
         #[command(subcommand)]
@@ -235,6 +241,16 @@ enum KeysCommand {
         #[arg(long, default_value = "./piaojue-data")]
         data: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BoothCommand {
+    /// Write the booth (booth.html, assets/, MANIFEST.sha256) into DIR; prints
+    /// `booth_hash: HEX` (SHA-256 of MANIFEST.sha256) for `piaojue e2e session-manifest
+    /// --booth-hash`.
+    Export { dir: PathBuf },
+    /// Print the booth_hash of the booth this binary carries.
+    Hash,
 }
 
 #[derive(Debug, Subcommand)]
@@ -688,6 +704,30 @@ pub fn run() -> ExitCode {
             }
         },
         Command::Scrutineer { command } => in_runtime(scrutineer(command)),
+        Command::Booth { command } => match command {
+            BoothCommand::Export { dir } => match crate::web::booth::export(&dir) {
+                Ok(hash) => {
+                    crate::say!(
+                        "{} files written to {}",
+                        crate::web::booth::files().len() + 1,
+                        dir.display()
+                    );
+                    crate::say!("booth_hash: {}", piaojue_core::e2e::hex::encode(&hash));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", dir.display());
+                    ExitCode::from(2)
+                }
+            },
+            BoothCommand::Hash => {
+                crate::say!(
+                    "booth_hash: {}",
+                    piaojue_core::e2e::hex::encode(&crate::web::booth::booth_hash())
+                );
+                ExitCode::SUCCESS
+            }
+        },
         Command::Officer { command } => in_runtime(officer(command)),
         Command::Loadtest { args } => forward_loadtest(cli.cacert.as_deref(), &args),
         Command::Admin {

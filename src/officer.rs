@@ -645,9 +645,19 @@ pub async fn serve(
                 .into_response(),
         }
     }
+    // The installed booth is another origin: it may read the answer (no credentials).
     let app = axum::Router::new()
         .route("/notice", axum::routing::post(notice))
-        .with_state((officer, passphrase_file));
+        .with_state((officer, passphrase_file))
+        .layer(axum::middleware::map_response(
+            |mut r: axum::response::Response| async move {
+                r.headers_mut().insert(
+                    axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    axum::http::HeaderValue::from_static("*"),
+                );
+                r
+            },
+        ));
     let config = crate::tls::server_config(&dir).await.map_err(usage)?;
     let listener =
         std::net::TcpListener::bind(&listen).map_err(|e| usage(format!("{listen}: {e}")))?;

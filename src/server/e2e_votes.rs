@@ -38,6 +38,16 @@ pub async fn cast(
     Ok(ok(state.session.e2e_cast(id, body(&b)?).await?))
 }
 
+/// `POST /api/e2e/votes/{id}/spoiled`: a booth's audited (revealed) ballot.
+pub async fn spoil(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawBody(b): RawBody,
+) -> ApiResult<Response> {
+    let id = vote_id(&id)?;
+    Ok(ok(state.session.e2e_spoil(id, &body(&b)?).await?))
+}
+
 /// `POST /api/operator/e2e/votes/{id}/close`.
 pub async fn close(
     _op: Operator,

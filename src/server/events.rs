@@ -59,6 +59,9 @@ pub async fn stream(
 /// attendance, when they changed.
 pub async fn ticker(state: AppState) {
     let mut last_turnout: HashMap<String, u64> = HashMap::new();
+    // Encrypted votes change state without a request of the secretariat (the officer's
+    // roll call opens one, k partials decide one): told to every listener here.
+    let mut last_encrypted: HashMap<String, (VoteState, bool, bool)> = HashMap::new();
     let mut last_attendance = serde_json::Value::Null;
     let mut last_epoch = u64::MAX;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -80,6 +83,15 @@ pub async fn ticker(state: AppState) {
                             tracing::error!(vote = %vote.id, error = %e, "closing at the period's end failed")
                         }
                     }
+                }
+            }
+            for vote in votes
+                .iter()
+                .filter(|v| v.mode == crate::session::Mode::Encrypted)
+            {
+                let now = (vote.state, vote.awaiting_roll_call, vote.result.is_some());
+                if last_encrypted.insert(vote.id.to_string(), now) != Some(now) {
+                    state.publish(json!({ "type": "vote", "vote": vote.id, "state": vote.state }));
                 }
             }
             // An encrypted vote decrypted just before a crash is decided now.

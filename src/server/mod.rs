@@ -7,6 +7,7 @@
 
 mod agenda;
 mod cards;
+mod demo_booth;
 mod e2e_votes;
 mod error;
 mod events;
@@ -264,6 +265,10 @@ pub fn app(state: AppState) -> Router {
             "/api/e2e/votes/{id}/roll-call",
             post(e2e_votes::roll_call).layer(DefaultBodyLimit::max(MAX_ROLL_CALL_BYTES)),
         )
+        .route(
+            "/api/e2e/votes/{id}/spoiled",
+            post(e2e_votes::spoil).layer(DefaultBodyLimit::max(MAX_E2E_BALLOT_BYTES)),
+        )
         .route("/api/e2e/votes/{id}/partials", post(e2e_votes::partial))
         .route("/api/operator/e2e/votes/{id}/close", post(e2e_votes::close))
         .route("/api/public/e2e/votes/{id}", get(e2e_votes::view))
@@ -302,9 +307,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/screen", get(|| async { crate::web::page("/screen") }))
         .route("/verify", get(|| async { crate::web::page("/verify") }))
+        // The booth only in the demo (production tablets install it: web/booth.rs).
+        .route("/booth", get(demo_booth::page))
+        .route("/assets/booth/{*path}", get(demo_booth::asset))
+        .route("/api/public/demo/booth-config", get(demo_booth::config))
+        .route("/demo/officer/notice", post(demo_booth::notice))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin))
+        .layer(middleware::from_fn(booth_cors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
@@ -345,7 +356,7 @@ async fn same_origin(
     if safe || !path.starts_with("/api/") {
         return next.run(request).await;
     }
-    if foreign(&request, state.tls) {
+    if foreign(&request, state.tls) && !booth_post(&path) {
         tracing::warn!(%path, "state-changing request from a foreign origin refused");
         return ApiError(Refusal::ForeignOrigin).into_response();
     }
@@ -361,6 +372,53 @@ async fn same_origin(
         Some(refusal) => ApiError(refusal).into_response(),
         None => next.run(request).await,
     }
+}
+
+/// What the installed booth (another origin: SPEC-E2E §1.1) posts: an encrypted ballot and an
+/// audited ballot. Neither carries any ambient authority (no cookie is read; the ballot's
+/// credential signature and the re-encryption check are the whole authentication), so a
+/// page of another origin may send them.
+fn booth_post(path: &str) -> bool {
+    path.strip_prefix("/api/e2e/votes/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, what)| matches!(what, "ballots" | "spoiled"))
+}
+
+/// CORS for the installed booth: public reads and its two posts, without credentials
+/// (`Access-Control-Allow-Origin: *` never lets a browser send cookies), and their preflight.
+async fn booth_cors(request: Request<axum::body::Body>, next: Next) -> Response {
+    use axum::http::Method;
+    let path = request.uri().path();
+    let open = path.starts_with("/api/public/") || booth_post(path);
+    if !open {
+        return next.run(request).await;
+    }
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = if preflight {
+        axum::http::StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if preflight {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    response
 }
 
 /// The media type of the body, lower-case, without parameters (`text/csv; charset=utf-8`

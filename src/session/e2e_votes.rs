@@ -244,6 +244,14 @@ impl Session {
         if let Some(receipt) = self.e2e_json(vote, &rk)? {
             return Ok(receipt);
         }
+        // An audited ballot was revealed: casting it would publish a known vote (V13).
+        let mut sk = b"s/".to_vec();
+        sk.extend_from_slice(&parsed.tracker(sm.hash(), vote));
+        if self.store.e2e_get(vote, &sk)?.is_some() {
+            return Err(Refusal::BallotRejected(
+                "spoiled: this ballot was audited (核验) and revealed; it can never be cast — encrypt a new one".into(),
+            ));
+        }
         let (sm2, vm2, key2) = (sm.clone(), vm.clone(), key.clone());
         let permit = self
             .e2e_verifiers
@@ -346,6 +354,77 @@ impl Session {
         drop(votes);
         // Only now, after the fsync, does the receipt leave.
         Ok(receipt)
+    }
+
+    /// A booth's Benaloh audit (§12): the revealed ballot (ciphertexts, choices and their
+    /// randomness) is checked to re-encrypt under K and published as spoiled; its tracker can
+    /// never be cast afterwards, nor can a cast ballot be spoiled.
+    pub async fn e2e_spoil(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
+        use piaojue_core::e2e::audit::{Revealed, reencrypts};
+        use piaojue_core::e2e::bundle::Spoiled;
+        let done = self.ceremony_done().await?;
+        let (sm, key) = (done.manifest.clone(), done.key.clone());
+        if let Some(v) = self.linked_vote(vote)?
+            && v.state != super::VoteState::Open
+        {
+            return Err(Refusal::VoteClosed);
+        }
+        let sp = Spoiled::from_json(body, "spoiled").map_err(|e| bad(e.to_string()))?;
+        let mut votes = self.e2e_votes.lock().await;
+        let st = self.e2e_state(&mut votes, &sm, vote).await?;
+        if st.closed {
+            return Err(Refusal::VoteClosed);
+        }
+        let (vm, cap) = (st.manifest.clone(), 2 * rejected_cap(&st.roll));
+        drop(votes);
+        let rev = Revealed {
+            choices: sp.choices.clone(),
+            r: sp.r.clone(),
+            s: sp.s.clone(),
+        };
+        let (items, bits) = (sp.items.clone(), sp.bits.clone());
+        tokio::task::spawn_blocking(move || reencrypts(&vm, &key, &items, &bits, &rev))
+            .await
+            .map_err(internal)?
+            .map_err(|e| bad(format!("spoiled: does not re-encrypt: {e}")))?;
+        let mut bk = b"b/".to_vec();
+        bk.extend_from_slice(&sp.tracker);
+        if self.store.e2e_get(vote, &bk)?.is_some() {
+            return Err(Refusal::E2eVoteConflict(
+                "spoiled.tracker: this ballot was cast; a cast ballot cannot be audited".into(),
+            ));
+        }
+        let mut sk = b"s/".to_vec();
+        sk.extend_from_slice(&sp.tracker);
+        let record = serde_json::to_vec(body).map_err(internal)?;
+        let v2 = vote.to_owned();
+        let fresh = self
+            .store
+            .write(move |tx| {
+                if tx.e2e_get(&v2, &sk)?.is_some() {
+                    return Ok(false);
+                }
+                let n = tx
+                    .e2e_get(&v2, b"spoiled_n")?
+                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                if n >= cap {
+                    return Err(Refusal::E2eVoteConflict(format!(
+                        "spoiled: this vote already holds {n} audited ballots"
+                    )));
+                }
+                tx.e2e_put(&v2, &sk, record);
+                tx.e2e_put(&v2, b"spoiled_n", (n + 1).to_be_bytes().to_vec());
+                tx.audit(Actor::System, "e2e_spoiled", json!({ "vote": v2 }));
+                Ok(true)
+            })
+            .await?;
+        Ok(json!({
+            "accepted": if fresh { "new" } else { "duplicate" },
+            "tracker": hex::encode(&sp.tracker),
+            "short_code": piaojue_core::e2e::ballot::short_code(&sp.tracker),
+        }))
     }
 
     async fn e2e_reject(

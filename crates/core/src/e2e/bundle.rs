@@ -519,6 +519,37 @@ fn raw_ballot(b: &BallotJ, f: &str) -> Result<RawBallot> {
     })
 }
 
+fn spoiled(s: &SpoiledJ, g: &str) -> Result<Spoiled> {
+    let cts = |v: &[[String; 2]], what: &str| {
+        v.iter()
+            .enumerate()
+            .map(|(k, [a, b])| ct64(a, b, &format!("{g}.{what}[{k}]")))
+            .collect::<Result<Vec<_>>>()
+    };
+    let scalars = |v: &[String], what: &str| {
+        v.iter()
+            .enumerate()
+            .map(|(k, x)| a32(x, &format!("{g}.{what}[{k}]")))
+            .collect::<Result<Vec<_>>>()
+    };
+    Ok(Spoiled {
+        tracker: a32(&s.tracker, &format!("{g}.tracker"))?,
+        items: cts(&s.items, "items")?,
+        bits: cts(&s.bits, "bits")?,
+        choices: s.choices.clone(),
+        r: scalars(&s.r, "r")?,
+        s: scalars(&s.s, "s")?,
+    })
+}
+
+impl Spoiled {
+    /// Parses one spoiled record as the bundle lists it (a booth's revealed ballot, §12).
+    pub fn from_json(v: &Value, f: &str) -> Result<Spoiled> {
+        let j: SpoiledJ = serde_json::from_value(v.clone()).map_err(|e| jerr(f, e.to_string()))?;
+        spoiled(&j, f)
+    }
+}
+
 impl Bundle {
     /// Parses the bare JSON (§10.1, the layout of `tiny_election.bundle`): strict hex of the
     /// exact length, integers as u64, no unknown keys below the top level.
@@ -614,35 +645,7 @@ impl Bundle {
                     .spoiled
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| {
-                        let g = format!("{f}.spoiled[{i}]");
-                        Ok(Spoiled {
-                            tracker: a32(&s.tracker, &format!("{g}.tracker"))?,
-                            items: s
-                                .items
-                                .iter()
-                                .enumerate()
-                                .map(|(k, [a, b])| ct64(a, b, &format!("{g}.items[{k}]")))
-                                .collect::<Result<_>>()?,
-                            bits: s
-                                .bits
-                                .iter()
-                                .enumerate()
-                                .map(|(k, [a, b])| ct64(a, b, &format!("{g}.bits[{k}]")))
-                                .collect::<Result<_>>()?,
-                            choices: s.choices.clone(),
-                            r: s.r
-                                .iter()
-                                .enumerate()
-                                .map(|(k, x)| a32(x, &format!("{g}.r[{k}]")))
-                                .collect::<Result<_>>()?,
-                            s: s.s
-                                .iter()
-                                .enumerate()
-                                .map(|(k, x)| a32(x, &format!("{g}.s[{k}]")))
-                                .collect::<Result<_>>()?,
-                        })
-                    })
+                    .map(|(i, s)| spoiled(s, &format!("{f}.spoiled[{i}]")))
                     .collect::<Result<_>>()?,
                 rejected: v
                     .rejected
