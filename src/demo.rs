@@ -69,17 +69,7 @@ impl Actors {
                 Zeroizing::new(h32(&g["z"], "z")?),
             ));
         }
-        let mut cards = HashMap::new();
-        let csv = std::fs::read_to_string(demo.join(CARD_SEEDS)).map_err(|e| e.to_string())?;
-        for line in csv.lines().skip(1) {
-            let mut f = line.split(',');
-            if let (Some(d), Some(s)) = (f.next(), f.next()) {
-                cards.insert(
-                    d.to_string(),
-                    hex::decode_array::<32>(s, "seed").map_err(|e| e.to_string())?,
-                );
-            }
-        }
+        let cards = card_seeds(demo)?;
         Ok(Actors {
             officer,
             guardians,
@@ -362,28 +352,48 @@ async fn decrypt(session: &Session, actors: &Actors, id: &str) -> Result<(), Str
     Ok(())
 }
 
+/// A simulated deputy's choices (encoding indices): valid under the vote manifest, leaning
+/// towards the yes option so results look like real ones (as the plain demo's).
+pub fn random_choices(vm: &VoteManifest) -> Result<Vec<usize>, String> {
+    use piaojue_core::e2e::packing::VoteType;
+    let shape = vm.shape();
+    let (m, l) = (shape.m(), shape.l());
+    let (yes, cap) = match shape.vote_type() {
+        VoteType::Motion => (Some(2), m),
+        VoteType::PerItem => (Some(2), shape.max_yes()),
+        VoteType::ApproveUpToN => (Some(1), shape.max_yes()),
+        VoteType::Satisfaction => (None, m),
+    };
+    let random = piaojue_core::crypto::random::<64>().map_err(|e| e.to_string())?;
+    let mut said_yes = 0;
+    let mut out = Vec::with_capacity(m);
+    for i in 0..m {
+        let r = usize::from(random[i % 64] ^ (i as u8).wrapping_mul(31));
+        let mut c = match yes {
+            Some(y) if r % 3 != 0 => y,
+            _ => (r / 3) % l,
+        };
+        if Some(c) == yes {
+            if said_yes >= cap {
+                c = 0;
+            } else {
+                said_yes += 1;
+            }
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
 /// A simulated tablet's encrypted ballot (the demo's 模拟投票 and `loadtest --encrypted`):
-/// random choices valid under the rules (as the plain demo draws them), put in the
-/// encrypted form's order, encrypted and proved with the per-vote credential of `card`.
+/// `choices` encrypted and proved with the per-vote credential of `card`, as the booth does.
 pub fn simulated_ballot(
     sm: &piaojue_core::e2e::manifest::SessionManifest,
     vm: &VoteManifest,
     key: &piaojue_core::e2e::elgamal::JointKey,
-    rules: &Rules,
     card: &[u8; 32],
+    choices: &[usize],
 ) -> Result<Value, String> {
-    let form = form_for(rules, vm.items.len())?;
-    let drawn =
-        piaojue_core::ballot::random_choices(rules, vm.items.len()).map_err(|e| e.to_string())?;
-    let choices: Vec<usize> = drawn
-        .iter()
-        .map(|r| {
-            form.to_rules
-                .iter()
-                .position(|t| *t == Some(usize::from(*r)))
-                .unwrap_or(0)
-        })
-        .collect();
     let cred = SigningIdentity::derive_credential(card, sm.hash(), &vm.vote_id);
     let (ballot, _) = piaojue_core::e2e::ballot::prove_ballot(
         &piaojue_core::e2e::ballot::VoteContext {
@@ -392,11 +402,28 @@ pub fn simulated_ballot(
             key,
         },
         &cred,
-        &choices,
+        choices,
         &mut SystemSource,
     )
     .map_err(|e| e.to_string())?;
     Ok(ballot.to_json(&vm.vote_id, vm.shape()))
+}
+
+/// The demo's card seeds by deputy id, as `DATA/demo/card-seeds.csv` lists them.
+pub fn card_seeds(demo: &Path) -> Result<HashMap<String, [u8; 32]>, String> {
+    let path = demo.join(CARD_SEEDS);
+    let csv = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut cards = HashMap::new();
+    for line in csv.lines().skip(1) {
+        let mut f = line.split(',');
+        if let (Some(d), Some(s)) = (f.next(), f.next()) {
+            cards.insert(
+                d.to_string(),
+                hex::decode_array::<32>(s, "seed").map_err(|e| e.to_string())?,
+            );
+        }
+    }
+    Ok(cards)
 }
 
 /// The demo's 模拟投票 on an encrypted vote: every enabled deputy who has not cast yet casts
@@ -409,11 +436,9 @@ pub async fn simulate(session: &Session, demo: &Path, vote: &str) -> Result<u64,
         .vote(vote)
         .map_err(|e| e.to_string())?
         .ok_or("no such vote")?;
-    let adopted = store
-        .rules(&v.rules_sha256)
-        .map_err(|e| e.to_string())?
-        .ok_or("rules")?;
-    let rules = Rules::from_json(adopted.document.as_bytes()).map_err(|e| e.to_string())?;
+    if v.mode != Mode::Encrypted {
+        return Err("not an encrypted vote".into());
+    }
     let vmb = store
         .e2e_get(vote, b"manifest")
         .map_err(|e| e.to_string())?
@@ -440,10 +465,9 @@ pub async fn simulate(session: &Session, demo: &Path, vote: &str) -> Result<u64,
         if !enabled.contains(&cred) || used.contains(&hex::encode(&cred)) {
             continue;
         }
-        let (sm2, vm2, key2, rules2, card2) =
-            (sm.clone(), vm.clone(), key.clone(), rules.clone(), *card);
+        let (sm2, vm2, key2, card2) = (sm.clone(), vm.clone(), key.clone(), *card);
         let ballot = tokio::task::spawn_blocking(move || {
-            simulated_ballot(&sm2, &vm2, &key2, &rules2, &card2)
+            simulated_ballot(&sm2, &vm2, &key2, &card2, &random_choices(&vm2)?)
         })
         .await
         .map_err(|e| e.to_string())??;
