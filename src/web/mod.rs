@@ -32,6 +32,17 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("rules.js", JS, include_bytes!("assets/rules.js")),
     ("checks.js", JS, include_bytes!("assets/checks.js")),
     ("e2e/e2e.js", JS, include_bytes!("assets/e2e/e2e.js")),
+    // The verify page's checks of encrypted (v2) bundles and the worker that runs them.
+    (
+        "e2e/bundle-verify.js",
+        JS,
+        include_bytes!("assets/e2e/bundle-verify.js"),
+    ),
+    (
+        "e2e/verify-worker.js",
+        JS,
+        include_bytes!("assets/e2e/verify-worker.js"),
+    ),
     (
         "vendor/noble-curves/ed25519.js",
         JS,

@@ -414,7 +414,10 @@ test("the deputy's tracking code: short code or full tracker, found with its pla
     const r = await verifyV2(JSON.stringify(tiny()), { full: false, tracker: typed });
     const c = r.checks.find((x) => x.name === "tracker");
     assert.equal(c.ok, true, typed + ": " + c.detail);
-    assert.deepEqual(r.tracker.hits, [{ vote_id: "v2-per-item", position: 4, n: 5, tracker: full, short }]);
+    const [hit] = r.tracker.hits;
+    assert.deepEqual({ ...hit, around: undefined }, { vote_id: "v2-per-item", position: 4, n: 5, tracker: full, short, around: undefined });
+    assert.deepEqual(hit.around.map((x) => x.position), [1, 2, 3, 4, 5]);
+    assert.deepEqual(hit.around.map((x) => x.tracker), TINY.trackers["v2-per-item"]);
   }
   const other = "0".repeat(64);
   const r = await verifyV2(JSON.stringify(tiny()), { full: false, tracker: other });
@@ -479,9 +482,13 @@ test("the rules check: the rules engine re-decides the published result from the
   assert.deepEqual(good.checks.map((c) => c.name), [...CHECK_NAMES, "rules"]);
   assert.equal(good.title, "关于……的决议草案");
   assert.match(good.announcement, /赞成3票/);
+  // The CLI, when it is there and reads the result keys, names the same checks.
+  const cliReadsKeys = haveBin && rustFailed(resultBody((b) => { b.result_format = "x"; })).includes("rules");
+  if (cliReadsKeys) assert.deepEqual(rustFailed(resultBody()), []);
   const fails = async (why, change, check = "rules") => {
-    const r = await verifyV2(resultBody(change), { full: false });
+    const r = await verifyV2(resultBody(change), { full: !!cliReadsKeys });
     assert.ok(r.failed.includes(check), why + ": " + JSON.stringify(r.checks.filter((c) => c.ok === false)));
+    if (cliReadsKeys) assert.deepEqual(rustFailed(resultBody(change)), r.failed, why + " (live CLI)");
     return r.checks.find((c) => c.name === check).detail;
   };
   assert.match(await fails("a count", (b) => { b.counts[0][0] += 1; }), /^counts/);
@@ -533,4 +540,36 @@ test("the page's pinned key or fingerprint (V14)", async () => {
   }
   const r = await verifyV2(JSON.stringify(tiny()), { full: false, pinned: "ab".repeat(32) });
   assert.deepEqual(r.failed, ["V14"]);
+});
+
+test("verify-worker.js: progress and the report; a FULL run on the bundle it keeps; a v1 bundle handed back", async () => {
+  const posted = [];
+  globalThis.self = { postMessage: (m) => posted.push(m), navigator: { hardwareConcurrency: 2 } };
+  await import("../../src/web/assets/e2e/verify-worker.js");
+  const reports = () => posted.filter((m) => m.type === "report");
+  await self.onmessage({ data: { type: "verify", id: 1, bytes: new TextEncoder().encode(envelope(JSON.stringify(tiny()))), options: { full: false, tracker: TINY.tracker_short["v3-approve"][0] } } });
+  let [r] = reports();
+  assert.equal(r.id, 1);
+  assert.deepEqual(r.report.failed, []);
+  assert.deepEqual(r.report.pending, ["V5"]);
+  assert.equal(r.report.tracker.hits[0].vote_id, "v3-approve");
+  assert.ok(posted.some((m) => m.type === "progress" && m.id === 1));
+  // FULL on the same bundle, without sending it again.
+  await self.onmessage({ data: { type: "verify", id: 2, options: { full: true } } });
+  r = reports()[1];
+  assert.equal(r.id, 2);
+  assert.equal(r.report.verified, true, JSON.stringify(r.report.checks.filter((c) => c.ok !== true)));
+  assert.ok(posted.some((m) => m.type === "progress" && m.id === 2 && m.phase === "ballots" && m.done === 20 && m.total === 20));
+  // A plain bundle is not the worker's: the page checks it as v1.
+  await self.onmessage({ data: { type: "verify", id: 3, bytes: fs.readFileSync(join(root, "tests/data/bundles/motion.json")), options: {} } });
+  assert.deepEqual(reports()[2], { type: "report", id: 3, report: { not_v2: true } });
+  // A hostile v2 body: the parse failure, as verify_document reports it.
+  await self.onmessage({ data: { type: "verify", id: 4, bytes: new TextEncoder().encode('{"manifest_hex":5}'), options: {} } });
+  assert.deepEqual(reports()[3].report.failed, ["parse", ...CHECK_NAMES]);
+  // A helper's task.
+  await self.onmessage({ data: { type: "task", seq: 9, kind: "aggregate", payload: { m: 1, ballots: [{ bi: 0, cts: [new Uint8Array(64)] }] } } });
+  const t = posted.find((m) => m.seq === 9);
+  assert.equal(t.type, "task-done");
+  assert.equal(t.result.ok, false);
+  assert.match(t.result.errors[0], /identity/);
 });

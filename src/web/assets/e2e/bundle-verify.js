@@ -386,12 +386,15 @@ export function bodySha256Any(bytes) {
   }
 }
 
-/** Envelope, body and the parsed bundle, or { error } (verify_document's early failures). */
-export function parseDocument(input) {
+/** Envelope, body and the parsed bundle, or { error } (verify_document's early failures).
+ *  `parsed`: the bytes' JSON tree when the caller already has it (parseJsonFast). */
+export function parseDocument(input, parsed) {
   const bytes = typeof input === "string" ? utf8.encode(input) : input;
   if (bytes.length > MAX_BUNDLE_BYTES) return { error: "the bundle is " + bytes.length + " bytes; at most " + (MAX_BUNDLE_BYTES >> 20) + " MiB is read" };
-  let tree, treeError;
-  try { tree = parseJsonFast(decodeText(bytes)); } catch (e) { treeError = e instanceof JsonError ? "bundle: " + e.message : "bundle: not UTF-8"; }
+  let tree = parsed, treeError;
+  if (tree === undefined) {
+    try { tree = parseJsonFast(decodeText(bytes)); } catch (e) { treeError = e instanceof JsonError ? "bundle: " + e.message : "bundle: not UTF-8"; }
+  }
   let body = bytes, env = null;
   if (tree instanceof Map && tree.has("format")) {
     let e;
@@ -1370,8 +1373,8 @@ export function parseTrackerInput(text) {
 function failedReport(detail) {
   const checks = [{ name: "parse", ok: false, detail }];
   for (const name of CHECK_NAMES) checks.push({ name, ok: false, detail: "not checked: the bundle does not parse" });
-  return { verified: false, complete: true, failed: checks.map((c) => c.name), pending: [], checks, vote_id: null, title: null, bundle_sha256: null,
-    announcement: null, votes: [], tracker: null, result: null };
+  return { verified: false, complete: true, full: true, failed: checks.map((c) => c.name), pending: [], checks, vote_id: null, title: null,
+    bundle_sha256: null, announcement: null, votes: [], tracker: null, result: null, timing: {} };
 }
 
 const hexOf = (x) => {
@@ -1391,15 +1394,14 @@ const hexOf = (x) => {
  */
 export async function verifyV2(input, opts = {}) {
   const t0 = now();
-  const doc = parseDocument(input);
-  if (doc.error) return failedReport(doc.error);
-  const report = await verifyParsed(doc, opts);
+  const report = await verifyParsed(parseDocument(input), opts);
   report.timing.total_ms = Math.round(now() - t0);
   return report;
 }
 
 /** verifyV2 on what parseDocument returned (the worker keeps it for a FULL run after FAST). */
 export async function verifyParsed(doc, opts = {}) {
+  if (doc.error) return failedReport(doc.error);
   const t0 = now();
   const full = opts.full !== false;
   const pool = opts.pool || inlinePool;
@@ -1556,7 +1558,12 @@ export async function verifyParsed(doc, opts = {}) {
       b.votes.forEach((v, vi) => {
         const r = perVote[vi];
         if (!r) return;
-        r.trackers.forEach((tr, i) => { if (equalBytes(tr.subarray(0, t.prefix.length), t.prefix)) hits.push({ vote_id: v.vote_id, position: i + 1, n: r.trackers.length, tracker: hex(tr), short: shortCode(tr) }); });
+        r.trackers.forEach((tr, i) => {
+          if (!equalBytes(tr.subarray(0, t.prefix.length), t.prefix)) return;
+          const around = [];
+          for (let j = Math.max(0, i - 3); j < Math.min(r.trackers.length, i + 4); j++) around.push({ position: j + 1, tracker: hex(r.trackers[j]), short: shortCode(r.trackers[j]) });
+          hits.push({ vote_id: v.vote_id, position: i + 1, n: r.trackers.length, tracker: hex(tr), short: shortCode(tr), around });
+        });
       });
       out.tracker = { input: String(opts.tracker).trim(), hits };
       if (hits.length) pass("tracker", hits.map((x) => x.short + " is ballot " + x.position + " of " + x.n + " in " + x.vote_id + " (tracker " + x.tracker + ")").join("; "));
