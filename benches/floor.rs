@@ -45,7 +45,7 @@ async fn open_vote(dir: &std::path::Path, n: usize) -> (Session, VoteId) {
     let rules = session.adopt_rules(RULES.to_vec()).await.expect("rules");
     let items = (1..=7).map(|i| format!("项目{i}")).collect();
     let vote = session
-        .create_vote("floor".into(), rules.sha256, items)
+        .create_vote("floor".into(), rules.sha256, items, None)
         .await
         .expect("vote");
     session.open_vote(vote.id.clone()).await.expect("open");

@@ -618,16 +618,27 @@ async fn run_encrypted(
     }
     let per_ballot = t.elapsed().as_secs_f64() * 1000.0 / sample.len().max(1) as f64;
 
+    let receipts = match &o.receipts {
+        Some(p) => Some(Arc::new(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?,
+        ))),
+        None => None,
+    };
     let (go_tx, go_rx) = watch::channel(None::<Instant>);
     let mut casts = Vec::with_capacity(ballots.len());
     let mh = *sm.hash();
     let appliance_key = sm.appliance_key;
     for (i, ballot) in ballots.into_iter().enumerate() {
-        let (client, base, vote_id, progress) = (
+        let (client, base, vote_id, progress, receipts) = (
             client.clone(),
             base.to_string(),
             vote_id.clone(),
             progress.clone(),
+            receipts.clone(),
         );
         let mut go = go_rx.clone();
         let delay = match o.arrival {
@@ -670,6 +681,12 @@ async fn run_encrypted(
                 "receipt",
             )
             .map_err(|e| e.to_string())?;
+            if let Some(f) = &receipts {
+                let mut f = f.lock().await;
+                writeln!(f, "{}", hex::encode(&tracker))
+                    .and_then(|()| f.flush())
+                    .map_err(|e| e.to_string())?;
+            }
             progress.acknowledged.fetch_add(1, Ordering::Relaxed);
             Ok::<_, String>((sent, received))
         }));
@@ -1111,7 +1128,8 @@ struct Cli {
     /// `burst` (all at once) or `spread:SECONDS`.
     #[arg(long, default_value = "burst")]
     arrival: Arrival,
-    /// Append each receipt code to this file the moment it is verified.
+    /// Append each receipt code (encrypted: each tracker, hex) to this file the moment it is
+    /// verified.
     #[arg(long)]
     receipts: Option<PathBuf>,
     /// Leave the vote open at the end (no close, announce or verify).

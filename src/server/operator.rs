@@ -471,7 +471,7 @@ pub async fn demo_simulate(
         let dir = state.demo_dir.clone().ok_or(Refusal::NotFound)?;
         let cast = crate::demo::simulate(&state.session, &dir, id.as_str())
             .await
-            .map_err(|e| Refusal::E2eVote(e))?;
+            .map_err(Refusal::E2eVote)?;
         return Ok(ok(json!({ "cast": cast })));
     }
     let adopted = state

@@ -870,10 +870,10 @@ impl Session {
             }],
         });
         let mut body = body;
-        if let (Some(keys), Some(obj)) = (keys, body.as_object_mut()) {
-            if let Value::Object(extra) = serde_json::to_value(keys).map_err(internal)? {
-                obj.extend(extra);
-            }
+        if let (Some(keys), Some(obj)) = (keys, body.as_object_mut())
+            && let Value::Object(extra) = serde_json::to_value(keys).map_err(internal)?
+        {
+            obj.extend(extra);
         }
         serde_json::to_string(&body).map_err(internal)
     }

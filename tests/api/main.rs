@@ -12,6 +12,7 @@ mod crash;
 mod decryption;
 mod durability;
 mod e2e_cli;
+mod encrypted;
 mod firmware;
 mod limits;
 mod officer;

@@ -1,0 +1,512 @@
+//! Encrypted votes linked to the secretariat's votes (issue 15), over real HTTP against the
+//! demo (its simulated scrutineers held the key ceremony; its simulated officer and
+//! scrutineers act by themselves): the mode at creation, the officer's roll call opening the
+//! vote, the Benaloh audit, close → decryption → the rules engine's outcome, the v2 bundle
+//! and what its verifier refuses.
+
+use std::time::{Duration, Instant};
+
+use piaojue::server::{self, AppState};
+use piaojue_core::e2e::ballot::{VoteContext, prove_ballot};
+use piaojue_core::e2e::ceremony::SystemSource;
+use piaojue_core::e2e::credential::SigningIdentity;
+use piaojue_core::e2e::decryption::RollCall;
+use piaojue_core::e2e::elgamal::JointKey;
+use piaojue_core::e2e::hex;
+use piaojue_core::e2e::manifest::{SessionManifest, VoteManifest, VoteParams};
+use piaojue_core::e2e::packing::VoteType;
+use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::{Answer, http};
+
+struct Demo {
+    base: String,
+    cookie: String,
+    dir: TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Demo {
+    async fn start(deputies: usize) -> Demo {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let session = piaojue::appliance::create_demo(&data, deputies)
+            .await
+            .unwrap();
+        let mut state = AppState::new(session.clone(), true);
+        state.demo_dir = Some(data.join("demo"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        tokio::spawn(piaojue::demo::run(session, data.join("demo")));
+        let passphrase = std::fs::read_to_string(data.join("demo/operator-passphrase")).unwrap();
+        let r = http()
+            .post(format!("{base}/api/operator/login"))
+            .json(&json!({ "passphrase": passphrase.trim() }))
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        Demo {
+            base,
+            cookie,
+            dir,
+            _shutdown: tx,
+        }
+    }
+
+    async fn answer(r: reqwest::Response) -> Answer {
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    async fn op(&self, path: &str, body: Value) -> Answer {
+        Self::answer(
+            http()
+                .post(format!("{}{path}", self.base))
+                .header(COOKIE, &self.cookie)
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Answer {
+        Self::answer(
+            http()
+                .post(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        Self::answer(
+            http()
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn vote(&self, id: &str) -> Value {
+        self.get("/api/public/votes").await.ok()["votes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id)
+            .cloned()
+            .unwrap()
+    }
+
+    /// Waits until `ok(vote)` or fails after 60 s.
+    async fn wait(&self, id: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = self.vote(id).await;
+            if ok(&v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "{id}: never {what}: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn session_manifest(&self) -> SessionManifest {
+        let bytes = http()
+            .get(format!("{}/api/public/e2e/manifest", self.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        SessionManifest::parse(&bytes).unwrap()
+    }
+
+    async fn joint_key(&self) -> JointKey {
+        let c = self.get("/api/public/e2e/ceremony").await.ok();
+        let k = hex::decode_array::<32>(c["joint_key"].as_str().unwrap(), "K").unwrap();
+        JointKey::new(
+            piaojue_core::e2e::group::Element::decode(&k, "K").unwrap(),
+            "K",
+        )
+        .unwrap()
+    }
+
+    fn secrets(&self) -> Value {
+        serde_json::from_slice(
+            &std::fs::read(self.dir.path().join("data/demo/e2e-demo-secrets.json")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn cards(&self) -> Vec<[u8; 32]> {
+        let mut v: Vec<[u8; 32]> = piaojue::demo::card_seeds(&self.dir.path().join("data/demo"))
+            .unwrap()
+            .into_values()
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+fn bundle_body(envelope: &str) -> Value {
+    use base64::Engine as _;
+    let env: Value = serde_json::from_str(envelope).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(env["body"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn failing(bundle: &[u8]) -> Vec<String> {
+    piaojue_core::e2e::bundle::verify_document(bundle, &Default::default())
+        .checks
+        .into_iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name)
+        .collect()
+}
+
+/// The body re-wrapped, unsigned: only the checks that read the body are then meaningful
+/// (V14 fails for the missing signature, and is ignored).
+fn bare(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap()
+}
+
+#[tokio::test]
+async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_with_the_rules_outcome()
+ {
+    let demo = Demo::start(12).await;
+    demo.op("/api/operator/demo/checkin", json!({})).await.ok();
+    // The secretariat opens v4 (encrypted): it waits for the officer's roll call.
+    let v = demo.op("/api/operator/votes/v4/open", json!({})).await.ok();
+    assert_eq!(v["vote"]["mode"], "encrypted");
+    let v = demo.wait("v4", "opened", |v| v["state"] == "open").await;
+    assert_eq!(v["roll"]["enabled"], 12);
+    assert_eq!(v["awaiting_roll_call"], false);
+
+    // A booth's Benaloh audit: a revealed ballot is published as spoiled and can never be cast.
+    let sm = demo.session_manifest().await;
+    let key = demo.joint_key().await;
+    let view = demo.get("/api/public/e2e/votes/v4").await.ok();
+    let vm = VoteManifest::parse(
+        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
+        &sm,
+    )
+    .unwrap();
+    let card = demo.cards()[0];
+    let cred = SigningIdentity::derive_credential(&card, sm.hash(), "v4");
+    let vc = VoteContext {
+        manifest_hash: sm.hash(),
+        vote: &vm,
+        key: &key,
+    };
+    let choices = [2, 2, 0, 1, 2, 0, 0];
+    let (audited, secrets) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
+    let tracker = audited.tracker(sm.hash(), "v4");
+    let pair = |ct: &piaojue_core::e2e::elgamal::Ciphertext| {
+        let b = ct.to_bytes();
+        json!([hex::encode(&b[..32]), hex::encode(&b[32..])])
+    };
+    let spoiled = json!({
+        "tracker": hex::encode(&tracker),
+        "items": audited.items.iter().map(|i| pair(&i.ct)).collect::<Vec<_>>(),
+        "bits": audited.bits().iter().map(|i| pair(&i.ct)).collect::<Vec<_>>(),
+        "choices": choices,
+        "r": secrets.r.iter().map(|s| hex::encode(&s.to_bytes())).collect::<Vec<_>>(),
+        "s": secrets.s.iter().map(|s| hex::encode(&s.to_bytes())).collect::<Vec<_>>(),
+    });
+    // A lying reveal (another choice) does not re-encrypt: refused.
+    let mut lie = spoiled.clone();
+    lie["choices"][2] = json!(2);
+    demo.post("/api/e2e/votes/v4/spoiled", &lie)
+        .await
+        .err(400, "bad_e2e_vote");
+    let a = demo.post("/api/e2e/votes/v4/spoiled", &spoiled).await.ok();
+    assert_eq!(a["accepted"], "new");
+    let refused = demo
+        .post(
+            "/api/e2e/votes/v4/ballots",
+            &audited.to_json("v4", vm.shape()),
+        )
+        .await
+        .err(400, "ballot_rejected");
+    assert!(
+        refused["message"].as_str().unwrap().contains("spoiled"),
+        "{refused}"
+    );
+
+    // The deputy votes again with a fresh encryption; the others are simulated.
+    let (ballot, _) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
+    let receipt = demo
+        .post(
+            "/api/e2e/votes/v4/ballots",
+            &ballot.to_json("v4", vm.shape()),
+        )
+        .await
+        .ok();
+    let mine = receipt["tracker"].as_str().unwrap().to_string();
+    let sim = demo
+        .op("/api/operator/demo/simulate/v4", json!({}))
+        .await
+        .ok();
+    assert_eq!(sim["cast"], 11);
+    demo.op("/api/operator/votes/v4/close", json!({}))
+        .await
+        .ok();
+    let st = demo.get("/api/public/votes/v4/e2e").await.ok();
+    assert_eq!(st["n_cast"], 12);
+    assert!(st["list_hash_grouped"].as_str().unwrap().len() == 79);
+    demo.wait("v4", "decided", |v| {
+        v["state"] == "closed" && !v["turnout"].is_null()
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while demo.get("/api/public/votes/v4/e2e").await.ok()["decided"] != true {
+        assert!(Instant::now() < deadline, "never decided");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Not public before the announcement, as for plain votes.
+    demo.get("/api/public/votes/v4/bundle")
+        .await
+        .err(404, "not_announced");
+    demo.op("/api/operator/votes/v4/announce", json!({}))
+        .await
+        .ok();
+    let envelope = http()
+        .get(format!("{}/api/public/votes/v4/bundle", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        failing(envelope.as_bytes()).is_empty(),
+        "{:?}",
+        failing(envelope.as_bytes())
+    );
+    let body = bundle_body(&envelope);
+    assert_eq!(body["result_format"], "piaojue-result/2");
+    assert_eq!(body["vote_record"]["mode"], "encrypted");
+    assert_eq!(body["vote_record"]["roll"]["cast"], 12);
+    assert_eq!(
+        body["votes"][0]["spoiled"][0]["tracker"],
+        hex::encode(&tracker)
+    );
+    assert!(
+        body["votes"][0]["ballots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["cred_pk"] == hex::encode(&cred.public_key()))
+    );
+    let listed = demo.get("/api/public/e2e/votes/v4/ballots").await.ok();
+    assert!(
+        listed["trackers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == mine.as_str())
+    );
+    // The rules engine's outcome, in the rules document's option order, and the same
+    // announcement the result endpoint shows.
+    let result = demo.get("/api/public/votes/v4/result").await.ok();
+    assert_eq!(result["announcement"], body["announcement"]);
+    let counts = body["counts"].as_array().unwrap();
+    let decoded = body["votes"][0]["result"]["counts"].as_array().unwrap();
+    for (c, d) in counts.iter().zip(decoded) {
+        // 赞成, 不赞成, 弃权 ← encoding 弃权, 不赞成, 赞成.
+        assert_eq!(c[0], d[2]);
+        assert_eq!(c[1], d[1]);
+        assert_eq!(c[2], d[0]);
+    }
+    // The binary verifies it too; a verifier given the wrong previous bundle names the chain.
+    let file = demo.dir.path().join("v4.json");
+    std::fs::write(&file, &envelope).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_piaojue"))
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ok   rules:"), "{text}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_piaojue"))
+        .arg("verify")
+        .arg(&file)
+        .arg("--previous")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL chain.previous"));
+
+    // Tampered result keys: each refused by the `rules` check.
+    type Tamper = fn(&mut Value);
+    let tampers: [(&str, Tamper); 5] = [
+        ("a count", |b| {
+            let c = b["counts"][0][0].as_u64().unwrap();
+            b["counts"][0][0] = json!(c + 1);
+        }),
+        ("the outcome", |b| {
+            b["outcome"]["quorum_met"] = json!(false);
+        }),
+        ("the announcement", |b| {
+            b["announcement"] = json!("全部通过。");
+        }),
+        ("the rules document", |b| {
+            b["rules_document"] = json!("{}");
+        }),
+        ("the roll", |b| {
+            b["vote_record"]["roll"]["cast"] = json!(11);
+        }),
+    ];
+    for (what, tamper) in tampers {
+        let mut t = body.clone();
+        tamper(&mut t);
+        let f = failing(&bare(&t));
+        assert!(f.contains(&"rules".to_string()), "{what}: {f:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_officers_roll_call_opens_only_what_the_secretariat_opened_and_only_its_form() {
+    let demo = Demo::start(6).await;
+    demo.op("/api/operator/demo/checkin", json!({})).await.ok();
+    let sm = demo.session_manifest().await;
+    let secrets = demo.secrets();
+    let officer = SigningIdentity::from_seed(
+        &hex::decode_array::<32>(secrets["officer_seed"].as_str().unwrap(), "o").unwrap(),
+    );
+    let creds: Vec<[u8; 32]> = {
+        let mut c: Vec<[u8; 32]> = demo
+            .cards()
+            .iter()
+            .map(|s| SigningIdentity::derive_credential(s, sm.hash(), "v6").public_key())
+            .collect();
+        c.sort_unstable();
+        c
+    };
+    let open = |items: Vec<String>| {
+        let vm = VoteParams {
+            vote_id: "v6".into(),
+            vote_type: VoteType::Motion,
+            items,
+            max_yes: None,
+            options: None,
+            nonce: [7; 16],
+        }
+        .build(&sm)
+        .unwrap();
+        let roll = RollCall::sign(&officer, &sm, &vm, creds.clone(), 0);
+        json!({ "vote_manifest": hex::encode(vm.bytes()), "roll_call": roll.to_json() })
+    };
+    let title = demo.vote("v6").await["items"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Before the secretariat opened it: refused, nothing stored.
+    demo.post("/api/e2e/votes", &open(vec![title.clone()]))
+        .await
+        .err(409, "not_awaiting_roll_call");
+    assert_eq!(demo.get("/api/public/e2e/votes/v6").await.status, 404);
+    // Stop the simulated officer from answering first: it only acts on v6 after the open,
+    // so race it with a wrong manifest right away and then the right one.
+    demo.op("/api/operator/votes/v6/open", json!({})).await.ok();
+    let wrong = demo
+        .post("/api/e2e/votes", &open(vec!["另一项议案".into()]))
+        .await;
+    if wrong.status.as_u16() == 400 {
+        assert!(
+            wrong.body["message"].as_str().unwrap().contains("items"),
+            "{}",
+            wrong.body
+        );
+    } else {
+        // The simulated officer was faster: the vote is already open under its manifest.
+        wrong.err(409, "e2e_vote_conflict");
+    }
+    demo.wait("v6", "opened", |v| v["state"] == "open").await;
+}
+
+#[tokio::test]
+async fn a_rules_document_the_encrypted_ballot_cannot_carry_is_refused_for_it_saying_why() {
+    let demo = Demo::start(4).await;
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(crate::helpers::repo(
+            "firmware-config/rules/satisfaction.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    doc["options"] = json!(["满意", "较满意", "基本满意", "不太满意", "不满意"]);
+    doc["title"] = json!("五个等次的测评办法");
+    let adopted = Demo::answer(
+        http()
+            .post(format!("{}/api/operator/rules", demo.base))
+            .header(COOKIE, &demo.cookie)
+            .header(CONTENT_TYPE, "application/json")
+            .body(doc.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .ok();
+    let sha = adopted["rules"]["sha256"]
+        .as_str()
+        .or(adopted["sha256"].as_str())
+        .unwrap()
+        .to_string();
+    let create = |mode: Option<&str>| {
+        let mut b = json!({ "title": "测评", "rules_sha256": sha, "items": ["项目甲"] });
+        if let Some(m) = mode {
+            b["mode"] = json!(m);
+        }
+        b
+    };
+    // The default is encrypted here (secret, ceremony complete): refused, saying why and how.
+    let e = demo
+        .op("/api/operator/votes", create(None))
+        .await
+        .err(400, "bad_mode");
+    let m = e["message"].as_str().unwrap();
+    assert!(m.contains("3或4个等次") && m.contains("plain"), "{m}");
+    demo.op("/api/operator/votes", create(Some("encrypted")))
+        .await
+        .err(400, "bad_mode");
+    let v = demo
+        .op("/api/operator/votes", create(Some("plain")))
+        .await
+        .ok();
+    assert_eq!(v["vote"]["mode"], "plain");
+    demo.op("/api/operator/votes", create(Some("sealed")))
+        .await
+        .err(400, "bad_json");
+}
