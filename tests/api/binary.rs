@@ -438,7 +438,7 @@ async fn a_vote_whose_period_ended_while_down_is_closed_at_restart() {
         .unwrap();
     let vote: Value = op(
         "/api/operator/votes".into(),
-        serde_json::to_vec(&json!({ "title": "关于某事项的决定", "rules_sha256": adopted["sha256"], "items": ["关于某事项的决定"] })).unwrap(),
+        serde_json::to_vec(&json!({ "title": "关于某事项的决定", "rules_sha256": adopted["sha256"], "items": ["关于某事项的决定"], "mode": "plain" })).unwrap(),
         "application/json",
     )
     .await

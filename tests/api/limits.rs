@@ -810,8 +810,9 @@ async fn csrf_rests_on_same_site_alone() {
         .body("{}");
     refused(answer(r).await, 403, "foreign_origin");
     app.get("/api/operator/status", Auth::Operator).await.ok();
-    // Reading is not a state change: a GET with a foreign Origin is answered (the browser
-    // keeps the answer from the foreign page: no CORS header is ever sent).
+    // Reading is not a state change: a GET with a foreign Origin is answered. Public data is
+    // readable by any page (the installed booth is another origin), never with credentials;
+    // nothing of the operator's is.
     let r = c
         .get(format!("{base}/api/public/votes"))
         .header(ORIGIN, &foreign)
@@ -819,5 +820,12 @@ async fn csrf_rests_on_same_site_alone() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers().get("access-control-allow-credentials").is_none());
+    let r = op(c.get(format!("{base}/api/operator/status")))
+        .header(ORIGIN, &foreign)
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
