@@ -16,6 +16,18 @@ let flash = null;
 const errors = {};
 /** The tally on view: the same element across the redraws (every second while a vote is open). */
 const resultView = h("div", { id: "result-view" });
+// File inputs cannot be refilled after a redraw (a browser keeps the chosen file only in the
+// element): the same two elements across the redraws, so a file chosen is never lost.
+const rulesFile = h("input", { type: "file", accept: "application/json,.json", id: "rules-file" });
+const rosterFile = h("input", { type: "file", accept: ".csv,text/csv", id: "roster-file" });
+/** Encrypted votes after their close: `/api/public/votes/{id}/e2e` by vote id. */
+const e2e = {};
+/** The scrutineers of the key ceremony (guardians), from the agenda: index → name. */
+let guardians = null;
+/** Adopted rules documents by SHA-256 (parsed), for the officer's command. */
+let rulesDocs = {};
+/** The decided result of a closed encrypted vote, privately: its announcement, by vote id. */
+const decidedText = {};
 
 function note(text, error = false) {
   flash = { text, error };
@@ -101,11 +113,72 @@ async function load() {
     loadedAt.t = Date.now();
     deputies = (await api("GET", "/api/operator/deputies")).deputies;
     scrutineerList = (await api("GET", "/api/operator/scrutineers")).scrutineers;
+    await loadEncrypted();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return loginForm();
     return note("无法连接表决系统：" + e.message, true);
   }
   render();
+}
+
+const encrypted = (v) => v.mode === "encrypted";
+/** 「加密投票」/「普通投票」. */
+const modeName = (v) => (encrypted(v) ? "加密" : v.mode_zh && v.mode !== "plain" ? v.mode_zh : "普通") + "投票";
+
+/** What the encrypted votes need beyond the status: the agenda's scrutineers, the rules
+ *  documents (for the officer's command) and each closed vote's decryption progress. */
+async function loadEncrypted() {
+  const enc = status.votes.filter(encrypted);
+  if (!enc.length) return;
+  if (!guardians) {
+    const agenda = await api("GET", "/api/public/e2e/agenda").catch(() => null);
+    if (agenda?.guardians) guardians = agenda.guardians.map((g) => ({ index: g.index, name: g.name || null }));
+  }
+  if (enc.some((v) => v.state === "draft") && status.rules.some((r) => !rulesDocs[r.sha256])) {
+    const list = await api("GET", "/api/operator/rules").catch(() => null);
+    for (const r of list?.rules || []) {
+      try { rulesDocs[r.sha256] = JSON.parse(r.document); } catch { /* the command then names no form */ }
+    }
+  }
+  await Promise.all(enc.filter((v) => v.state === "closed").map((v) => loadE2e(v.id)));
+}
+
+async function loadE2e(id) {
+  const s = await api("GET", "/api/public/votes/" + id + "/e2e").catch(() => null);
+  if (s) e2e[id] = s;
+  if (s?.decided && !decidedText[id]) {
+    const r = await api("GET", "/api/operator/votes/" + id + "/result").catch(() => null);
+    if (r) decidedText[id] = r.announcement || "";
+  }
+}
+
+// While a closed encrypted vote waits for its decryption, its progress is read again: the
+// scrutineers' partial decryptions arrive one by one.
+setInterval(async () => {
+  const waiting = status?.votes.filter((v) => encrypted(v) && v.state === "closed" && !e2e[v.id]?.decided) || [];
+  if (!waiting.length) return;
+  await Promise.all(waiting.map((v) => loadE2e(v.id)));
+  render();
+}, 1500);
+
+/** Shell quoting for the officer's command: single quotes around anything not plain. */
+const sh = (s) => (/^[\w.:\/=@%+-]+$/.test(s) ? s : "'" + String(s).replace(/'/g, "'\\''") + "'");
+
+/** The command the credential officer runs to sign the opening roll call of vote `v`: the vote
+ *  manifest's type and items as the rules document makes them (rules/encrypted.rs form_for),
+ *  and the hall's count of the deputies present. */
+function officerCommand(v) {
+  const doc = rulesDocs[v.rules_sha256];
+  const n = v.items.length;
+  const args = ["piaojue", "officer", "open", "--url", location.origin, "--vote-id", v.id];
+  if (v.kind === "motion") args.push("--type", "motion");
+  else if (v.kind === "project_selection") args.push("--type", doc?.form === "approve_up_to_n" ? "approve_up_to_n" : "per_item");
+  else if (v.kind === "satisfaction") args.push("--type", "satisfaction");
+  for (const item of v.items) args.push("--item", item);
+  if (v.kind === "project_selection" && typeof v.max_yes === "number") args.push("--max-yes", String(Math.min(v.max_yes, n)));
+  if (v.kind === "satisfaction") for (const o of v.options || []) args.push("--option", o);
+  args.push("--confirm-present", String(status.attendance.present));
+  return args.map(sh).join(" ");
 }
 
 function figure(label, n, id) {
@@ -150,6 +223,15 @@ function voteActions(v) {
   const b = (label, id, onclick, primary) => h("button", { class: primary ? "primary" : "", id: id + "-" + v.id, onclick }, label);
   const n = noun(v.kind);
   const swallow = (p) => p.catch(() => {});
+  if (encrypted(v) && v.state === "draft" && v.awaiting_roll_call) {
+    return [h("div", { class: "awaiting", id: "awaiting-" + v.id },
+      h("p", { class: "waiting-line" }, "等待证件官签署点名"),
+      h("p", { class: "muted" }, "加密投票须由证件官签署开始点名后才开始" + n + "。证件官在其电脑上运行（实到人数须与会场清点的一致；证件官首次使用时另加 --mh 议程上印的会议清单哈希）："),
+      h("pre", { class: "command mono", id: "officer-command-" + v.id }, officerCommand(v)))];
+  }
+  if (encrypted(v) && v.state === "closed") {
+    return [h("span", { class: "muted" }, e2e[v.id]?.decided ? "已解密，请核对结果后宣布（见下方）" : "正在解密，见下方步骤")];
+  }
   switch (v.state) {
     case "draft":
       return [
@@ -178,6 +260,47 @@ function voteActions(v) {
     default:
       return [h("span", { class: "muted" }, v.cancelled_reason ? "原因：" + v.cancelled_reason : "")];
   }
+}
+
+/** A closed encrypted vote, step by step: 关闭 → 清单哈希 (read aloud, compared with the hall
+ *  screen) → 监票人解密 (who has, k needed) → 结果 (checked, then 宣布). */
+function e2eSteps(v) {
+  const s = e2e[v.id];
+  const n = noun(v.kind);
+  const decrypted = new Set(s?.decrypted_by || []);
+  const k = s?.k ?? "?";
+  const list = guardians || (s ? Array.from({ length: s.n }, (_, i) => ({ index: i + 1, name: null })) : []);
+  const step = (state, id, title, ...body) => h("li", { class: "step " + state, id: id + "-" + v.id, "data-step": id },
+    h("p", { class: "step-title" }, (state === "done" ? "✓ " : state === "current" ? "▶ " : "") + title), ...body);
+  const decided = !!s?.decided;
+  const b = (label, id, onclick, primary) => h("button", { class: primary ? "primary" : "", id: id + "-" + v.id, onclick }, label);
+  return h("tr", { class: "e2e-row", id: "e2e-" + v.id }, h("td", {}), h("td", { colspan: 5 },
+    h("ol", { class: "steps" },
+      step("done", "step-closed", "关闭",
+        h("p", {}, n + "已结束" + (s && typeof s.n_cast === "number" ? "，选票清单共 " + s.n_cast + " 张" : "") + "。"),
+        h("p", { class: "muted", id: "cast-count-" + v.id }, s && typeof s.cast_count === "number"
+          ? "证件官已核对：收到投票通知 " + s.cast_count + " 份" + (s.cast_count !== s.n_cast ? "（与清单张数不同，请告知监票人）" : "")
+          : "等待证件官核对投票通知……")),
+      step(s?.list_hash ? "done" : "current", "step-list-hash", "清单哈希",
+        s?.list_hash
+          ? [h("p", { class: "list-hash mono", id: "list-hash-" + v.id, "data-hash": s.list_hash }, s.list_hash_grouped || grouped(s.list_hash)),
+            h("p", { class: "muted" }, "请向会场宣读，并与会场大屏上的清单哈希逐组核对。")]
+          : h("p", { class: "muted" }, "正在读取……")),
+      step(decided ? "done" : s?.list_hash ? "current" : "todo", "step-decrypt", "监票人解密",
+        h("p", { id: "decrypt-count-" + v.id }, "需 " + k + " 位监票人解密，已有 " + decrypted.size + " 位" + (decided ? "，解密已完成。" : "……")),
+        h("ul", { class: "guardians", id: "guardians-" + v.id }, list.map((g) => h("li", { "data-guardian": g.index, class: decrypted.has(g.index) ? "ok" : "muted" },
+          "监票人 " + g.index + (g.name ? " " + g.name : "") + "：" + (decrypted.has(g.index) ? "已解密" : "未解密"))))),
+      step(decided ? "current" : "todo", "step-result", "结果",
+        decided
+          ? [decidedText[v.id] ? h("pre", { class: "announcement", id: "decided-" + v.id }, decidedText[v.id]) : null,
+            h("p", { class: "muted" }, "结果尚未公开，仅秘书处可见。核对后宣布：结果将在会场大屏、代表终端和公告中公开。"),
+            h("div", { class: "row" },
+              b("查看计票结果", "tally", () => showResult(v)),
+              b("宣布结果", "announce", () => {
+                if (window.confirm("宣布《" + v.title + "》的结果？\n宣布后，结果将在会场大屏、代表终端和公告中公开，不能撤回。")) act(v, "announce").catch(() => {});
+              }, true)),
+            errorBox("vote-" + v.id)]
+          : h("p", { class: "muted" }, "解密完成后在此核对结果并宣布。")))));
 }
 
 /** 取消, in a column of its own at the far end of the row, and asking for a reason. */
@@ -209,7 +332,8 @@ async function showResult(v) {
   } catch { return; }
   const cosigned = bundle.signatures.filter((s) => s.role === "scrutineer");
   const box = resultView;
-  const missing = notVoted(v, r);
+  const enc = encrypted(v);
+  const missing = enc ? null : notVoted(v, r);
   const roll = r.vote.roll || v.roll;
   const count = roll && typeof roll.enabled === "number" ? roll.enabled - (typeof r.cast === "number" ? r.cast : roll.cast || 0) : null;
   show(box, h("h2", {}, "计票结果：" + v.title + (v.state === "closed" ? "（尚未宣布，仅秘书处可见）" : "")),
@@ -218,44 +342,57 @@ async function showResult(v) {
       h("h3", {}, "未按表决器的代表" + (missing ? "（" + missing.length + "名）" : count !== null ? "（" + count + "名）" : "")),
       missing
         ? (missing.length ? h("p", {}, missing.map((d) => d.name + (d.delegation ? "（" + d.delegation + (d.seat ? " " + d.seat : "") + "）" : "")).join("、")) : h("p", {}, "无：参加" + noun(v.kind) + "的代表都已投票。"))
-        : h("p", { class: "muted" }, count === 0 ? "无：参加" + noun(v.kind) + "的代表都已投票。" : "表决系统未提供名单。")),
-    h("p", {}, "监票人会签：" + (cosigned.length ? cosigned.map((s) => s.name).join("、") : "无")),
-    h("p", { class: "muted" }, "回执码 " + r.receipts.length + " 个；结果包 SHA-256 " + (r.vote.bundle_sha256 || "（宣布后公布）")));
+        : h("p", { class: "muted" }, count === 0 ? "无：参加" + noun(v.kind) + "的代表都已投票。"
+          : enc ? "加密投票：表决系统不知道哪些代表投了票，只知道张数。" : "表决系统未提供名单。")),
+    enc
+      ? h("p", {}, "解密的监票人：" + (e2e[v.id]?.decrypted_by || []).map((i) => "监票人 " + i + (guardians?.find((g) => g.index === i)?.name ? " " + guardians.find((g) => g.index === i).name : "")).join("、"))
+      : h("p", {}, "监票人会签：" + (cosigned.length ? cosigned.map((s) => s.name).join("、") : "无")),
+    enc
+      ? h("p", { class: "muted" }, "加密选票 " + (e2e[v.id]?.n_cast ?? r.cast) + " 张；清单哈希 " + (e2e[v.id]?.list_hash_grouped || "") + "；结果包 SHA-256 " + (e2e[v.id]?.bundle_sha256 || r.vote.bundle_sha256 || ""))
+      : h("p", { class: "muted" }, "回执码 " + r.receipts.length + " 个；结果包 SHA-256 " + (r.vote.bundle_sha256 || "（宣布后公布）")));
   box.scrollIntoView();
 }
 
 function votes() {
   const rows = status.votes.map((v) => {
     const left = v.state === "open" && typeof v.seconds_left === "number" ? Math.max(0, v.seconds_left - Math.floor((Date.now() - loadedAt.t) / 1000)) : null;
-    return h("tr", { id: "vote-" + v.id },
-      h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted kind" }, [secrecy(v), kindZh[v.kind] || noun(v.kind)].filter(Boolean).join("") + " · " + v.items.length + "项")),
+    const row = h("tr", { id: "vote-" + v.id, class: encrypted(v) && v.state === "closed" ? "has-steps" : null },
+      h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted kind" }, [secrecy(v), kindZh[v.kind] || noun(v.kind)].filter(Boolean).join("") + " · " + v.items.length + "项"),
+        h("div", { class: "mode " + (encrypted(v) ? "mode-encrypted" : "mode-plain"), id: "mode-" + v.id }, modeName(v))),
       h("td", { class: "state" }, stateName(v), left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
       h("td", {}, turnoutBar(v.turnout)),
       h("td", {}, h("div", { class: "row" }, voteActions(v)), errorBox("vote-" + v.id)),
       h("td", { class: "aside" }, cancelAction(v)));
+    return encrypted(v) && v.state === "closed" ? [row, e2eSteps(v)] : row;
   });
   const rules = status.rules;
   const title = h("input", { id: "new-title", placeholder: "表决事项名称", size: 40 });
   const rule = h("select", { id: "new-rules" }, rules.map((r) => h("option", { value: r.sha256 }, r.title + "（" + kindZh[r.kind] + "）")));
   const items = h("textarea", { id: "new-items", rows: 4, cols: 50, placeholder: "每行一项：候选项目、议案或测评事项" });
+  const mode = h("select", { id: "new-mode", "aria-label": "投票方式" },
+    h("option", { value: "" }, "默认（无记名且密钥仪式已完成时为加密投票）"),
+    h("option", { value: "encrypted" }, "加密投票"),
+    h("option", { value: "plain" }, "普通投票"));
   return h("section", {}, h("h2", {}, "表决"),
-    h("table", {}, h("thead", {}, h("tr", {}, ["编号", "事项", "状态", "投票进度", "操作", ""].map((t) => h("th", {}, t)))), h("tbody", {}, rows)),
+    h("table", {}, h("thead", {}, h("tr", {}, ["编号", "事项", "状态", "投票进度", "操作", ""].map((t) => h("th", {}, t)))), h("tbody", {}, rows.flat())),
     resultView,
     h("h3", {}, "新建表决"),
-    h("div", { class: "row" }, title, rule),
+    h("div", { class: "row" }, title, rule, mode),
     items,
     h("div", {}, h("button", { id: "create", onclick: async () => {
       const list = items.value.split("\n").map((s) => s.trim()).filter(Boolean);
-      const r = await call("POST", "/api/operator/votes", { title: title.value, rules_sha256: rule.value, items: list }, { where: "create" }).catch(() => null);
+      const body = { title: title.value, rules_sha256: rule.value, items: list };
+      if (mode.value) body.mode = mode.value;
+      const r = await call("POST", "/api/operator/votes", body, { where: "create" }).catch(() => null);
       if (!r) return;
-      note("已新建" + noun(r.vote.kind) + " " + r.vote.id + "。");
+      note("已新建" + noun(r.vote.kind) + " " + r.vote.id + "（" + modeName(r.vote) + "）。");
       load();
     } }, "新建")),
     errorBox("create"));
 }
 
 function rulesSection() {
-  const file = h("input", { type: "file", accept: "application/json,.json", id: "rules-file" });
+  const file = rulesFile;
   return h("section", {}, h("h2", {}, "办法"),
     h("ul", {}, status.rules.map((r) => h("li", {}, r.title, " ", h("span", { class: "muted mono" }, r.sha256.slice(0, 16) + "…")))),
     h("div", { class: "row" }, file, h("button", { onclick: async () => {
@@ -263,6 +400,7 @@ function rulesSection() {
       const raw = new Uint8Array(await file.files[0].arrayBuffer());
       const r = await call("POST", "/api/operator/rules", undefined, { raw, where: "rules" }).catch(() => null);
       if (!r) return;
+      file.value = "";
       note("已通过并冻结《" + r.title + "》，SHA-256 " + r.sha256 + "。");
       load();
     } }, "通过办法文件")),
@@ -270,7 +408,7 @@ function rulesSection() {
 }
 
 function roster() {
-  const file = h("input", { type: "file", accept: ".csv,text/csv", id: "roster-file" });
+  const file = rosterFile;
   const search = h("input", { placeholder: "按姓名、代表团或座位筛选", value: filter, oninput: (e) => { filter = e.target.value; renderRoster(); }, id: "roster-filter" });
   return h("section", {}, h("h2", {}, "代表名册"),
     deputies.length === 0 ? h("div", { class: "row" }, file, h("button", { onclick: async () => {
@@ -278,6 +416,7 @@ function roster() {
       const raw = new Uint8Array(await file.files[0].arrayBuffer());
       const r = await call("POST", "/api/operator/roster", undefined, { raw, contentType: "text/csv", where: "roster" }).catch(() => null);
       if (!r) return;
+      file.value = "";
       note("已导入" + r.imported + "名代表。");
       load();
     } }, "导入名册 CSV")) : null,
@@ -334,6 +473,10 @@ const ACTION_ZH = {
   presence: "出席状态", reissue: "重新发卡", adopt_rules: "通过办法", create_vote: "新建表决", open_vote: "开始表决",
   extend_vote: "延长表决时间", close_vote: "结束表决", announce_vote: "宣布结果", cancel_vote: "取消表决", cast: "投票",
   demo_cast: "演示：模拟投票", add_scrutineer: "增设监票人", enrol_scrutineer: "监票人登记终端", cosign: "监票人会签",
+  publish_manifest: "发布会议清单（加密投票）", ceremony_message: "密钥仪式消息",
+  request_roll_call: "请证件官签署点名", e2e_open: "证件官签署开始点名", e2e_close: "加密投票关闭，签署清单哈希",
+  e2e_roll_call: "证件官签署结束点名", e2e_partial: "监票人部分解密", e2e_result: "合并解密", e2e_decided: "加密投票计票完成",
+  e2e_spoiled: "公布核验作废的选票",
 };
 const PRESENCE_ZH = { absent: "未签到", present: "已签到", left: "中途退场", leave: "请假" };
 
@@ -348,6 +491,11 @@ function auditLine(e) {
   if (d.reason) bits.push("原因：" + d.reason);
   if (d.cosigned_by) bits.push("监票人 " + d.cosigned_by + " 会签");
   if (typeof d.cast === "number") bits.push("投票 " + d.cast + " 张");
+  if (typeof d.n_cast === "number") bits.push("选票 " + d.n_cast + " 张");
+  if (typeof d.cast_count === "number") bits.push("投票通知 " + d.cast_count + " 份");
+  if (typeof d.guardian === "number") bits.push("监票人 " + d.guardian);
+  if (d.list_hash) bits.push("清单哈希 " + grouped(d.list_hash).slice(0, 19) + " …");
+  if (d.mode === "encrypted") bits.push("加密投票");
   if (d.by === "period_ended") bits.push("表决时间到，自动结束");
   if (Array.isArray(d.deputies)) bits.push(d.deputies.length + " 名代表");
   else if (typeof d.deputies === "number") bits.push(d.deputies + " 名代表");
