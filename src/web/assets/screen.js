@@ -12,10 +12,17 @@ const PAGE_SECONDS = 8;
 
 const defaultOptions = { motion: ["赞成", "反对", "弃权"], project_selection: ["赞成", "不赞成", "弃权"], satisfaction: ["满意", "基本满意", "不满意"] };
 
-/** What the kind is, how it is voted: 「民生实事项目票决（无记名）」. */
+/** What the kind is, how it is voted: 「民生实事项目票决（无记名 · 加密投票）」. */
 function kindLine(v) {
-  const s = secrecy(v);
-  return (kindZh[v.kind] || noun(v.kind)) + (s ? "（" + s + "）" : "");
+  const how = [secrecy(v), modeName(v)].filter(Boolean).join(" · ");
+  return (kindZh[v.kind] || noun(v.kind)) + (how ? "（" + how + "）" : "");
+}
+
+const encrypted = (v) => v?.mode === "encrypted";
+/** 「加密投票」/「普通投票」, when the appliance says which. */
+function modeName(v) {
+  if (!v?.mode) return "";
+  return encrypted(v) ? "加密投票" : v.mode === "plain" ? "普通投票" : (v.mode_zh || v.mode) + "投票";
 }
 
 /** The rule a deputy must keep, as the hall hears it. */
@@ -162,6 +169,33 @@ function openView(v) {
   return view;
 }
 
+/** A closed encrypted vote before its announcement: the list hash, large, to be read aloud
+ *  and compared (16 groups of four hex digits, four to a line), its QR code, and how many
+ *  scrutineers have decrypted. */
+function listHashView(v, s) {
+  const n = noun(v.kind);
+  const groups = (s?.list_hash || "").match(/.{4}/g) || [];
+  const lines = [];
+  for (let i = 0; i < groups.length; i += 4) lines.push(h("div", { class: "hash-line" }, groups.slice(i, i + 4).join(" ")));
+  const done = s?.decrypted_by?.length ?? 0;
+  return [
+    h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
+    h("p", { class: "rule", id: "closed-line" }, n + "结束" + (s && typeof s.n_cast === "number" ? "，选票清单共 " + s.n_cast + " 张" : "") +
+      (v.turnout ? "（已投票 " + v.turnout.cast + " / " + v.turnout.enabled + "）" : "")),
+    h("div", { class: "list-hash-box" },
+      h("div", { class: "list-hash-text" },
+        h("p", { class: "live-label" }, "清单哈希"),
+        s?.list_hash
+          ? h("div", { class: "list-hash mono", id: "list-hash", "data-hash": s.list_hash }, lines)
+          : h("p", { class: "live-label", id: "list-hash-pending" }, "正在读取……")),
+      s?.list_hash ? h("div", { class: "qr list-hash-qr" }, h("img", { src: "/api/public/votes/" + v.id + "/list-hash.svg", alt: "清单哈希二维码", id: "list-hash-qr" }),
+        h("p", { class: "qr-label" }, "扫码核对清单哈希")) : null),
+    h("p", { class: "rule", id: "decrypting" }, s?.decided
+      ? "监票人已完成解密（" + done + " / " + s.k + " 位），等待宣布结果"
+      : "监票人解密中：已有 " + done + " / " + (s?.k ?? "?") + " 位"),
+  ];
+}
+
 function closedView(v) {
   const n = noun(v.kind);
   return [
@@ -171,7 +205,7 @@ function closedView(v) {
   ];
 }
 
-function announcedView(v, r) {
+function announcedView(v, r, e2eStatus) {
   return [
     h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
     h("p", { class: "summary", id: "announcement" }, summary(r)),
@@ -188,7 +222,8 @@ function announcedView(v, r) {
         (r.scrutineers || []).length
           ? h("p", { class: "fp", id: "scrutineers" }, "监票人：", r.scrutineers.map((s) => s.name + "（指纹 " + (s.fingerprint_grouped || "") + "）").join("、"))
           : null,
-        h("p", { class: "fp mono" }, "SHA-256 " + (v.bundle_sha256 || "")))),
+        e2eStatus?.list_hash ? h("p", { class: "fp", id: "announced-list-hash" }, "清单哈希：", e2eStatus.list_hash_grouped || grouped(e2eStatus.list_hash)) : null,
+        h("p", { class: "fp mono" }, "SHA-256 " + (v.bundle_sha256 || e2eStatus?.bundle_sha256 || "")))),
   ];
 }
 
@@ -208,18 +243,38 @@ async function render() {
   // A closed vote is being counted until it is announced; an older one left unannounced
   // does not hide a later announcement.
   const counting = closed && (!announced || closed.closed_at > announced.announced_at) ? closed : null;
+  const starting = votes.find((v) => v.state === "draft" && v.awaiting_roll_call);
+  decrypting = null;
   if (open) { body = openView(open); key = open.id + ":open"; }
-  else if (counting) body = closedView(counting);
+  else if (counting && encrypted(counting)) {
+    const s = await api("GET", "/api/public/votes/" + counting.id + "/e2e").catch(() => null);
+    if (!s?.decided) decrypting = counting.id;
+    // Redrawn only when something changed: the QR code is not reloaded every poll.
+    const view = JSON.stringify([counting.id, counting.title, counting.turnout, s]);
+    if (view === shownView) return;
+    shownView = view;
+    body = listHashView(counting, s);
+  } else if (counting) body = closedView(counting);
   else if (announced) {
     const r = await api("GET", announced.result_url);
-    body = announcedView(announced, r);
+    const s = encrypted(announced) ? await api("GET", "/api/public/votes/" + announced.id + "/e2e").catch(() => null) : null;
+    body = announcedView(announced, r, s);
     key = announced.id + ":announced";
   } else {
     body = [h("h2", {}, "请代表们就座，等待表决开始"),
       h("p", { class: "rule" }, "应到 " + session.attendance.seated + " 名　实到 " + session.attendance.present + " 名")];
   }
+  // An encrypted vote about to open (the credential officer signs its roll call) goes above
+  // an announced result, not above an open or counted vote.
+  if (starting && !open && !counting) {
+    body = [h("h2", { id: "title" }, kindLine(starting) + "：" + starting.title),
+      h("p", { class: "counting", id: "starting" }, "即将开始" + noun(starting.kind)),
+      h("p", { class: "rule" }, "等待证件官签署点名")];
+    key = null;
+  }
+  if (!(counting && encrypted(counting))) shownView = null;
   show(app, head, body);
-  app.dataset.state = open ? "open" : counting ? "closed" : announced ? "announced" : "idle";
+  app.dataset.state = open ? "open" : counting ? "closed" : starting ? "starting" : announced ? "announced" : "idle";
   const box = app.querySelector(".paged");
   if (box && key) paginate(box, key);
   else current = null;
@@ -237,5 +292,9 @@ const again = () => { clearTimeout(timer); timer = setTimeout(() => render().cat
 listen((e) => { if (e.type === "attendance") session = null; again(); });
 // While a vote is open, the turnout and the end of the period also show without an event.
 setInterval(() => { if (shown) again(); }, 5000);
+// While the scrutineers decrypt, each partial decryption shows as it arrives.
+let decrypting = null;
+let shownView = null;
+setInterval(() => { if (decrypting) again(); }, 1500);
 window.addEventListener("resize", again);
 render().catch(() => show(app, h("h1", {}, "正在连接表决系统……")));
