@@ -121,6 +121,10 @@ async function enrol(code, pinned) {
 /** What the tablet knows of each vote from the public list: its kind and 记名/无记名. */
 let info = {};
 const nounOf = (voteId) => noun(info[voteId]?.kind);
+/** An encrypted vote is not voted on this page but in the booth (加密投票终端). */
+const encrypted = (voteId) => info[voteId]?.mode === "encrypted";
+/** Whether this appliance is a demo that serves the booth itself (asked once). */
+let boothHere = null;
 
 /** The receipts this tablet received, kept until the session ends (a reload keeps them). */
 function receipts() {
@@ -184,7 +188,7 @@ async function refresh() {
     }
     if (pending[v.id]) store.removeItem("piaojue.pending." + v.id);
   }
-  const open = me.votes.find((v) => v.state === "open" && v.enabled && !v.cast);
+  const open = me.votes.find((v) => v.state === "open" && v.enabled && !v.cast && !encrypted(v.id));
   if (open && (screen === "home" || screen === "receipt" || ballot?.vote_id !== open.id)) return loadBallot(open.id);
   if (!open && (screen === "ballot" || screen === "confirm")) {
     // The vote closed while the deputy was choosing.
@@ -297,11 +301,22 @@ async function renderHome(confirmingCheckout = false) {
   if (offline) parts.push(h("div", { class: "notice error", role: "alert" }, "与表决系统的连接中断，正在重试……您的登记和回执已保存在本终端。"));
   parts.push(messageBox());
   const latest = [...me.votes].reverse();
-  const open = latest.find((v) => v.state === "open");
-  const waiting = latest.find((v) => v.state === "open" && !v.enabled);
+  const elsewhere = latest.find((v) => v.state === "open" && encrypted(v.id));
+  const open = latest.find((v) => v.state === "open" && !encrypted(v.id));
+  const waiting = latest.find((v) => v.state === "open" && !v.enabled && !encrypted(v.id));
   const done = latest.find((v) => v.state === "announced");
+  if (elsewhere) {
+    if (boothHere === null) {
+      boothHere = false;
+      api("GET", "/api/public/demo/booth-config").then(() => { boothHere = true; if (screen === "home") renderHome(); }).catch(() => {});
+    }
+    parts.push(h("div", { class: "notice", id: "encrypted-vote" },
+      h("p", { class: "big" }, "《" + elsewhere.title + "》"),
+      h("p", {}, "本次表决为加密投票，请在加密投票终端上投票。"),
+      boothHere ? h("p", {}, h("a", { href: "/booth", id: "booth-link" }, "打开加密投票终端（演示）")) : null));
+  }
   if (waiting) parts.push(h("div", { class: "notice", id: "not-enabled" }, "《" + waiting.title + "》正在" + nounOf(waiting.id) + "。开始" + nounOf(waiting.id) + "时您未签到，不能参加本次" + nounOf(waiting.id) + "。"));
-  else if (!open) parts.push(h("p", { class: "big", id: "waiting" }, "请等待表决开始。"));
+  else if (!open && !elsewhere) parts.push(h("p", { class: "big", id: "waiting" }, "请等待表决开始。"));
   const kept = receipts();
   const cast = latest.filter((v) => v.cast && v.receipt_code);
   if (cast.length) parts.push(h("section", { id: "receipts" }, h("h2", {}, "我的回执"), cast.map((v) => receiptCard(v, kept[v.id]))));
