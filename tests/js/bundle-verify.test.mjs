@@ -258,6 +258,9 @@ const CASES = [
   ["no manifest hash", edit((v) => { delete v.manifest_hash; })],
   ["a duplicate joint_key", () => JSON.stringify(tiny()).replace('"joint_key":', '"joint_key":"00","joint_key":')],
   ["a duplicate unknown top-level key", () => JSON.stringify(tiny()).replace('"joint_key":', '"x":1,"x":2,"joint_key":')],
+  ["an extra key nested 126 deep", () => JSON.stringify(tiny()).replace(/}$/, ',"deep":' + "[".repeat(126) + "]".repeat(126) + "}")],
+  ["an extra key nested 127 deep", () => JSON.stringify(tiny()).replace(/}$/, ',"deep":' + "[".repeat(127) + "]".repeat(127) + "}")],
+  ["a vote nested too deep", edit((v) => { let x = []; for (let i = 0; i < 124; i++) x = [x]; v.votes[0].rejected = [{ reason: "late", ballot: x }]; })],
   ["null", () => "null"],
   ["an empty object", () => "{}"],
   ["not UTF-8", () => Buffer.from([0xff, 0xfe])],
@@ -572,4 +575,32 @@ test("verify-worker.js: progress and the report; a FULL run on the bundle it kee
   assert.equal(t.type, "task-done");
   assert.equal(t.result.ok, false);
   assert.match(t.result.errors[0], /identity/);
+});
+
+test("the verify page's whole import graph is embedded (src/web/mod.rs), workers and dynamic imports included", () => {
+  const mod = fs.readFileSync(join(root, "src/web/mod.rs"), "utf8");
+  const embedded = new Set([...mod.matchAll(/include_bytes!\("assets\/([^"]+)"\)/g)].map((m) => m[1]));
+  const assets = new URL("../../src/web/assets/", import.meta.url);
+  const seen = new Set();
+  const visit = (rel) => {
+    if (seen.has(rel)) return;
+    seen.add(rel);
+    assert.ok(embedded.has(rel), rel + " is imported by the verify page but not embedded");
+    const src = fs.readFileSync(new URL(rel, assets), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+    const specs = [
+      ...[...src.matchAll(/^\s*(?:import|export)\s+[\w*{}\s,$]*?\s*from\s*["']([^"']+)["']/gm)].map((m) => m[1]),
+      ...[...src.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]),
+      ...[...src.matchAll(/new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[1]),
+    ];
+    for (const spec of specs) {
+      assert.ok(spec.startsWith("./") || spec.startsWith("../"), rel + ": " + spec);
+      visit(new URL(spec, new URL(rel, assets)).href.slice(assets.href.length));
+    }
+  };
+  visit("verify.js");
+  for (const f of ["e2e/verify-worker.js", "e2e/bundle-verify.js", "checks.js", "rules.js", "e2e/e2e.js", "vendor/noble-curves/ed25519.js"]) assert.ok(seen.has(f), f);
+  // The page asks for nothing outside its origin.
+  for (const f of ["verify.js", "e2e/verify-worker.js", "e2e/bundle-verify.js"]) assert.doesNotMatch(fs.readFileSync(new URL(f, assets), "utf8"), /https?:\/\//);
+  const html = fs.readFileSync(new URL("verify.html", assets), "utf8");
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, "no inline script (CSP script-src 'self')");
 });
