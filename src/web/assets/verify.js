@@ -195,7 +195,7 @@ function reportV2(r, onFull, running) {
     h("ul", { class: "checks" }, r.checks.map((c) => h("li", { class: c.ok === true ? "ok" : c.ok === false ? "bad" : "muted", "data-check": c.name },
       (c.ok === true ? "✓ " : c.ok === false ? "✗ " : "… ") + (LABEL_V2[c.name] || c.name) + "：" + detailV2Zh(c) + " ", h("code", { class: "mono muted" }, c.name)))),
     r.votes.map((v) => h("div", {}, h("h3", {}, "解密的票数：" + v.vote_id + "（投票 " + v.n_cast + " 张）"), countsTable(v))),
-    res ? h("div", {}, h("h3", {}, "按表决办法的票数"), countsTable({ items: res.items, options: res.options, counts: res.counts })) : null,
+    res && res.options ? h("div", {}, h("h3", {}, "按表决办法的票数"), countsTable({ items: res.items, options: res.options, counts: res.counts })) : null,
     r.announcement ? h("div", {}, h("h3", {}, "宣布的结果"), h("pre", { class: "announcement" }, r.announcement)) : null,
     h("div", { class: "notice" }, h("b", {}, "本页核验了："),
       "与命令行 piaojue verify 相同的检查 V1–V16（名称相同，结论相同）：会话清单与表决清单、密钥仪式（含重新开始的记录与申诉的裁决）、联合公钥、每张选票的证明与签名（按「核验全部选票的证明」后）、"
