@@ -219,21 +219,12 @@ impl Session {
     pub async fn e2e_cast(&self, vote: &str, body: Value) -> Result<Value, Refusal> {
         let done = self.ceremony_done().await?;
         let (sm, key) = (done.manifest.clone(), done.key.clone());
-        // A vote of this session takes ballots while it is open and its period runs.
-        if let Some(v) = self.linked_vote(vote)?
-            && (v.state != super::VoteState::Open
-                || super::votes::seconds_left(v.closes_at.as_deref()) == 0)
-        {
-            return Err(Refusal::VoteClosed);
-        }
         let vm = {
             let mut votes = self.e2e_votes.lock().await;
             let st = self.e2e_state(&mut votes, &sm, vote).await?;
-            if st.closed {
-                return Err(Refusal::VoteClosed);
-            }
-            st.manifest.clone()
+            (st.manifest.clone(), st.closed)
         };
+        let (vm, closed) = vm;
         // The same ballot again (a tablet that lost its answer, or anyone replaying a public
         // ballot): its receipt, without verifying or keeping anything (review I2).
         // Not even a ballot of this vote's shape: refused, nothing kept.
@@ -241,9 +232,22 @@ impl Session {
             .map_err(|e| Refusal::BallotRejected(format!("invalid: {e}")))?;
         let mut rk = b"rc/".to_vec();
         rk.extend_from_slice(&parsed.tracker(sm.hash(), vote));
+        // Before any state check: a tablet whose answer was lost in the last second gets its
+        // receipt after the close too (review: retry_of_accepted_encrypted_ballot_after_close).
         if let Some(receipt) = self.e2e_json(vote, &rk)? {
             return Ok(receipt);
         }
+        if closed {
+            return Err(Refusal::VoteClosed);
+        }
+        // A vote of this session takes ballots while it is open and its period runs.
+        if let Some(v) = self.linked_vote(vote)?
+            && (v.state != super::VoteState::Open
+                || super::votes::seconds_left(v.closes_at.as_deref()) == 0)
+        {
+            return Err(Refusal::VoteClosed);
+        }
+
         // An audited ballot was revealed: casting it would publish a known vote (V13).
         let mut sk = b"s/".to_vec();
         sk.extend_from_slice(&parsed.tracker(sm.hash(), vote));

@@ -32,6 +32,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("rules.js", JS, include_bytes!("assets/rules.js")),
     ("checks.js", JS, include_bytes!("assets/checks.js")),
     ("e2e/e2e.js", JS, include_bytes!("assets/e2e/e2e.js")),
+    // The sealed card's check symbols: the booth's (the demo serves the booth).
+    ("e2e/card.js", JS, include_bytes!("assets/e2e/card.js")),
     // The verify page's checks of encrypted (v2) bundles and the worker that runs them.
     (
         "e2e/bundle-verify.js",

@@ -279,6 +279,20 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
     demo.op("/api/operator/votes/v4/close", json!({}))
         .await
         .ok();
+    // retry_of_accepted_encrypted_ballot_after_close_gets_its_receipt (review): a tablet whose
+    // answer was lost gets the same receipt after the close; a new ballot is refused.
+    let again = demo
+        .post(
+            "/api/e2e/votes/v4/ballots",
+            &ballot.to_json("v4", vm.shape()),
+        )
+        .await
+        .ok();
+    assert_eq!(again, receipt);
+    let (late, _) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
+    demo.post("/api/e2e/votes/v4/ballots", &late.to_json("v4", vm.shape()))
+        .await
+        .err(409, "vote_closed");
     let st = demo.get("/api/public/votes/v4/e2e").await.ok();
     assert_eq!(st["n_cast"], 12);
     assert!(st["list_hash_grouped"].as_str().unwrap().len() == 79);
