@@ -821,7 +821,11 @@ async fn csrf_rests_on_same_site_alone() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
-    assert!(r.headers().get("access-control-allow-credentials").is_none());
+    assert!(
+        r.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
     let r = op(c.get(format!("{base}/api/operator/status")))
         .header(ORIGIN, &foreign)
         .send()
