@@ -55,6 +55,14 @@ pub async fn close(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = vote_id(&id)?;
+    // A vote of this session closes through its own close, which keeps the early-close rule
+    // of a secret vote and moves the vote record along.
+    if state.session.linked_vote(id)?.is_some() {
+        return Err(Refusal::E2eVoteConflict(format!(
+            "{id} is a vote of this session: close it with POST /api/operator/votes/{id}/close"
+        ))
+        .into());
+    }
     Ok(ok(state.session.e2e_close(id).await?))
 }
 

@@ -675,7 +675,11 @@ impl Session {
         if result.is_some()
             && let Some(id) = piaojue_core::ids::VoteId::parse(vote)
         {
-            self.e2e_finish(&id).await?;
+            // The partial is stored: a failure to decide now is the ticker's to retry, not
+            // this scrutineer's error.
+            if let Err(e) = self.e2e_finish(&id).await {
+                tracing::warn!(vote, error = %e, "deciding after the combination failed; retried");
+            }
         }
         Ok(json!({ "accepted": "new", "result": result }))
     }
@@ -709,7 +713,7 @@ impl Session {
             .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
         let partials: Vec<Value> = self.e2e_jsons(vote, b"p/")?;
         let rejected: Vec<Value> = self.e2e_jsons(vote, b"r/")?;
-        let n = self.store.e2e_scan(vote, b"b/")?.len();
+        let n = self.store.e2e_keys(vote, b"b/")?.len();
         Ok(json!({
             "vote_id": vote,
             "vote_manifest_hex": hex::encode(&vmb),
@@ -728,9 +732,9 @@ impl Session {
     pub fn e2e_trackers(&self, vote: &str) -> Result<Vec<String>, Refusal> {
         Ok(self
             .store
-            .e2e_scan(vote, b"b/")?
+            .e2e_keys(vote, b"b/")?
             .iter()
-            .map(|(k, _)| hex::encode(k))
+            .map(|k| hex::encode(k))
             .collect())
     }
 

@@ -113,7 +113,7 @@ impl Session {
 
     /// Ballots accepted so far in an encrypted vote.
     pub fn e2e_turnout(&self, vote: &str) -> Result<u64, Refusal> {
-        Ok(self.store.e2e_scan(vote, b"b/")?.len() as u64)
+        Ok(self.store.e2e_keys(vote, b"b/")?.len() as u64)
     }
 
     /// Closes an open encrypted vote (the secretariat, or its period's end): the list hash
@@ -204,6 +204,10 @@ impl Session {
         let Some(result) = self.store.e2e_get(id.as_str(), b"result")? else {
             return Ok(None);
         };
+        // The bundle needs the officer's closing roll call: decided once it is in.
+        if self.store.e2e_get(id.as_str(), b"roll_close")?.is_none() {
+            return Ok(None);
+        }
         let result: Value = serde_json::from_slice(&result).map_err(internal)?;
         let decoded: Vec<Vec<u64>> =
             serde_json::from_value(result["counts"].clone()).map_err(internal)?;
@@ -304,9 +308,9 @@ impl Session {
             .and_then(|b| serde_json::from_slice(&b).ok());
         let partials: Vec<u64> = self
             .store
-            .e2e_scan(vote, b"p/")?
+            .e2e_keys(vote, b"p/")?
             .iter()
-            .filter_map(|(k, _)| <[u8; 8]>::try_from(k.as_slice()).ok())
+            .filter_map(|k| <[u8; 8]>::try_from(k.as_slice()).ok())
             .map(u64::from_be_bytes)
             .collect();
         let (k, n) = match self.ceremony_done().await {

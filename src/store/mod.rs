@@ -793,6 +793,23 @@ impl Store {
             .collect()
     }
 
+    /// The keys (less the prefix) under `key`, without copying any value: trackers and
+    /// counts of a vote's ballots (tens of MB of values at NPC scale).
+    pub fn e2e_keys(&self, vote: &str, key: &[u8]) -> Result<Vec<Vec<u8>>, Refusal> {
+        let p = scoped(vote, key);
+        self.read(T::E2eVotes)
+            .get(T::E2eVotes)
+            .scan_prefix(&p)
+            .keys()
+            .map(|k| {
+                Ok(k.map_err(to_internal)?
+                    .get(p.len()..)
+                    .unwrap_or(&[])
+                    .to_vec())
+            })
+            .collect()
+    }
+
     /// The ceremony board's messages in the order they were accepted (SPEC-E2E §8).
     pub fn board(&self) -> Result<Vec<Vec<u8>>, Refusal> {
         board_in(&self.read(T::Board))

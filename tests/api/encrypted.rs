@@ -276,6 +276,11 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
         .await
         .ok();
     assert_eq!(sim["cast"], 11);
+    // operator_e2e_close_of_a_linked_vote_is_refused (review): the stand-alone close route
+    // would skip the secret vote's early-close rule and leave the vote record open.
+    demo.op("/api/operator/e2e/votes/v4/close", json!({}))
+        .await
+        .err(409, "e2e_vote_conflict");
     demo.op("/api/operator/votes/v4/close", json!({}))
         .await
         .ok();
