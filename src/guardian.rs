@@ -1476,32 +1476,9 @@ pub async fn audit(url: &str, mh: &str, file: &Path) -> Result<Vec<String>, Fail
     if vm.vote_id != vote {
         return Err(refuse("the vote manifest names another vote"));
     }
-    let ballot = piaojue_core::e2e::ballot::Ballot::from_json(&doc["ballot"], &vm)
-        .map_err(|e| refuse(format!("ballot: {e}")))?;
-    let list32 = |k: &str| -> Result<Vec<[u8; 32]>, Failure> {
-        doc[k]
-            .as_array()
-            .ok_or_else(|| refuse(format!("{k}: expected a list")))?
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                hex::decode_array::<32>(x.as_str().unwrap_or(""), &format!("{k}[{i}]"))
-                    .map_err(|e| refuse(e.to_string()))
-            })
-            .collect()
-    };
-    let revealed = piaojue_core::e2e::audit::Revealed {
-        choices: doc["choices"]
-            .as_array()
-            .ok_or_else(|| refuse("choices: expected a list"))?
-            .iter()
-            .map(|c| c.as_u64().ok_or_else(|| refuse("choices: not an index")))
-            .collect::<Result<_, _>>()?,
-        r: list32("r")?,
-        s: list32("s")?,
-    };
-    let shown = doc["shown"].as_str().unwrap_or("");
-    let tracker = piaojue_core::e2e::audit::audit_ballot(&sm, &vm, &key, &ballot, &revealed, shown)
+    let doc = piaojue_core::e2e::audit::AuditDocument::from_json(&doc, &vm).map_err(refuse)?;
+    let (ballot, revealed, shown) = (&doc.ballot, &doc.revealed, doc.shown.as_str());
+    let tracker = piaojue_core::e2e::audit::audit_ballot(&sm, &vm, &key, ballot, revealed, shown)
         .map_err(|e| refuse(format!("核验不通过（audit failed）: {e}")))?;
     let mut lines = vec![format!(
         "核验通过：平板加密的正是下列选择，跟踪码 {} 与平板显示一致（audit passed: the booth encrypted exactly these choices）",

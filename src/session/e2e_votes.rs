@@ -35,6 +35,13 @@ pub struct Completed {
     key: Arc<JointKey>,
 }
 
+/// How many ballots one deputy may audit (核验) in one vote: enough for spot checks, and
+/// the published list stays bounded by the roll.
+pub const AUDITS_PER_CREDENTIAL: u64 = 3;
+
+/// How many refused ballots of one credential a vote keeps for its bundle.
+pub const REJECTED_PER_CREDENTIAL: u64 = 3;
+
 /// The most ballots a vote's list answer carries at once.
 pub const MAX_BALLOTS_PER_ANSWER: usize = 200;
 
@@ -124,6 +131,16 @@ impl Session {
                 let ballot = Ballot::from_json(&v, &manifest).map_err(internal)?;
                 bx.admit(&ballot)
                     .map_err(|r| internal(format!("stored ballot: {r:?}")))?;
+            }
+            for (_, b) in self.store.e2e_scan(vote, b"s/")? {
+                let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+                let sp = piaojue_core::e2e::bundle::Spoiled::from_json(&v, "spoiled")
+                    .map_err(internal)?;
+                bx.reserve_a_values(sp.items.iter().chain(&sp.bits).map(|c| {
+                    let mut a = [0u8; 32];
+                    a.copy_from_slice(&c[..32]);
+                    a
+                }));
             }
             let closed = self.store.e2e_get(vote, b"close")?.is_some();
             votes.insert(
@@ -297,7 +314,7 @@ impl Session {
                 let cap = rejected_cap(&st.roll);
                 drop(votes);
                 return self
-                    .e2e_reject(vote, "invalid", &e.to_string(), body, cap)
+                    .e2e_reject(vote, &ballot.cred_pk, "invalid", &e.to_string(), body, cap)
                     .await;
             }
         };
@@ -311,12 +328,12 @@ impl Session {
                 // reason for it that a verifier could substantiate (review M7).
                 BoxRejection::DuplicateCiphertext => {
                     return Err(Refusal::BallotRejected(
-                        "invalid: a ciphertext repeats one already cast".into(),
+                        "invalid: a ciphertext repeats one already cast or audited (核验)".into(),
                     ));
                 }
             };
             return self
-                .e2e_reject(vote, reason, &format!("{r:?}"), body, cap)
+                .e2e_reject(vote, &ballot.cred_pk, reason, &format!("{r:?}"), body, cap)
                 .await;
         }
         let time = now();
@@ -360,80 +377,141 @@ impl Session {
         Ok(receipt)
     }
 
-    /// A booth's Benaloh audit (§12): the revealed ballot (ciphertexts, choices and their
-    /// randomness) is checked to re-encrypt under K and published as spoiled; its tracker can
-    /// never be cast afterwards, nor can a cast ballot be spoiled.
+    /// A booth's Benaloh audit (§12): the booth's audit document (`piaojue-audit/1`: the
+    /// signed ballot as it would have been cast, its choices and randomness). The ballot must be
+    /// valid and signed by an enabled credential (so audits are counted per deputy, at most
+    /// [`AUDITS_PER_CREDENTIAL`] each, and nobody else can fill the list), and re-encrypt to
+    /// the choices. Under the vote's lock none of its ciphertexts may be cast, and afterwards
+    /// none can be. The published record carries no credential (S4).
     pub async fn e2e_spoil(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
-        use piaojue_core::e2e::audit::{Revealed, reencrypts};
-        use piaojue_core::e2e::bundle::Spoiled;
+        use piaojue_core::e2e::audit::{AuditDocument, reencrypts};
         let done = self.ceremony_done().await?;
         let (sm, key) = (done.manifest.clone(), done.key.clone());
-        if let Some(v) = self.linked_vote(vote)?
-            && v.state != super::VoteState::Open
-        {
-            return Err(Refusal::VoteClosed);
-        }
-        let sp = Spoiled::from_json(body, "spoiled").map_err(|e| bad(e.to_string()))?;
+        let vm = {
+            let mut votes = self.e2e_votes.lock().await;
+            let st = self.e2e_state(&mut votes, &sm, vote).await?;
+            if st.closed {
+                return Err(Refusal::VoteClosed);
+            }
+            st.manifest.clone()
+        };
+        let doc = AuditDocument::from_json(body, &vm).map_err(|e| {
+            bad(format!(
+                "spoiled: {e} (the body is the booth's audit document, piaojue-audit/1)"
+            ))
+        })?;
+        let (sm2, key2, vm2, doc2) = (sm.clone(), key.clone(), vm.clone(), doc.clone());
+        let permit = self
+            .e2e_verifiers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(internal)?;
+        let tracker = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let tracker = verify_ballot(
+                &VoteContext {
+                    manifest_hash: sm2.hash(),
+                    vote: &vm2,
+                    key: &key2,
+                },
+                &doc2.ballot,
+            )
+            .map_err(|e| format!("the ballot is not valid: {e}"))?;
+            let items: Vec<[u8; 64]> = doc2.ballot.items.iter().map(|i| i.ct.to_bytes()).collect();
+            let bits: Vec<[u8; 64]> = doc2.ballot.bits().iter().map(|b| b.ct.to_bytes()).collect();
+            reencrypts(&vm2, &key2, &items, &bits, &doc2.revealed)
+                .map_err(|e| format!("does not re-encrypt: {e}"))?;
+            Ok::<_, String>(tracker)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(|e| bad(format!("spoiled: {e}")))?;
+        let cred = doc.ballot.cred_pk;
         let mut votes = self.e2e_votes.lock().await;
         let st = self.e2e_state(&mut votes, &sm, vote).await?;
         if st.closed {
             return Err(Refusal::VoteClosed);
         }
-        let (vm, cap) = (st.manifest.clone(), 2 * rejected_cap(&st.roll));
-        drop(votes);
-        let rev = Revealed {
-            choices: sp.choices.clone(),
-            r: sp.r.clone(),
-            s: sp.s.clone(),
-        };
-        let (items, bits) = (sp.items.clone(), sp.bits.clone());
-        tokio::task::spawn_blocking(move || reencrypts(&vm, &key, &items, &bits, &rev))
-            .await
-            .map_err(internal)?
-            .map_err(|e| bad(format!("spoiled: does not re-encrypt: {e}")))?;
+        if let Some(v) = self.linked_vote(vote)?
+            && v.state != super::VoteState::Open
+        {
+            return Err(Refusal::VoteClosed);
+        }
+        if !st.roll.credentials.contains(&cred) {
+            return Err(bad(
+                "spoiled.ballot.cred_pk: not a credential the roll call enabled",
+            ));
+        }
+        let mut sk = b"s/".to_vec();
+        sk.extend_from_slice(&tracker);
+        let answer = json!({
+            "accepted": "duplicate",
+            "tracker": hex::encode(&tracker),
+            "short_code": piaojue_core::e2e::ballot::short_code(&tracker),
+        });
+        if self.store.e2e_get(vote, &sk)?.is_some() {
+            return Ok(answer);
+        }
         let mut bk = b"b/".to_vec();
-        bk.extend_from_slice(&sp.tracker);
+        bk.extend_from_slice(&tracker);
         if self.store.e2e_get(vote, &bk)?.is_some() {
             return Err(Refusal::E2eVoteConflict(
                 "spoiled.tracker: this ballot was cast; a cast ballot cannot be audited".into(),
             ));
         }
-        let mut sk = b"s/".to_vec();
-        sk.extend_from_slice(&sp.tracker);
-        let record = serde_json::to_vec(body).map_err(internal)?;
+        let mut qk = b"sq/".to_vec();
+        qk.extend_from_slice(&cred);
+        let used = self
+            .store
+            .e2e_get(vote, &qk)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        if used >= AUDITS_PER_CREDENTIAL {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "spoiled: this credential already audited {used} ballots in this vote (at most {AUDITS_PER_CREDENTIAL})"
+            )));
+        }
+        if st.bx.reserve(&doc.ballot).is_err() {
+            return Err(Refusal::E2eVoteConflict(
+                "spoiled: a ciphertext of this ballot was cast or audited already".into(),
+            ));
+        }
+        let record = serde_json::to_vec(&doc.spoiled_record(&tracker)).map_err(internal)?;
         let v2 = vote.to_owned();
-        let fresh = self
+        let written = self
             .store
             .write(move |tx| {
-                if tx.e2e_get(&v2, &sk)?.is_some() {
-                    return Ok(false);
-                }
-                let n = tx
-                    .e2e_get(&v2, b"spoiled_n")?
-                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                if n >= cap {
-                    return Err(Refusal::E2eVoteConflict(format!(
-                        "spoiled: this vote already holds {n} audited ballots"
-                    )));
+                if tx.e2e_get(&v2, b"close")?.is_some() {
+                    return Err(Refusal::VoteClosed);
                 }
                 tx.e2e_put(&v2, &sk, record);
-                tx.e2e_put(&v2, b"spoiled_n", (n + 1).to_be_bytes().to_vec());
+                tx.e2e_put(&v2, &qk, (used + 1).to_be_bytes().to_vec());
                 tx.audit(Actor::System, "e2e_spoiled", json!({ "vote": v2 }));
-                Ok(true)
+                Ok(())
             })
-            .await?;
+            .await;
+        if let Err(e) = written {
+            // The ciphertexts were reserved in memory only: rebuild from the store.
+            votes.remove(vote);
+            return Err(e);
+        }
+        drop(votes);
         Ok(json!({
-            "accepted": if fresh { "new" } else { "duplicate" },
-            "tracker": hex::encode(&sp.tracker),
-            "short_code": piaojue_core::e2e::ballot::short_code(&sp.tracker),
+            "accepted": "new",
+            "tracker": answer["tracker"],
+            "short_code": answer["short_code"],
         }))
     }
 
+    /// Keeps a refused ballot for the bundle (V16), at most [`REJECTED_PER_CREDENTIAL`] per
+    /// credential and [`rejected_cap`] per vote (one deputy's tablet cannot crowd out the
+    /// others' evidence), never after the close.
     async fn e2e_reject(
         &self,
         vote: &str,
+        cred: &[u8; 32],
         reason: &str,
         detail: &str,
         ballot: Value,
@@ -443,8 +521,21 @@ impl Session {
             serde_json::to_vec(&json!({ "reason": reason, "detail": detail, "ballot": ballot }))
                 .map_err(internal)?;
         let v2 = vote.to_owned();
+        let mut qk = b"rq/".to_vec();
+        qk.extend_from_slice(cred);
         self.store
             .write(move |tx| {
+                if tx.e2e_get(&v2, b"close")?.is_some() {
+                    return Err(Refusal::VoteClosed);
+                }
+                let mine = tx
+                    .e2e_get(&v2, &qk)?
+                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                if mine >= REJECTED_PER_CREDENTIAL {
+                    return Ok(());
+                }
                 let seq = tx
                     .e2e_get(&v2, b"rejected_seq")?
                     .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
@@ -458,6 +549,7 @@ impl Session {
                 k.extend_from_slice(&seq.to_be_bytes());
                 tx.e2e_put(&v2, &k, record);
                 tx.e2e_put(&v2, b"rejected_seq", (seq + 1).to_be_bytes().to_vec());
+                tx.e2e_put(&v2, &qk, (mine + 1).to_be_bytes().to_vec());
                 Ok(())
             })
             .await?;

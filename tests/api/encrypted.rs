@@ -229,26 +229,49 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
     let choices = [2, 2, 0, 1, 2, 0, 0];
     let (audited, secrets) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
     let tracker = audited.tracker(sm.hash(), "v4");
-    let pair = |ct: &piaojue_core::e2e::elgamal::Ciphertext| {
-        let b = ct.to_bytes();
-        json!([hex::encode(&b[..32]), hex::encode(&b[32..])])
+    let audit_doc = |b: &piaojue_core::e2e::ballot::Ballot,
+                     s: &piaojue_core::e2e::ballot::BallotSecrets,
+                     choices: &[usize]| {
+        json!({
+            "format": "piaojue-audit/1",
+            "vote_id": "v4",
+            "ballot": b.to_json("v4", vm.shape()),
+            "choices": choices,
+            "r": s.r.iter().map(|x| hex::encode(&x.to_bytes())).collect::<Vec<_>>(),
+            "s": s.s.iter().map(|x| hex::encode(&x.to_bytes())).collect::<Vec<_>>(),
+            "shown": "",
+        })
     };
-    let spoiled = json!({
-        "tracker": hex::encode(&tracker),
-        "items": audited.items.iter().map(|i| pair(&i.ct)).collect::<Vec<_>>(),
-        "bits": audited.bits().iter().map(|i| pair(&i.ct)).collect::<Vec<_>>(),
-        "choices": choices,
-        "r": secrets.r.iter().map(|s| hex::encode(&s.to_bytes())).collect::<Vec<_>>(),
-        "s": secrets.s.iter().map(|s| hex::encode(&s.to_bytes())).collect::<Vec<_>>(),
-    });
+    let spoiled = audit_doc(&audited, &secrets, &choices);
     // A lying reveal (another choice) does not re-encrypt: refused.
     let mut lie = spoiled.clone();
     lie["choices"][2] = json!(2);
-    demo.post("/api/e2e/votes/v4/spoiled", &lie)
+    let r = demo
+        .post("/api/e2e/votes/v4/spoiled", &lie)
+        .await
+        .err(400, "bad_e2e_vote");
+    assert!(r["message"].as_str().unwrap().contains("re-encrypt"), "{r}");
+    // spoil_requires_an_enabled_credential_signature (review): a stranger's valid ballot (a
+    // card of no seated deputy) cannot fill the spoiled list.
+    let stranger = SigningIdentity::derive_credential(&[7u8; 32], sm.hash(), "v4");
+    let (sb, ss) = prove_ballot(&vc, &stranger, &choices, &mut SystemSource).unwrap();
+    let r = demo
+        .post("/api/e2e/votes/v4/spoiled", &audit_doc(&sb, &ss, &choices))
+        .await
+        .err(400, "bad_e2e_vote");
+    assert!(r["message"].as_str().unwrap().contains("cred_pk"), "{r}");
+    // A bare spoiled record (no signed ballot) is refused too.
+    let mut bare_record = spoiled.clone();
+    bare_record.as_object_mut().unwrap().remove("ballot");
+    demo.post("/api/e2e/votes/v4/spoiled", &bare_record)
         .await
         .err(400, "bad_e2e_vote");
     let a = demo.post("/api/e2e/votes/v4/spoiled", &spoiled).await.ok();
     assert_eq!(a["accepted"], "new");
+    assert_eq!(a["tracker"], hex::encode(&tracker));
+    // The same audit again is acknowledged, not counted twice.
+    let a = demo.post("/api/e2e/votes/v4/spoiled", &spoiled).await.ok();
+    assert_eq!(a["accepted"], "duplicate");
     let refused = demo
         .post(
             "/api/e2e/votes/v4/ballots",
@@ -260,6 +283,19 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
         refused["message"].as_str().unwrap().contains("spoiled"),
         "{refused}"
     );
+    // spoil_quota_per_credential (review): at most three audits per deputy per vote.
+    for _ in 0..2 {
+        let (b, s) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
+        demo.post("/api/e2e/votes/v4/spoiled", &audit_doc(&b, &s, &choices))
+            .await
+            .ok();
+    }
+    let (b4, s4) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
+    let r = demo
+        .post("/api/e2e/votes/v4/spoiled", &audit_doc(&b4, &s4, &choices))
+        .await
+        .err(409, "e2e_vote_conflict");
+    assert!(r["message"].as_str().unwrap().contains("at most 3"), "{r}");
 
     // The deputy votes again with a fresh encryption; the others are simulated.
     let (ballot, _) = prove_ballot(&vc, &cred, &choices, &mut SystemSource).unwrap();
@@ -298,6 +334,12 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
     demo.post("/api/e2e/votes/v4/ballots", &late.to_json("v4", vm.shape()))
         .await
         .err(409, "vote_closed");
+    // no_spoiled_record_after_close (review): the closed list is final.
+    let other = SigningIdentity::derive_credential(&demo.cards()[1], sm.hash(), "v4");
+    let (ob, os) = prove_ballot(&vc, &other, &choices, &mut SystemSource).unwrap();
+    demo.post("/api/e2e/votes/v4/spoiled", &audit_doc(&ob, &os, &choices))
+        .await
+        .err(409, "vote_closed");
     let st = demo.get("/api/public/votes/v4/e2e").await.ok();
     assert_eq!(st["n_cast"], 12);
     assert!(st["list_hash_grouped"].as_str().unwrap().len() == 79);
@@ -334,9 +376,16 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
     assert_eq!(body["result_format"], "piaojue-result/2");
     assert_eq!(body["vote_record"]["mode"], "encrypted");
     assert_eq!(body["vote_record"]["roll"]["cast"], 12);
+    let spoiled = body["votes"][0]["spoiled"].as_array().unwrap();
     assert_eq!(
-        body["votes"][0]["spoiled"][0]["tracker"],
-        hex::encode(&tracker)
+        spoiled.len(),
+        3,
+        "three audits of one deputy, the fourth refused"
+    );
+    assert!(
+        spoiled
+            .iter()
+            .any(|s| s["tracker"] == hex::encode(&tracker))
     );
     assert!(
         body["votes"][0]["ballots"]

@@ -111,3 +111,81 @@ pub fn audit_ballot(
     reencrypts(vm, key, &items, &bits, rev)?;
     Ok(tracker)
 }
+
+/// The booth's audit document, `piaojue-audit/1` (the QR code the independent device reads and
+/// the body of the appliance's spoil request): the whole signed ballot, what it reveals and the
+/// short code the booth showed.
+#[derive(Clone, Debug)]
+pub struct AuditDocument {
+    /// The vote the ballot is for.
+    pub vote_id: String,
+    /// The ballot exactly as it would have been cast (credential, proofs, signature).
+    pub ballot: Ballot,
+    /// Choices, r and s.
+    pub revealed: Revealed,
+    /// The short code the booth showed ("" when absent).
+    pub shown: String,
+}
+
+/// The audit document's format string.
+pub const AUDIT_FORMAT: &str = "piaojue-audit/1";
+
+impl AuditDocument {
+    /// Parses the document for `vm` (exact lengths are left to `reencrypts`; strict hex here).
+    pub fn from_json(doc: &serde_json::Value, vm: &VoteManifest) -> Result<AuditDocument, String> {
+        if doc["format"] != AUDIT_FORMAT {
+            return Err(format!("format: not {AUDIT_FORMAT}"));
+        }
+        let vote_id = doc["vote_id"].as_str().unwrap_or("");
+        if vote_id != vm.vote_id {
+            return Err("vote_id: not this vote".into());
+        }
+        let ballot = Ballot::from_json(&doc["ballot"], vm).map_err(|e| format!("ballot: {e}"))?;
+        let list32 = |k: &str| -> Result<Vec<[u8; 32]>, String> {
+            doc[k]
+                .as_array()
+                .ok_or_else(|| format!("{k}: expected a list"))?
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    super::hex::decode_array::<32>(x.as_str().unwrap_or(""), &format!("{k}[{i}]"))
+                        .map_err(|e| e.to_string())
+                })
+                .collect()
+        };
+        let choices = doc["choices"]
+            .as_array()
+            .ok_or("choices: expected a list")?
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.as_u64().ok_or(format!("choices[{i}]: not an index")))
+            .collect::<Result<_, _>>()?;
+        Ok(AuditDocument {
+            vote_id: vote_id.to_owned(),
+            ballot,
+            revealed: Revealed {
+                choices,
+                r: list32("r")?,
+                s: list32("s")?,
+            },
+            shown: doc["shown"].as_str().unwrap_or("").to_owned(),
+        })
+    }
+
+    /// The spoiled record the appliance publishes (§12 S4): tracker, item and bit
+    /// ciphertexts, choices, r and s, without the credential, the signature or the proofs.
+    pub fn spoiled_record(&self, tracker: &[u8; 32]) -> serde_json::Value {
+        use super::hex::encode;
+        let pair = |c: &elgamal::Ciphertext| {
+            serde_json::json!([encode(c.a.as_bytes()), encode(c.b.as_bytes())])
+        };
+        serde_json::json!({
+            "tracker": encode(tracker),
+            "items": self.ballot.items.iter().map(|i| pair(&i.ct)).collect::<Vec<_>>(),
+            "bits": self.ballot.bits().iter().map(|b| pair(&b.ct)).collect::<Vec<_>>(),
+            "choices": self.revealed.choices,
+            "r": self.revealed.r.iter().map(|x| encode(x)).collect::<Vec<_>>(),
+            "s": self.revealed.s.iter().map(|x| encode(x)).collect::<Vec<_>>(),
+        })
+    }
+}

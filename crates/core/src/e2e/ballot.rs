@@ -712,6 +712,26 @@ impl BallotBox {
         Ok(())
     }
 
+    /// Reserves the ciphertexts of an audited (spoiled) ballot: none may be among the cast
+    /// ones (V13), and none may be cast afterwards. Nothing is recorded on a refusal.
+    pub fn reserve(&mut self, ballot: &Ballot) -> core::result::Result<(), BoxRejection> {
+        let mut seen = HashSet::new();
+        for it in ballot.items.iter().chain(ballot.bits()) {
+            let a = it.ct.a.to_bytes();
+            if self.a_values.contains(&a) || !seen.insert(a) {
+                return Err(BoxRejection::DuplicateCiphertext);
+            }
+        }
+        self.a_values.extend(seen);
+        Ok(())
+    }
+
+    /// Reserves the item and range-bit ciphertexts' A values of a published spoiled record
+    /// (rebuilding the box from the store).
+    pub fn reserve_a_values(&mut self, a_values: impl IntoIterator<Item = [u8; 32]>) {
+        self.a_values.extend(a_values);
+    }
+
     /// Number of admitted ballots (n_cast).
     pub fn len(&self) -> usize {
         self.creds.len()

@@ -814,7 +814,6 @@ async function auditBallot() {
   screen = "audit";
   renderBanner();
   const doc = L.auditDocument(p);
-  const record = L.spoiledRecord(p);
   const text = JSON.stringify(doc);
   const file = L.auditFileName(p.shortCode);
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
@@ -849,7 +848,7 @@ async function auditBallot() {
   for (let attempt = 0; attempt < 6; attempt++) {
     let r;
     try {
-      r = await call("POST", "/api/e2e/votes/" + encodeURIComponent(target.id) + "/spoiled", { body: record });
+      r = await call("POST", "/api/e2e/votes/" + encodeURIComponent(target.id) + "/spoiled", { body: doc });
     } catch {
       published.textContent = "未能连接表决设备，正在重试公布作废选票……";
       await sleep(L.backoff(attempt, 5000));
