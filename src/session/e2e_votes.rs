@@ -664,7 +664,19 @@ impl Session {
     pub async fn e2e_partial(&self, vote: &str, body: &Value) -> Result<Value, Refusal> {
         let done = self.ceremony_done().await?;
         let (sm, board, key) = (done.manifest.clone(), &done.board, done.key.clone());
-        let _guard = self.e2e_votes.lock().await;
+        // Partials are serialised among themselves, not with casting: the proofs and the
+        // discrete logs take seconds, and another vote's tablets must not wait for them
+        // (decryption_does_not_hold_the_casting_lock).
+        let _guard = self.e2e_decrypting.lock().await;
+        // cancelled_encrypted_vote_is_never_decrypted (review): its ballots are never tallied.
+        if let Some(v) = self.linked_vote(vote)?
+            && v.state == super::VoteState::Cancelled
+        {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{vote} was cancelled ({}): it is never decrypted",
+                v.cancelled.as_deref().unwrap_or("")
+            )));
+        }
         let vmb = self
             .store
             .e2e_get(vote, b"manifest")?
@@ -860,23 +872,46 @@ impl Session {
     /// roll call, every accepted ballot in tracker order, the list hash and close signature,
     /// the refused ballots with their reasons, and the quorum's partial decryptions.
     pub async fn e2e_bundle(&self, vote: &str) -> Result<axum::body::Bytes, Refusal> {
-        if let Some(b) = self
-            .e2e_bundles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(vote)
-        {
-            return Ok(b.clone());
+        let cached = || {
+            self.e2e_bundles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(vote)
+                .cloned()
+        };
+        if let Some(b) = cached() {
+            return Ok(b);
+        }
+        // One build at a time: a hall of observers asking at the announcement must not
+        // sign a 65 MB body once each.
+        let _building = self.e2e_bundle_build.lock().await;
+        if let Some(b) = cached() {
+            return Ok(b);
         }
         // An encrypted vote of this session is published once decided, with its result
-        // keys; a stand-alone one as soon as it is decrypted.
+        // keys, as the exact body stored at the decision; a stand-alone one as soon as it
+        // is decrypted.
         let keys = self.e2e_keys(vote)?;
         if keys.is_none() && self.linked_vote(vote)?.is_some() {
             return Err(Refusal::E2eVoteConflict(format!(
                 "{vote}: not decided yet (the decryption is not complete)"
             )));
         }
-        let text = self.e2e_body(vote, keys.as_ref()).await?;
+        let text = match self.store.e2e_get(vote, b"body")? {
+            Some(stored) if keys.is_some() => {
+                let named = self
+                    .store
+                    .e2e_get(vote, b"bundle_sha256")?
+                    .unwrap_or_default();
+                if piaojue_core::crypto::sha256_hex(&stored).as_bytes() != named.as_slice() {
+                    return Err(internal(format!(
+                        "{vote}: the stored bundle body does not match the SHA-256 the chain names"
+                    )));
+                }
+                String::from_utf8(stored).map_err(internal)?
+            }
+            _ => self.e2e_body(vote, keys.as_ref()).await?,
+        };
         let sig = self
             .key
             .sign(piaojue_core::crypto::Domain::Result, text.as_bytes());

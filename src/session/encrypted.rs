@@ -49,8 +49,12 @@ pub(crate) fn open_linked(
     let Some(id) = VoteId::parse(&vm.vote_id) else {
         return Ok(None);
     };
+    // A stand-alone vote must not take the id of a vote the secretariat will create later
+    // (standalone_e2e_vote_cannot_take_a_session_vote_id): its ballots would be that vote's.
     let Some(mut vote) = tx.vote(id.as_str())? else {
-        return Ok(None);
+        return Err(Refusal::E2eVote(format!(
+            "vote_id: {id} is shaped like this session's votes (v<number>) but the secretariat has no such vote; a stand-alone encrypted vote takes another id"
+        )));
     };
     if vote.mode != Mode::Encrypted {
         return Err(Refusal::E2eVote(format!(
@@ -259,6 +263,9 @@ impl Session {
             let body = self.e2e_body(id.as_str(), Some(&keys)).await?;
             let sha = crypto::sha256_hex(body.as_bytes());
             let keys_json = serde_json::to_vec(&keys).map_err(internal)?;
+            // The body's exact bytes are kept: the chain names their SHA-256, so they are
+            // never rebuilt from records (bundle_bytes_are_persisted_once_at_finish).
+            let body_bytes = body.into_bytes();
             let outcome_json = keys.outcome.clone();
             let votes = self.votes.clone();
             let id2 = id.clone();
@@ -278,6 +285,7 @@ impl Session {
                     votes.put(tx, &vote)?;
                     tx.e2e_put(id2.as_str(), b"keys", keys_json);
                     tx.e2e_put(id2.as_str(), b"bundle_sha256", sha.clone().into_bytes());
+                    tx.e2e_put(id2.as_str(), b"body", body_bytes);
                     tx.set_last_bundle(&sha);
                     tx.audit(
                         Actor::System,

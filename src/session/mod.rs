@@ -50,6 +50,8 @@ pub struct Session {
     e2e_completed: Arc<std::sync::OnceLock<Arc<e2e_votes::Completed>>>,
     /// Decided encrypted votes' bundles (tens of MB each at NPC scale), built once.
     e2e_bundles: Arc<Mutex<HashMap<String, axum::body::Bytes>>>,
+    e2e_bundle_build: Arc<tokio::sync::Mutex<()>>,
+    e2e_decrypting: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -120,6 +122,8 @@ impl Session {
             e2e_votes: Arc::default(),
             e2e_completed: Arc::default(),
             e2e_bundles: Arc::default(),
+            e2e_bundle_build: Arc::default(),
+            e2e_decrypting: Arc::default(),
             e2e_verifiers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -373,6 +373,21 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
         failing(envelope.as_bytes())
     );
     let body = bundle_body(&envelope);
+    // bundle_bytes_are_persisted_once_at_finish (review): the served body is exactly the one
+    // whose SHA-256 the chain and the console name.
+    let raw = {
+        use base64::Engine as _;
+        let env: Value = serde_json::from_str(&envelope).unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(env["body"].as_str().unwrap())
+            .unwrap()
+    };
+    let st = demo.get("/api/public/votes/v4/e2e").await.ok();
+    assert_eq!(
+        st["bundle_sha256"],
+        piaojue_core::crypto::sha256_hex(&raw),
+        "the chain names the served body"
+    );
     assert_eq!(body["result_format"], "piaojue-result/2");
     assert_eq!(body["vote_record"]["mode"], "encrypted");
     assert_eq!(body["vote_record"]["roll"]["cast"], 12);
@@ -521,6 +536,51 @@ async fn the_officers_roll_call_opens_only_what_the_secretariat_opened_and_only_
         wrong.err(409, "e2e_vote_conflict");
     }
     demo.wait("v6", "opened", |v| v["state"] == "open").await;
+
+    // standalone_e2e_vote_cannot_take_a_session_vote_id (review): v99 does not exist yet;
+    // a stand-alone vote under that id would hand its ballots to the secretariat's future v99.
+    let vm = VoteParams {
+        vote_id: "v99".into(),
+        vote_type: VoteType::Motion,
+        items: vec!["另一项议案".into()],
+        max_yes: None,
+        options: None,
+        nonce: [9; 16],
+    }
+    .build(&sm)
+    .unwrap();
+    let mut c99: Vec<[u8; 32]> = demo
+        .cards()
+        .iter()
+        .map(|s| SigningIdentity::derive_credential(s, sm.hash(), "v99").public_key())
+        .collect();
+    c99.sort_unstable();
+    let roll = RollCall::sign(&officer, &sm, &vm, c99, 0);
+    let r = demo
+        .post(
+            "/api/e2e/votes",
+            &json!({ "vote_manifest": hex::encode(vm.bytes()), "roll_call": roll.to_json() }),
+        )
+        .await
+        .err(400, "bad_e2e_vote");
+    assert!(r["message"].as_str().unwrap().contains("v<number>"), "{r}");
+    assert_eq!(demo.get("/api/public/e2e/votes/v99").await.status, 404);
+
+    // cancelled_encrypted_vote_is_never_decrypted (review).
+    demo.op(
+        "/api/operator/votes/v6/cancel",
+        json!({ "reason": "终端故障，重新表决" }),
+    )
+    .await
+    .ok();
+    let r = demo
+        .post(
+            "/api/e2e/votes/v6/partials",
+            &json!({ "guardian": 1, "shares": [], "sig": "" }),
+        )
+        .await
+        .err(409, "e2e_vote_conflict");
+    assert!(r["message"].as_str().unwrap().contains("cancelled"), "{r}");
 }
 
 #[tokio::test]

@@ -476,6 +476,14 @@ test("form_for and counts_in_rules_order as rules/encrypted.rs", () => {
   const five = read("satisfaction");
   five.options.push("较满意", "很不满意");
   assert.throws(() => formFor(five, 3), /3或4个等次.*5/);
+  // relabelled_yes_and_no_are_refused_for_the_encrypted_form, as the Rust test.
+  for (const [name, items] of [["motion", 1], ["project-selection", 7]]) {
+    const swapped = read(name);
+    [swapped.options[0], swapped.options[1]] = [swapped.options[1], swapped.options[0]];
+    assert.throws(() => formFor(swapped, items), /exactly 赞成/);
+  }
+  assert.throws(() => formFor(read("project-selection"), 65), /最多64项.*65/);
+  assert.equal(formFor(read("project-selection"), 64).type, "per_item");
 });
 
 test("the rules check: the rules engine re-decides the published result from the decoded counts", async () => {

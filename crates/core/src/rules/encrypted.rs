@@ -32,10 +32,30 @@ fn no(msg: &str) -> String {
     format!("该表决办法不能用加密表决：{msg}")
 }
 
+/// The most items an encrypted vote takes: a per_item ballot of 64 items is about 46 KB of
+/// JSON (under the appliance's 256 KiB ballot cap) and 3,000 of them about 140 MB (under the
+/// 256 MiB bundle cap); the hall's largest 票决 lists a few dozen projects.
+pub const MAX_ENCRYPTED_ITEMS: usize = 64;
+
+/// The document's yes and no, by position, must be the words the booth shows (§6.4 fixes the
+/// encrypted ballot's labels): a document listing 反对 first would count the booth's 赞成 as
+/// its 反对 (the relabelling attack of §6.4, one level up).
+fn fixed_words(options: &[String], with_abstain: bool) -> bool {
+    let o = |i: usize| options.get(i).map(String::as_str);
+    o(0) == Some("赞成")
+        && matches!(o(1), Some("反对" | "不赞成"))
+        && (!with_abstain || (options.len() == 3 && o(2) == Some(ABSTAIN)))
+}
+
 /// The encrypted form of a vote with `items` items under `rules`, or why there is none.
 pub fn form_for(rules: &Rules, items: usize) -> Result<E2eForm, String> {
     let n = rules.options.len();
-    let abstain_last = rules.options.get(2).map(String::as_str) == Some(ABSTAIN);
+    if items > MAX_ENCRYPTED_ITEMS {
+        return Err(no(&format!(
+            "加密投票每次最多{MAX_ENCRYPTED_ITEMS}项，本表决有{items}项，请分为几次表决或使用普通投票（an encrypted vote takes at most {MAX_ENCRYPTED_ITEMS} items, this one has {items}: each ballot and the bundle grow with the items）"
+        )));
+    }
+    let abstain_last = fixed_words(&rules.options, true);
     match (&rules.kind, &rules.params) {
         (Kind::Motion, _) => {
             if items != 1 {
@@ -45,7 +65,7 @@ pub fn form_for(rules: &Rules, items: usize) -> Result<E2eForm, String> {
             }
             if n != 3 || !abstain_last {
                 return Err(no(
-                    "加密表决的选项固定为赞成、反对、弃权（SPEC-E2E §6.4 fixes a motion's options; the document must offer yes, no, 弃权 in that order）",
+                    "加密表决的选项固定为赞成、反对、弃权（SPEC-E2E §6.4 fixes a motion's options; the document must offer exactly 赞成, 反对 or 不赞成, 弃权 in that order）",
                 ));
             }
             Ok(E2eForm {
@@ -66,7 +86,7 @@ pub fn form_for(rules: &Rules, items: usize) -> Result<E2eForm, String> {
         ) => {
             if n != 3 || !abstain_last {
                 return Err(no(
-                    "逐项票决的选项固定为赞成、不赞成、弃权（SPEC-E2E §6.4 fixes per_item's options; the document must offer yes, no, 弃权 in that order）",
+                    "逐项票决的选项固定为赞成、不赞成、弃权（SPEC-E2E §6.4 fixes per_item's options; the document must offer exactly 赞成, 不赞成 or 反对, 弃权 in that order）",
                 ));
             }
             Ok(E2eForm {
@@ -75,6 +95,19 @@ pub fn form_for(rules: &Rules, items: usize) -> Result<E2eForm, String> {
                 options: None,
                 to_rules: vec![Some(2), Some(1), Some(0)],
             })
+        }
+        (
+            Kind::ProjectSelection,
+            KindRules::ProjectSelection {
+                form: Form::ApproveUpToN,
+                ..
+            },
+        ) if !(rules.options.first().map(String::as_str) == Some("赞成")
+            && (n < 2 || fixed_words(&rules.options, false))) =>
+        {
+            Err(no(
+                "限额票决的加密选票只有选与不选，办法的第一个选项须为赞成、第二个为不赞成或反对（SPEC-E2E §6.4: approve_up_to_n's 选 counts as the document's 赞成 and 不选 as its 不赞成 or 反对）",
+            ))
         }
         (
             Kind::ProjectSelection,
@@ -324,5 +357,31 @@ mod tests {
             .extend(["较满意".to_string(), "很不满意".to_string()]);
         let e = form_for(&five, 3).expect_err("five options");
         assert!(e.contains("3或4个等次") && e.contains("5"), "{e}");
+    }
+
+    #[test]
+    fn relabelled_yes_and_no_are_refused_for_the_encrypted_form() {
+        // The booth shows 赞成 / 反对 / 弃权 by the encoding; a document listing 反对 first
+        // would count the deputy's 赞成 as its 反对.
+        for (name, items) in [("motion", 1), ("project-selection", 7)] {
+            let mut swapped = rules(name);
+            swapped.options.swap(0, 1);
+            let e = form_for(&swapped, items).expect_err("swapped yes and no");
+            assert!(e.contains("exactly 赞成"), "{e}");
+            let mut other = rules(name);
+            other.options[0] = "同意".into();
+            assert!(form_for(&other, items).is_err(), "{name}: another yes word");
+        }
+        let mut motion = rules("motion");
+        motion.options[1] = "不赞成".into();
+        assert!(form_for(&motion, 1).is_ok(), "不赞成 is a no");
+    }
+
+    #[test]
+    fn an_encrypted_vote_takes_at_most_64_items() {
+        let p = rules("project-selection");
+        assert!(form_for(&p, MAX_ENCRYPTED_ITEMS).is_ok());
+        let e = form_for(&p, MAX_ENCRYPTED_ITEMS + 1).expect_err("65 items");
+        assert!(e.contains("最多64项") && e.contains("65"), "{e}");
     }
 }

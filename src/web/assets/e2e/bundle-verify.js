@@ -1262,20 +1262,27 @@ const no = (msg) => "该表决办法不能用加密表决：" + msg;
 /** form_for: how a vote with `items` items under `rules` (rules.js parseRules) is encrypted:
  *  { type, maxYes (BigInt | null), options (labels | null), toRules: [rules option index | null] };
  *  throws a string saying why not. */
+export const MAX_ENCRYPTED_ITEMS = 64;
+/** fixed_words: the document's yes and no, by position, are the words the booth shows. */
+const fixedWords = (o, withAbstain) =>
+  o[0] === "赞成" && (o[1] === "反对" || o[1] === "不赞成") && (!withAbstain || (o.length === 3 && o[2] === ABSTAIN));
+
 export function formFor(rules, items) {
   const n = rules.options.length;
-  const abstainLast = rules.options[2] === ABSTAIN;
+  if (items > MAX_ENCRYPTED_ITEMS) throw no("加密投票每次最多" + MAX_ENCRYPTED_ITEMS + "项，本表决有" + items + "项，请分为几次表决或使用普通投票（an encrypted vote takes at most " + MAX_ENCRYPTED_ITEMS + " items, this one has " + items + ": each ballot and the bundle grow with the items）");
+  const abstainLast = fixedWords(rules.options, true);
   const params = rules.params || {};
   if (rules.kind === "motion") {
     if (items !== 1) throw no("加密的表决每次只表决一项议案，请为" + items + "项议案分别建立表决（an encrypted motion has exactly one item, SPEC-E2E §6.4）");
-    if (n !== 3 || !abstainLast) throw no("加密表决的选项固定为赞成、反对、弃权（SPEC-E2E §6.4 fixes a motion's options; the document must offer yes, no, 弃权 in that order）");
+    if (n !== 3 || !abstainLast) throw no("加密表决的选项固定为赞成、反对、弃权（SPEC-E2E §6.4 fixes a motion's options; the document must offer exactly 赞成, 反对 or 不赞成, 弃权 in that order）");
     return { type: "motion", maxYes: null, options: null, toRules: [2, 1, 0] };
   }
   if (rules.kind === "project_selection" && params.form === "per_item") {
-    if (n !== 3 || !abstainLast) throw no("逐项票决的选项固定为赞成、不赞成、弃权（SPEC-E2E §6.4 fixes per_item's options; the document must offer yes, no, 弃权 in that order）");
+    if (n !== 3 || !abstainLast) throw no("逐项票决的选项固定为赞成、不赞成、弃权（SPEC-E2E §6.4 fixes per_item's options; the document must offer exactly 赞成, 不赞成 or 反对, 弃权 in that order）");
     return { type: "per_item", maxYes: BigInt(Math.min(params.max_yes, items)), options: null, toRules: [2, 1, 0] };
   }
   if (rules.kind === "project_selection" && params.form === "approve_up_to_n") {
+    if (!(rules.options[0] === "赞成" && (n < 2 || fixedWords(rules.options, false)))) throw no("限额票决的加密选票只有选与不选，办法的第一个选项须为赞成、第二个为不赞成或反对（SPEC-E2E §6.4: approve_up_to_n's 选 counts as the document's 赞成 and 不选 as its 不赞成 or 反对）");
     return { type: "approve_up_to_n", maxYes: BigInt(Math.min(params.max_yes, items)), options: null, toRules: [n >= 2 ? 1 : null, 0] };
   }
   if (rules.kind === "satisfaction") {
