@@ -71,6 +71,9 @@ pub struct Options {
     pub vote: Option<String>,
     /// The first draft encrypted vote of the kind (SPEC-E2E), through to the announcement.
     pub encrypted: bool,
+    /// Encrypted runs: this many scrutineers' `watch` loops (SPEC-E2E §9.2a G2) verifying
+    /// the published ballots during the window, on the same cores.
+    pub watchers: usize,
 }
 
 /// What one run measured.
@@ -468,6 +471,97 @@ pub async fn run(o: Options) -> Result<Summary, String> {
 /// post them at once or spread; each receipt is verified under the appliance key. Then the
 /// close, the demo's simulated officer and scrutineers (k partial decryptions), the decided
 /// result, the announcement, and `piaojue verify` of the v2 bundle.
+/// A scrutineer's `watch` (G2) during the window: new ballots fetched by tracker and verified
+/// on every core until the vote is closed and every listed ballot is verified. Returns how
+/// many it verified and how long after the close it had them all.
+#[allow(clippy::too_many_arguments)]
+async fn watch_loop(
+    w: usize,
+    client: &Client,
+    base: &str,
+    vote_id: &str,
+    sm: piaojue_core::e2e::manifest::SessionManifest,
+    vm: piaojue_core::e2e::manifest::VoteManifest,
+    key: Arc<piaojue_core::e2e::elgamal::JointKey>,
+    closed_at: Arc<std::sync::OnceLock<Instant>>,
+) -> Result<(usize, f64), String> {
+    use piaojue_core::e2e::ballot::{Ballot, VoteContext, verify_ballot};
+    let (sm, vm) = (Arc::new(sm), Arc::new(vm));
+    let mut seen = std::collections::HashSet::<String>::new();
+    let get = |url: String| async move {
+        let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("{url}: {}", r.status()));
+        }
+        r.json::<Value>().await.map_err(|e| e.to_string())
+    };
+    loop {
+        // The close is read before the list: a list read after it is the final one.
+        let closed = closed_at.get().copied();
+        let list = get(format!("{base}/api/public/e2e/votes/{vote_id}/ballots")).await?;
+        let missing: Vec<String> = list["trackers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+            .filter(|t| !seen.contains(*t))
+            .map(str::to_owned)
+            .collect();
+        for chunk in missing.chunks(200) {
+            let got = get(format!(
+                "{base}/api/public/e2e/votes/{vote_id}/ballots?trackers={}",
+                chunk.join(",")
+            ))
+            .await?;
+            let values = got["ballots"].as_array().cloned().unwrap_or_default();
+            if values.len() != chunk.len() {
+                return Err(format!("watcher {w}: not every listed ballot was returned"));
+            }
+            let (sm, vm, key) = (sm.clone(), vm.clone(), key.clone());
+            tokio::task::spawn_blocking(move || {
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let part = values.len().div_ceil(threads).max(1);
+                std::thread::scope(|scope| {
+                    let hs: Vec<_> = values
+                        .chunks(part)
+                        .map(|vs| {
+                            let (sm, vm, key) = (&sm, &vm, &key);
+                            scope.spawn(move || {
+                                vs.iter().try_for_each(|v| {
+                                    let b = Ballot::from_json(v, vm).map_err(|e| e.to_string())?;
+                                    verify_ballot(
+                                        &VoteContext {
+                                            manifest_hash: sm.hash(),
+                                            vote: vm,
+                                            key,
+                                        },
+                                        &b,
+                                    )
+                                    .map(|_| ())
+                                    .map_err(|e| e.to_string())
+                                })
+                            })
+                        })
+                        .collect();
+                    hs.into_iter()
+                        .try_for_each(|h| h.join().map_err(|_| "verifier panicked".to_string())?)
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            seen.extend(chunk.iter().cloned());
+        }
+        if let Some(c) = closed
+            && missing.is_empty()
+        {
+            return Ok((seen.len(), c.elapsed().as_secs_f64() * 1000.0));
+        }
+        if closed.is_none() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
 async fn run_encrypted(
     o: &Options,
     base: &str,
@@ -691,6 +785,42 @@ async fn run_encrypted(
             Ok::<_, String>((sent, received))
         }));
     }
+    // A spread longer than the voting period left: the chair extends it once, as in the hall
+    // (60 s is the rules documents' default; a spread of 60 s starts after the proving).
+    if let Arrival::Spread(secs) = o.arrival {
+        let v = get(format!("{base}/api/public/votes")).await?;
+        let left = v["votes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["id"] == vote_id.as_str())
+            .and_then(|x| x["seconds_left"].as_f64())
+            .unwrap_or(0.0);
+        if secs + 10.0 > left {
+            let more = (secs + 15.0 - left).ceil().clamp(15.0, 600.0) as u64;
+            admin_call(
+                &admin,
+                passphrase_file,
+                base,
+                "POST",
+                &format!("/api/operator/votes/{vote_id}/extend"),
+                Some(json!({ "seconds": more })),
+            )
+            .await?;
+            eprintln!("loadtest: the chair extended {vote_id} by {more} s for a {secs} s spread");
+        }
+    }
+    let closed_at = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let key = Arc::new(key);
+    let watchers: Vec<_> = (0..o.watchers)
+        .map(|w| {
+            let (client, base, vote_id) = (client.clone(), base.to_string(), vote_id.clone());
+            let (sm, vm, key, closed_at) = (sm.clone(), vm.clone(), key.clone(), closed_at.clone());
+            tokio::spawn(async move {
+                watch_loop(w, &client, &base, &vote_id, sm, vm, key, closed_at).await
+            })
+        })
+        .collect();
     let _ = go_tx.send(Some(Instant::now()));
     let mut first_sent: Option<Instant> = None;
     let mut last_received: Option<Instant> = None;
@@ -745,6 +875,7 @@ async fn run_encrypted(
         Some(json!({})),
     )
     .await?;
+    let _ = closed_at.set(t);
     // The officer's closing roll call and k partial decryptions (the demo's simulated people).
     loop {
         let st = get(format!("{base}/api/public/votes/{vote_id}/e2e")).await?;
@@ -759,6 +890,14 @@ async fn run_encrypted(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     summary.close_to_result_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
+    for (w, h) in watchers.into_iter().enumerate() {
+        match h.await.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok((n, after_close)) => eprintln!(
+                "loadtest: watcher {w} verified {n} ballots; caught up {after_close:.0} ms after the close"
+            ),
+            Err(e) => return Err(format!("watcher {w}: {e}")),
+        }
+    }
     let bundle = admin
         .call(
             reqwest::Method::GET,
@@ -1143,6 +1282,11 @@ struct Cli {
     /// close_to_result_ms at its end.
     #[arg(long)]
     encrypted: bool,
+    /// With --encrypted: K scrutineers' watch loops (poll every 500 ms, fetch new ballots in
+    /// chunks of 200, verify each on every core, as `piaojue scrutineer watch`) during the
+    /// window; after the close each reports when it has verified every listed ballot.
+    #[arg(long, default_value_t = 0)]
+    watchers: usize,
 }
 
 const EXIT_INVALID: u8 = 1;
@@ -1175,6 +1319,7 @@ fn main() -> std::process::ExitCode {
         keep_open: cli.keep_open,
         vote: cli.vote,
         encrypted: cli.encrypted,
+        watchers: cli.watchers,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

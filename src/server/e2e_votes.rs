@@ -35,7 +35,7 @@ pub async fn cast(
     RawBody(b): RawBody,
 ) -> ApiResult<Response> {
     let id = vote_id(&id)?;
-    Ok(ok(state.session.e2e_cast(id, body(&b)?).await?))
+    Ok(ok(state.session.e2e_cast_bytes(id, &b).await?))
 }
 
 /// `POST /api/e2e/votes/{id}/spoiled`: a booth's audited (revealed) ballot.

@@ -52,6 +52,7 @@ pub struct Session {
     e2e_bundles: Arc<Mutex<HashMap<String, axum::body::Bytes>>>,
     e2e_bundle_build: Arc<tokio::sync::Mutex<()>>,
     e2e_decrypting: Arc<tokio::sync::Mutex<()>>,
+    e2e_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// Votes as the casts of a burst read them, parsed once: every vote write goes through
@@ -124,6 +125,7 @@ impl Session {
             e2e_bundles: Arc::default(),
             e2e_bundle_build: Arc::default(),
             e2e_decrypting: Arc::default(),
+            e2e_gate: Arc::default(),
             e2e_verifiers: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
