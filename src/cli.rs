@@ -497,6 +497,14 @@ enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Declare a closed encrypted vote failed when its decryption cannot complete (fewer
+    /// than k scrutineers, a closing roll call they refuse, the officer's laptop lost): its
+    /// bundle is published without totals; re-vote or record a manual count.
+    DeclareFailed {
+        vote: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// The result of a closed or announced vote, as JSON.
     Result { vote: String },
     /// Import the roster (CSV: id,name,delegation,seat).
@@ -952,6 +960,15 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
             let v = admin
                 .post_json(
                     &format!("/api/operator/votes/{vote}/cancel"),
+                    json!({ "reason": reason }),
+                )
+                .await?;
+            crate::say!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::DeclareFailed { vote, reason } => {
+            let v = admin
+                .post_json(
+                    &format!("/api/operator/votes/{vote}/declare-failed"),
                     json!({ "reason": reason }),
                 )
                 .await?;

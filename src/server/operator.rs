@@ -353,6 +353,20 @@ pub async fn cancel_vote(
     transition(&state, state.session.cancel_vote(id, body.reason).await?)
 }
 
+/// An encrypted vote whose decryption cannot complete: declared failed, with the reason
+/// (docs/e2e.md); its bundle is published at once, without totals.
+pub async fn declare_failed(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Response> {
+    transition(
+        &state,
+        state.session.declare_failed(&id, body.reason).await?,
+    )
+}
+
 /// The tally of a closed vote, privately, before it is announced.
 pub async fn result(
     _op: Operator,

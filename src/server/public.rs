@@ -97,16 +97,25 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "closed_at": vote.closed_at,
         "announced_at": vote.announced_at,
         "cancelled_reason": vote.cancelled,
+        "failed_reason": vote.failed,
+        "failed_announcement": vote.failed.as_deref().map(|r| {
+            piaojue_core::rules::encrypted::failed_announcement(&vote.title, r)
+        }),
         "roll": vote.roll,
         "turnout": turnout,
         "result_url": (vote.state == VoteState::Announced)
             .then(|| format!("/api/public/votes/{}/result", vote.id)),
-        "bundle_url": (vote.state == VoteState::Announced)
+        "bundle_url": matches!(vote.state, VoteState::Announced | VoteState::Failed)
             .then(|| format!("/api/public/votes/{}/bundle", vote.id)),
-        "bundle_sha256": if vote.state == VoteState::Announced {
-            state.store.bundle(&vote.id)?.map(|b| b.sha256)
-        } else {
-            None
+        "bundle_sha256": match vote.state {
+            VoteState::Announced if vote.mode == crate::session::Mode::Plain => {
+                state.store.bundle(&vote.id)?.map(|b| b.sha256)
+            }
+            VoteState::Announced | VoteState::Failed => state
+                .store
+                .e2e_get(vote.id.as_str(), b"bundle_sha256")?
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            _ => None,
         },
     }))
 }
@@ -205,7 +214,11 @@ pub fn bundle_of(state: &AppState, id: &str) -> ApiResult<Response> {
 /// `GET /api/public/votes/{id}/bundle`: what observers verify (an encrypted vote's is the
 /// v2 bundle, `piaojue-bundle/2`).
 pub async fn bundle(State(state): State<AppState>, VotePath(id): VotePath) -> ApiResult<Response> {
-    let vote = announced(&state, &id)?;
+    // A vote declared failed publishes its bundle (without totals) at the declaration.
+    let vote = match state.store.vote(&id)? {
+        Some(v) if v.state == VoteState::Failed => v,
+        _ => announced(&state, &id)?,
+    };
     if vote.mode == crate::session::Mode::Encrypted {
         let text = state.session.e2e_bundle(&id).await?;
         return Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response());

@@ -90,7 +90,7 @@ impl Session {
                         VoteState::Open => {}
                         VoteState::Draft => return Err(Refusal::VoteNotOpenYet),
                         VoteState::Cancelled => return Err(Refusal::VoteCancelled),
-                        VoteState::Closed | VoteState::Announced => {
+                        VoteState::Closed | VoteState::Announced | VoteState::Failed => {
                             return Err(Refusal::VoteClosed);
                         }
                     }

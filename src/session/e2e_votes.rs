@@ -700,14 +700,21 @@ impl Session {
         // discrete logs take seconds, and another vote's tablets must not wait for them
         // (decryption_does_not_hold_the_casting_lock).
         let _guard = self.e2e_decrypting.lock().await;
-        // cancelled_encrypted_vote_is_never_decrypted (review): its ballots are never tallied.
-        if let Some(v) = self.linked_vote(vote)?
-            && v.state == super::VoteState::Cancelled
-        {
-            return Err(Refusal::E2eVoteConflict(format!(
-                "{vote} was cancelled ({}): it is never decrypted",
-                v.cancelled.as_deref().unwrap_or("")
-            )));
+        // cancelled_encrypted_vote_is_never_decrypted (review): its ballots are never tallied;
+        // nor those of a vote declared failed.
+        if let Some(v) = self.linked_vote(vote)? {
+            if v.state == super::VoteState::Cancelled {
+                return Err(Refusal::E2eVoteConflict(format!(
+                    "{vote} was cancelled ({}): it is never decrypted",
+                    v.cancelled.as_deref().unwrap_or("")
+                )));
+            }
+            if v.state == super::VoteState::Failed {
+                return Err(Refusal::E2eVoteConflict(format!(
+                    "{vote} was declared failed ({}): it is never decrypted",
+                    v.failed.as_deref().unwrap_or("")
+                )));
+            }
         }
         let vmb = self
             .store
@@ -977,11 +984,17 @@ impl Session {
     ) -> Result<String, Refusal> {
         let done = self.ceremony_done().await?;
         let (sm, board, key) = (&done.manifest, &done.board, &done.key);
-        let result = self.e2e_json(vote, b"result")?.ok_or_else(|| {
-            Refusal::E2eVoteConflict(format!(
-                "{vote}: not decrypted yet (fewer than k partial decryptions)"
-            ))
-        })?;
+        // A vote declared failed has no result: its body carries `result: null`.
+        let failed = keys.is_some_and(|k| k.failed.is_some());
+        let result = match self.e2e_json(vote, b"result")? {
+            _ if failed => Value::Null,
+            Some(r) => r,
+            None => {
+                return Err(Refusal::E2eVoteConflict(format!(
+                    "{vote}: not decrypted yet (fewer than k partial decryptions)"
+                )));
+            }
+        };
         let vmb = self
             .store
             .e2e_get(vote, b"manifest")?
@@ -989,9 +1002,19 @@ impl Session {
         let close = self
             .e2e_json(vote, b"close")?
             .ok_or_else(|| internal("a result without a close statement"))?;
-        let roll = self
-            .e2e_json(vote, b"roll_close")?
-            .ok_or_else(|| Refusal::E2eVoteConflict(format!("{vote}: no closing roll call yet")))?;
+        // A failed vote may have no closing roll call (the officer's laptop lost): its
+        // opening one, signed by the same officer, then stands in it.
+        let roll = match self.e2e_json(vote, b"roll_close")? {
+            Some(r) => r,
+            None if failed => self
+                .e2e_json(vote, b"roll_open")?
+                .ok_or_else(|| internal("no opening roll call"))?,
+            None => {
+                return Err(Refusal::E2eVoteConflict(format!(
+                    "{vote}: no closing roll call yet"
+                )));
+            }
+        };
         // The ballots go in as stored (compact JSON with sorted keys, as serde_json writes
         // the Value): spliced into the text rather than parsed into 3,000 trees.
         let ballots = self.store.e2e_scan(vote, b"b/")?;
@@ -1029,13 +1052,13 @@ impl Session {
                 "close_sig": close["close_sig"],
                 "spoiled": spoiled,
                 "rejected": rejected,
-                "result": {
+                "result": if failed { Value::Null } else { json!({
                     "totals": self.e2e_json(vote, b"totals")?.unwrap_or(Value::Null),
                     "partials": partials,
                     "quorum": quorum,
                     "plaintext_totals": result["plaintext_totals"],
                     "counts": result["counts"],
-                },
+                }) },
             }],
         });
         let mut body = body;

@@ -226,47 +226,85 @@ impl Session {
             .ok_or_else(|| internal("a closed vote without roll"))?;
         let (counts, outcome) =
             encrypted::decide_decoded(&rules, &vote.items, roll, &decoded).map_err(internal)?;
+        let outcome_json = serde_json::to_value(&outcome).map_err(internal)?;
+        let record = self.vote_record(&vote, &rules, roll);
+        let (rules_sha256, document) = (vote.rules_sha256.clone(), adopted.document.clone());
+        let announcement = outcome.announcement.clone();
+        let make = move |chain: Chain, meta: &crate::store::SessionMeta| ResultKeys {
+            result_format: RESULT_FORMAT.into(),
+            session: meta.name.clone(),
+            appliance_key: meta.public_key.clone(),
+            vote_record: record.clone(),
+            rules_sha256: rules_sha256.clone(),
+            rules_document: document.clone(),
+            counts: counts.clone(),
+            outcome: outcome_json.clone(),
+            announcement: announcement.clone(),
+            chain,
+            demo: meta.demo,
+            failed: None,
+        };
+        let update = |vote: &mut Vote, keys: &ResultKeys| {
+            if vote.result.is_some() {
+                return Ok(false);
+            }
+            vote.result = Some(keys.outcome.clone());
+            Ok(true)
+        };
+        self.seal(id, make, update, "e2e_decided").await
+    }
+
+    /// The vote record as the result keys carry it.
+    fn vote_record(
+        &self,
+        vote: &Vote,
+        rules: &piaojue_core::rules::Rules,
+        roll: Roll,
+    ) -> VoteRecord {
+        VoteRecord {
+            vote_id: vote.id.to_string(),
+            title: vote.title.clone(),
+            kind: rules.kind,
+            mode: "encrypted".into(),
+            items: vote.items.clone(),
+            opened_at: vote.opened_at.clone().unwrap_or_default(),
+            closed_at: vote.closed_at.clone().unwrap_or_default(),
+            roll,
+        }
+    }
+
+    /// Fixes an encrypted vote's result keys in the session's chain: the body is made with
+    /// the chain's previous bundle, stored with its SHA-256 as the chain's new head, and
+    /// `update` moves the vote record along (false: it already was, nothing is written).
+    async fn seal(
+        &self,
+        id: &VoteId,
+        make: impl Fn(Chain, &crate::store::SessionMeta) -> ResultKeys,
+        update: fn(&mut Vote, &ResultKeys) -> Result<bool, Refusal>,
+        action: &'static str,
+    ) -> Result<Option<Vote>, Refusal> {
         let meta = self.store.meta().clone();
         // The chain's previous bundle is read again inside the write: a plain vote closing
         // meanwhile makes this try again with it.
         for _ in 0..4 {
             let previous = self.store.last_bundle()?;
             let head = self.store.audit_head()?;
-            let keys = ResultKeys {
-                result_format: RESULT_FORMAT.into(),
-                session: meta.name.clone(),
-                appliance_key: meta.public_key.clone(),
-                vote_record: VoteRecord {
-                    vote_id: vote.id.to_string(),
-                    title: vote.title.clone(),
-                    kind: rules.kind,
-                    mode: "encrypted".into(),
-                    items: vote.items.clone(),
-                    opened_at: vote.opened_at.clone().unwrap_or_default(),
-                    closed_at: vote.closed_at.clone().unwrap_or_default(),
-                    roll,
-                },
-                rules_sha256: vote.rules_sha256.clone(),
-                rules_document: adopted.document.clone(),
-                counts: counts.clone(),
-                outcome: serde_json::to_value(&outcome).map_err(internal)?,
-                announcement: outcome.announcement.clone(),
-                chain: Chain {
+            let keys = make(
+                Chain {
                     previous_bundle_sha256: previous.clone(),
                     audit_head: AuditHead {
                         seq: head.seq,
                         hash: crypto::hex(&head.hash),
                     },
                 },
-                demo: meta.demo,
-            };
+                &meta,
+            );
             let body = self.e2e_body(id.as_str(), Some(&keys)).await?;
             let sha = crypto::sha256_hex(body.as_bytes());
             let keys_json = serde_json::to_vec(&keys).map_err(internal)?;
             // The body's exact bytes are kept: the chain names their SHA-256, so they are
             // never rebuilt from records (bundle_bytes_are_persisted_once_at_finish).
             let body_bytes = body.into_bytes();
-            let outcome_json = keys.outcome.clone();
             let votes = self.votes.clone();
             let id2 = id.clone();
             let done = self
@@ -278,10 +316,9 @@ impl Session {
                     let mut vote = tx
                         .vote(id2.as_str())?
                         .ok_or_else(|| Refusal::VoteUnknown(id2.to_string()))?;
-                    if vote.result.is_some() {
+                    if !update(&mut vote, &keys)? {
                         return Ok(Some(vote));
                     }
-                    vote.result = Some(outcome_json);
                     votes.put(tx, &vote)?;
                     tx.e2e_put(id2.as_str(), b"keys", keys_json);
                     tx.e2e_put(id2.as_str(), b"bundle_sha256", sha.clone().into_bytes());
@@ -289,8 +326,8 @@ impl Session {
                     tx.set_last_bundle(&sha);
                     tx.audit(
                         Actor::System,
-                        "e2e_decided",
-                        json!({ "vote": vote.id, "bundle_sha256": sha }),
+                        action,
+                        json!({ "vote": vote.id, "bundle_sha256": sha, "failed": vote.failed }),
                     );
                     Ok(Some(vote))
                 })
@@ -300,6 +337,82 @@ impl Session {
             }
         }
         Err(internal("the chain kept moving while the result was made"))
+    }
+
+    /// The secretariat declares an encrypted vote failed when its decryption cannot complete
+    /// (fewer than k scrutineers, a closing roll call the scrutineers refuse, the officer's
+    /// laptop lost): audited, shown in the hall, and its bundle published at once with every
+    /// ballot, the list hash and the close statement but no totals (docs/e2e.md). Only a
+    /// closed encrypted vote whose decryption has not completed; never undone.
+    pub async fn declare_failed(&self, id: &VoteId, reason: String) -> Result<Vote, Refusal> {
+        let reason = super::check_text("reason", &reason, encrypted::MAX_FAILED_REASON_CHARS)?;
+        // No partial decryption is combined meanwhile.
+        let _decrypting = self.e2e_decrypting.lock().await;
+        let vote = self
+            .store
+            .vote(id.as_str())?
+            .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+        if vote.mode != Mode::Encrypted {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{id} is a plain vote: only an encrypted vote's decryption can fail; cancel a plain vote before it closes"
+            )));
+        }
+        if vote.state != VoteState::Closed {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{id} is {}: only a closed vote whose decryption has not completed can be declared failed",
+                vote.state.name_zh()
+            )));
+        }
+        if vote.result.is_some() || self.store.e2e_get(id.as_str(), b"result")?.is_some() {
+            return Err(Refusal::E2eVoteConflict(format!(
+                "{id}: the decryption is complete; its result stands and is announced, not declared failed"
+            )));
+        }
+        let adopted = self
+            .store
+            .rules(&vote.rules_sha256)?
+            .ok_or_else(|| internal("adopted rules missing"))?;
+        let rules =
+            piaojue_core::rules::Rules::from_json(adopted.document.as_bytes()).map_err(internal)?;
+        let roll = vote
+            .roll
+            .ok_or_else(|| internal("a closed vote without roll"))?;
+        let record = self.vote_record(&vote, &rules, roll);
+        let failed = encrypted::Failed {
+            reason: reason.clone(),
+            declared_at: now(),
+        };
+        let announcement = encrypted::failed_announcement(&vote.title, &reason);
+        let (rules_sha256, document) = (vote.rules_sha256.clone(), adopted.document.clone());
+        let make = move |chain: Chain, meta: &crate::store::SessionMeta| ResultKeys {
+            result_format: RESULT_FORMAT.into(),
+            session: meta.name.clone(),
+            appliance_key: meta.public_key.clone(),
+            vote_record: record.clone(),
+            rules_sha256: rules_sha256.clone(),
+            rules_document: document.clone(),
+            counts: Vec::new(),
+            outcome: Value::Null,
+            announcement: announcement.clone(),
+            chain,
+            demo: meta.demo,
+            failed: Some(failed.clone()),
+        };
+        let update = |vote: &mut Vote, keys: &ResultKeys| {
+            if vote.state != VoteState::Closed || vote.result.is_some() {
+                return Err(Refusal::E2eVoteConflict(format!(
+                    "{}: no longer a closed vote awaiting its decryption",
+                    vote.id
+                )));
+            }
+            vote.state = VoteState::Failed;
+            vote.failed = keys.failed.as_ref().map(|f| f.reason.clone());
+            vote.announced_at = Some(now());
+            Ok(true)
+        };
+        self.seal(id, make, update, "declare_failed")
+            .await?
+            .ok_or_else(|| internal("declared failed without a vote"))
     }
 
     /// What the console and the hall screen show of an encrypted vote after its close: the

@@ -436,6 +436,9 @@ pub enum VoteState {
     Closed,
     Announced,
     Cancelled,
+    /// An encrypted vote whose decryption could not complete, declared failed by the
+    /// secretariat: its bundle is published without totals.
+    Failed,
 }
 
 impl VoteState {
@@ -446,6 +449,7 @@ impl VoteState {
             VoteState::Closed => "已结束",
             VoteState::Announced => "已宣布",
             VoteState::Cancelled => "已取消",
+            VoteState::Failed => "宣告失败",
         }
     }
 }
@@ -487,6 +491,9 @@ pub struct Vote {
     pub announced_at: Option<String>,
     #[serde(default)]
     pub cancelled: Option<String>,
+    /// Why the secretariat declared an encrypted vote failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
     /// 应到 / 实到 / enabled, frozen when the vote opened.
     #[serde(default)]
     pub roll: Option<Roll>,

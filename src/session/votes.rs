@@ -175,6 +175,7 @@ impl Session {
                     closed_at: None,
                     announced_at: None,
                     cancelled: None,
+                    failed: None,
                     roll: None,
                     scrutineers: None,
                     ballot: None,

@@ -30,6 +30,12 @@ struct Demo {
 
 impl Demo {
     async fn start(deputies: usize) -> Demo {
+        Demo::start_with(deputies, true).await
+    }
+
+    /// Without the demo's simulated officer and scrutineers: the test acts for them (or
+    /// they never come).
+    async fn start_with(deputies: usize, actors: bool) -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let session = piaojue::appliance::create_demo(&data, deputies)
@@ -43,7 +49,9 @@ impl Demo {
         tokio::spawn(server::serve(listener, state, async {
             let _ = rx.await;
         }));
-        tokio::spawn(piaojue::demo::run(session, data.join("demo")));
+        if actors {
+            tokio::spawn(piaojue::demo::run(session, data.join("demo")));
+        }
         let passphrase = std::fs::read_to_string(data.join("demo/operator-passphrase")).unwrap();
         let r = http()
             .post(format!("{base}/api/operator/login"))
@@ -637,4 +645,158 @@ async fn a_rules_document_the_encrypted_ballot_cannot_carry_is_refused_for_it_sa
     demo.op("/api/operator/votes", create(Some("sealed")))
         .await
         .err(400, "bad_json");
+}
+
+#[tokio::test]
+async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_and_published_without_totals()
+ {
+    // No simulated officer or scrutineers: the test opens the vote as the officer, and then
+    // nobody gives the closing roll call or decrypts (the officer's laptop lost).
+    let demo = Demo::start_with(6, false).await;
+    demo.op("/api/operator/demo/checkin", json!({})).await.ok();
+    let sm = demo.session_manifest().await;
+    let key = demo.joint_key().await;
+    let secrets = demo.secrets();
+    let officer = SigningIdentity::from_seed(
+        &hex::decode_array::<32>(secrets["officer_seed"].as_str().unwrap(), "o").unwrap(),
+    );
+    let cards = demo.cards();
+    let creds: Vec<SigningIdentity> = cards
+        .iter()
+        .map(|c| SigningIdentity::derive_credential(c, sm.hash(), "v6"))
+        .collect();
+    let mut enabled: Vec<[u8; 32]> = creds.iter().map(SigningIdentity::public_key).collect();
+    enabled.sort_unstable();
+    let title = demo.vote("v6").await["items"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vm = VoteParams {
+        vote_id: "v6".into(),
+        vote_type: VoteType::Motion,
+        items: vec![title],
+        max_yes: None,
+        options: None,
+        nonce: [6; 16],
+    }
+    .build(&sm)
+    .unwrap();
+    demo.op("/api/operator/votes/v6/open", json!({})).await.ok();
+    let roll = RollCall::sign(&officer, &sm, &vm, enabled, 0);
+    demo.post(
+        "/api/e2e/votes",
+        &json!({ "vote_manifest": hex::encode(vm.bytes()), "roll_call": roll.to_json() }),
+    )
+    .await
+    .ok();
+    demo.wait("v6", "opened", |v| v["state"] == "open").await;
+    let vc = VoteContext {
+        manifest_hash: sm.hash(),
+        vote: &vm,
+        key: &key,
+    };
+    // Not while it is open.
+    demo.op(
+        "/api/operator/votes/v6/declare-failed",
+        json!({ "reason": "证件官电脑故障" }),
+    )
+    .await
+    .err(409, "e2e_vote_conflict");
+    for (i, cred) in creds.iter().enumerate() {
+        let (b, _) = prove_ballot(&vc, cred, &[2 - i % 3], &mut SystemSource).unwrap();
+        demo.post("/api/e2e/votes/v6/ballots", &b.to_json("v6", vm.shape()))
+            .await
+            .ok();
+    }
+    demo.op("/api/operator/votes/v6/close", json!({}))
+        .await
+        .ok();
+    let v = demo.vote("v6").await;
+    assert_eq!(v["state"], "closed");
+    // A reason is required.
+    demo.op(
+        "/api/operator/votes/v6/declare-failed",
+        json!({ "reason": " " }),
+    )
+    .await
+    .err(400, "missing_field");
+    let reason = "证件官电脑丢失，无法提交闭票点名";
+    let d = demo
+        .op(
+            "/api/operator/votes/v6/declare-failed",
+            json!({ "reason": reason }),
+        )
+        .await
+        .ok();
+    assert_eq!(d["vote"]["state"], "failed");
+    let v = demo.vote("v6").await;
+    assert_eq!(v["state"], "failed");
+    assert_eq!(v["failed_reason"], reason);
+    assert!(
+        v["failed_announcement"]
+            .as_str()
+            .unwrap()
+            .contains("宣告本次表决失败")
+    );
+    // Never twice, never decrypted afterwards.
+    demo.op(
+        "/api/operator/votes/v6/declare-failed",
+        json!({ "reason": reason }),
+    )
+    .await
+    .err(409, "e2e_vote_conflict");
+    let r = demo
+        .post(
+            "/api/e2e/votes/v6/partials",
+            &json!({ "guardian": 1, "shares": [], "sig": "" }),
+        )
+        .await
+        .err(409, "e2e_vote_conflict");
+    assert!(
+        r["message"].as_str().unwrap().contains("declared failed"),
+        "{r}"
+    );
+
+    // Its bundle is public at once: every ballot, the list hash, no totals; it verifies.
+    let envelope = http()
+        .get(format!("{}/api/public/votes/v6/bundle", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        failing(envelope.as_bytes()).is_empty(),
+        "{:?}",
+        failing(envelope.as_bytes())
+    );
+    let body = bundle_body(&envelope);
+    assert_eq!(body["failed"]["reason"], reason);
+    assert_eq!(body["votes"][0]["result"], Value::Null);
+    assert_eq!(body["votes"][0]["ballots"].as_array().unwrap().len(), 6);
+    assert_eq!(body["counts"], json!([]));
+    assert_eq!(body["outcome"], Value::Null);
+    let report =
+        piaojue_core::e2e::bundle::verify_document(envelope.as_bytes(), &Default::default());
+    assert!(report.announcement.unwrap().contains("宣告本次表决失败"));
+    // A bundle without a result that does not declare the failure: refused (V9); the
+    // declaration's words changed: refused (rules).
+    let mut t = body.clone();
+    t.as_object_mut().unwrap().remove("failed");
+    assert!(failing(&bare(&t)).contains(&"V9".to_string()));
+    let mut t = body.clone();
+    t["announcement"] = json!("全部通过。");
+    assert!(failing(&bare(&t)).contains(&"rules".to_string()));
+    // The command line says so.
+    let file = demo.dir.path().join("failed.json");
+    std::fs::write(&file, &envelope).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_piaojue"))
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("宣告本次表决失败"), "{text}");
 }

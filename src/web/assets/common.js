@@ -50,7 +50,7 @@ export async function api(method, path, { body, token, raw, contentType } = {}) 
   return data;
 }
 
-export const stateZh = { draft: "未开始", open: "表决中", closed: "已结束", announced: "已宣布", cancelled: "已取消" };
+export const stateZh = { draft: "未开始", open: "表决中", closed: "已结束", announced: "已宣布", cancelled: "已取消", failed: "宣告失败" };
 export const kindZh = { motion: "表决", project_selection: "民生实事项目票决", satisfaction: "满意度测评" };
 /** What the act is called: a 测评 is a 测评, a 票决 a 票决, anything else a 表决. */
 export const kindNoun = { motion: "表决", project_selection: "票决", satisfaction: "测评" };

@@ -258,7 +258,8 @@ function voteActions(v) {
       return [b("查看结果", "tally", () => showResult(v)),
         h("a", { href: "/console/notice#vote=" + v.id, target: "_blank", id: "notice-" + v.id }, "打印公告")];
     default:
-      return [h("span", { class: "muted" }, v.cancelled_reason ? "原因：" + v.cancelled_reason : "")];
+      return [h("span", { class: "muted", id: "reason-" + v.id }, v.cancelled_reason || v.failed_reason ? "原因：" + (v.cancelled_reason || v.failed_reason) : ""),
+        v.state === "failed" && v.bundle_url ? h("a", { href: v.bundle_url, id: "bundle-" + v.id, download: v.id + "-bundle.json" }, " 下载结果包（不含合计）") : null];
   }
 }
 
@@ -300,7 +301,13 @@ function e2eSteps(v) {
                 if (window.confirm("宣布《" + v.title + "》的结果？\n宣布后，结果将在会场大屏、代表终端和公告中公开，不能撤回。")) act(v, "announce").catch(() => {});
               }, true)),
             errorBox("vote-" + v.id)]
-          : h("p", { class: "muted" }, "解密完成后在此核对结果并宣布。")))));
+          : h("p", { class: "muted" }, "解密完成后在此核对结果并宣布。"))),
+    decided ? null : h("div", { class: "declare-failed", id: "declare-failed-box-" + v.id },
+      h("p", { class: "muted" }, "若解密无法完成（到场监票人不足 " + k + " 位、证件官无法提交闭票点名、监票人核对不符而拒绝解密），可宣告本次" + n + "失败：所投选票不予计数，公布不含合计的结果包；之后可重新" + n + "或人工计票。"),
+      h("button", { class: "danger", id: "declare-failed-" + v.id, onclick: () => {
+        const r = reason("宣告《" + v.title + "》失败的原因（将记入审计日志、结果包和会场大屏）：");
+        if (r && window.confirm("宣告《" + v.title + "》失败？\n所投选票不予计数，不能撤回。")) act(v, "declare-failed", { reason: r }).catch(() => {});
+      } }, "宣告" + n + "失败"))));
 }
 
 /** 取消, in a column of its own at the far end of the row, and asking for a reason. */
@@ -471,7 +478,7 @@ const ACTOR_ZH = { operator: "秘书处", system: "表决系统" };
 const ACTION_ZH = {
   init: "创建会议", login: "秘书处登录", logout: "秘书处退出", import_roster: "导入名册", issue_codes: "生成登记码", enrol: "终端登记",
   presence: "出席状态", reissue: "重新发卡", adopt_rules: "通过办法", create_vote: "新建表决", open_vote: "开始表决",
-  extend_vote: "延长表决时间", close_vote: "结束表决", announce_vote: "宣布结果", cancel_vote: "取消表决", cast: "投票",
+  extend_vote: "延长表决时间", close_vote: "结束表决", announce_vote: "宣布结果", cancel_vote: "取消表决", declare_failed: "宣告表决失败", cast: "投票",
   demo_cast: "演示：模拟投票", add_scrutineer: "增设监票人", enrol_scrutineer: "监票人登记终端", cosign: "监票人会签",
   publish_manifest: "发布会议清单（加密投票）", ceremony_message: "密钥仪式消息",
   request_roll_call: "请证件官签署点名", e2e_open: "证件官签署开始点名", e2e_close: "加密投票关闭，签署清单哈希",

@@ -227,6 +227,17 @@ function announcedView(v, r, e2eStatus) {
   ];
 }
 
+/** An encrypted vote the secretariat declared failed: the declaration, no counts. */
+function failedView(v, e2eStatus) {
+  return [
+    h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
+    h("p", { class: "counting failed", id: "failed" }, noun(v.kind) + "宣告失败"),
+    h("p", { class: "summary", id: "announcement" }, v.failed_announcement || ""),
+    e2eStatus?.list_hash ? h("p", { class: "fp", id: "failed-list-hash" }, "清单哈希：", e2eStatus.list_hash_grouped || grouped(e2eStatus.list_hash)) : null,
+    h("p", { class: "fp mono" }, "结果包（不含合计）SHA-256 " + (v.bundle_sha256 || "")),
+  ];
+}
+
 const latest = (list, field) => list.filter((v) => v[field]).sort((a, b) => (a[field] < b[field] ? -1 : 1)).pop();
 
 async function render() {
@@ -236,7 +247,8 @@ async function render() {
   const open = votes.filter((v) => v.state === "open").pop();
   shown = open || null;
   const closed = latest(votes.filter((v) => v.state === "closed"), "closed_at");
-  const announced = latest(votes.filter((v) => v.state === "announced"), "announced_at");
+  // A vote declared failed is shown as an announcement is, until the next vote.
+  const announced = latest(votes.filter((v) => v.state === "announced" || v.state === "failed"), "announced_at");
   const head = h("h1", {}, session.name);
   let body;
   let key = null;
@@ -255,7 +267,10 @@ async function render() {
     shownView = view;
     body = listHashView(counting, s);
   } else if (counting) body = closedView(counting);
-  else if (announced) {
+  else if (announced?.state === "failed") {
+    const s = await api("GET", "/api/public/votes/" + announced.id + "/e2e").catch(() => null);
+    body = failedView(announced, s);
+  } else if (announced) {
     const r = await api("GET", announced.result_url);
     const s = encrypted(announced) ? await api("GET", "/api/public/votes/" + announced.id + "/e2e").catch(() => null) : null;
     body = announcedView(announced, r, s);
@@ -274,7 +289,7 @@ async function render() {
   }
   if (!(counting && encrypted(counting))) shownView = null;
   show(app, head, body);
-  app.dataset.state = open ? "open" : counting ? "closed" : starting ? "starting" : announced ? "announced" : "idle";
+  app.dataset.state = open ? "open" : counting ? "closed" : starting ? "starting" : announced?.state === "failed" ? "failed" : announced ? "announced" : "idle";
   const box = app.querySelector(".paged");
   if (box && key) paginate(box, key);
   else current = null;

@@ -63,6 +63,9 @@ struct BundleJ {
     ceremony: CeremonyJ,
     joint_key: String,
     votes: Vec<VoteJ>,
+    /// The appliance's declaration that the vote failed (a result key, docs/e2e.md).
+    #[serde(default)]
+    failed: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -100,7 +103,18 @@ struct VoteJ {
     close_sig: String,
     spoiled: Vec<SpoiledJ>,
     rejected: Vec<RejectedJ>,
-    result: ResultJ,
+    /// Present; `null` only for a vote the secretariat declared failed (docs/e2e.md).
+    #[serde(deserialize_with = "nullable")]
+    result: Option<ResultJ>,
+}
+
+/// A key that must be present but may be `null`.
+fn nullable<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
 }
 
 #[derive(Deserialize)]
@@ -424,8 +438,8 @@ pub struct Vote {
     pub spoiled: Vec<Spoiled>,
     /// Rejected ballots.
     pub rejected: Vec<Rejected>,
-    /// Result.
-    pub result: VoteResult,
+    /// Result; `None` for a vote declared failed before its decryption.
+    pub result: Option<VoteResult>,
 }
 
 /// A parsed v2 bundle (strict hex decoded, nothing verified).
@@ -441,6 +455,8 @@ pub struct Bundle {
     pub joint_key: [u8; 32],
     /// Votes.
     pub votes: Vec<Vote>,
+    /// Whether the body declares the vote failed (a non-null top-level `failed`).
+    pub declared_failed: bool,
 }
 
 fn jerr(field: &str, reason: impl Into<String>) -> E2eError {
@@ -617,7 +633,6 @@ impl Bundle {
         let mut votes = Vec::with_capacity(j.votes.len());
         for (vi, v) in j.votes.iter().enumerate() {
             let f = format!("votes[{vi}]");
-            let res = &v.result;
             votes.push(Vote {
                 vote_id: v.vote_id.clone(),
                 vote_manifest: hex::decode(
@@ -655,39 +670,42 @@ impl Bundle {
                         ballot: r.ballot.clone(),
                     })
                     .collect(),
-                result: VoteResult {
-                    totals: res
-                        .totals
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| ct64(&t.a, &t.b, &format!("{f}.result.totals[{i}]")))
-                        .collect::<Result<_>>()?,
-                    partials: res
-                        .partials
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| {
-                            let g = format!("{f}.result.partials[{i}]");
-                            Ok(Partial {
-                                guardian: p.guardian,
-                                shares: p
-                                    .shares
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(k, s)| {
-                                        Ok((
-                                            a32(&s.m, &format!("{g}.shares[{k}].M"))?,
-                                            cz64(&s.proof, &format!("{g}.shares[{k}].proof"))?,
-                                        ))
-                                    })
-                                    .collect::<Result<_>>()?,
-                                sig: a64(&p.sig, &format!("{g}.sig"))?,
+                result: match &v.result {
+                    None => None,
+                    Some(res) => Some(VoteResult {
+                        totals: res
+                            .totals
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| ct64(&t.a, &t.b, &format!("{f}.result.totals[{i}]")))
+                            .collect::<Result<_>>()?,
+                        partials: res
+                            .partials
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| {
+                                let g = format!("{f}.result.partials[{i}]");
+                                Ok(Partial {
+                                    guardian: p.guardian,
+                                    shares: p
+                                        .shares
+                                        .iter()
+                                        .enumerate()
+                                        .map(|(k, s)| {
+                                            Ok((
+                                                a32(&s.m, &format!("{g}.shares[{k}].M"))?,
+                                                cz64(&s.proof, &format!("{g}.shares[{k}].proof"))?,
+                                            ))
+                                        })
+                                        .collect::<Result<_>>()?,
+                                    sig: a64(&p.sig, &format!("{g}.sig"))?,
+                                })
                             })
-                        })
-                        .collect::<Result<_>>()?,
-                    quorum: res.quorum.clone(),
-                    plaintext_totals: res.plaintext_totals.clone(),
-                    counts: res.counts.clone(),
+                            .collect::<Result<_>>()?,
+                        quorum: res.quorum.clone(),
+                        plaintext_totals: res.plaintext_totals.clone(),
+                        counts: res.counts.clone(),
+                    }),
                 },
             });
         }
@@ -706,6 +724,7 @@ impl Bundle {
             },
             joint_key: a32(&j.joint_key, "joint_key")?,
             votes,
+            declared_failed: j.failed.as_ref().is_some_and(|f| !f.is_null()),
         })
     }
 }
@@ -1117,6 +1136,7 @@ fn check_vote(
     key: Option<&JointKey>,
     ballot_results: &[core::result::Result<(), String>],
     joint_key: &[u8; 32],
+    declared_failed: bool,
     acc: &mut Acc,
 ) {
     let vid = &v.vote_id;
@@ -1217,155 +1237,171 @@ fn check_vote(
     }
     if let Some(t) = &own {
         let mine: Vec<[u8; 64]> = t.iter().map(Ciphertext::to_bytes).collect();
-        if mine != v.result.totals {
+        if let Some(res) = &v.result
+            && mine != res.totals
+        {
             acc.fail(
                 8,
                 p("result.totals differ from the aggregation of the ballots"),
             );
         }
     }
-    // V9: quorum.
-    let q = &v.result.quorum;
-    let quorum_ok = q.len() as u64 == sm.k
-        && !q.windows(2).any(|w| matches!(w, [a, b] if a >= b))
-        && q.iter().all(|x| cer.participants.contains(x));
-    if !quorum_ok {
-        acc.fail(
+    // A vote declared failed (docs/e2e.md) has no result, and only such a vote: the
+    // decryption's checks V9–V12 do not apply to it, the rest does.
+    match (&v.result, declared_failed) {
+        (None, false) => acc.fail(
             9,
-            p(&format!(
-                "quorum {q:?} is not k = {} distinct sorted participants",
-                sm.k
-            )),
-        );
-    }
-    let pg: Vec<u64> = v.result.partials.iter().map(|x| x.guardian).collect();
-    if &pg != q {
-        acc.fail(
+            p("no result, and the bundle does not declare the vote failed"),
+        ),
+        (Some(_), true) => acc.fail(
             9,
-            p(&format!(
-                "partials from {pg:?}, not exactly the quorum {q:?}"
-            )),
-        );
+            p("the bundle declares the vote failed but the vote carries a result"),
+        ),
+        _ => {}
     }
-    // V10: every partial's DLEQs and statement signature.
-    let mut shares_ok: Vec<Option<Vec<PartialShare>>> = Vec::new();
-    match (&own, &cer.commitments) {
-        (None, _) => acc.fail(10, p("not checked: no aggregation (V8)")),
-        (_, None) => acc.fail(10, p("not checked: commitments invalid (V3)")),
-        (Some(tot), Some(cs)) => {
-            let tot_cat: Vec<u8> = tot.iter().flat_map(Ciphertext::to_bytes).collect();
-            for (pi, part) in v.result.partials.iter().enumerate() {
-                let l = part.guardian;
-                let f = format!("partials[{pi}] (guardian {l})");
-                let Some(id) = guardian_id(sm, l) else {
-                    acc.fail(10, p(&format!("{f}: no such guardian")));
-                    shares_ok.push(None);
-                    continue;
-                };
-                let z_pub = tally::verification_key(l, cs);
-                let dctx = transcript::decrypt_ctx(&transcript::DecryptCtxFields {
-                    manifest: mh,
-                    vote: vid,
-                    vote_manifest: vm.hash(),
-                    pk: joint_key,
-                    ceremony: &cer.cc,
-                    list: &lh,
-                    n: n_cast,
-                    guardian: l,
-                    z: z_pub.as_bytes(),
-                });
-                let shares: Result<Vec<PartialShare>> = part
-                    .shares
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (mm, pr))| {
-                        Ok(PartialShare {
-                            m: Element::decode(mm, &format!("{f}.shares[{i}].M"))?,
-                            proof: Cz::decode(pr, &format!("{f}.shares[{i}].proof"))?,
-                        })
-                    })
-                    .collect();
-                let shares = match shares {
-                    Ok(s) => s,
-                    Err(e) => {
-                        acc.fail(10, p(&e.to_string()));
-                        shares_ok.push(None);
-                        continue;
-                    }
-                };
-                let mut good = true;
-                if let Err(e) = tally::verify_partial(&dctx, &z_pub, tot, &shares, &f) {
-                    acc.fail(10, p(&e.to_string()));
-                    good = false;
-                }
-                let sh_cat: Vec<u8> = part
-                    .shares
-                    .iter()
-                    .flat_map(|(mm, pr)| mm.iter().chain(pr.iter()).copied())
-                    .collect();
-                let msg =
-                    transcript::decryption_message(&cer.cc, vid, &lh, n_cast, &tot_cat, &sh_cat);
-                if let Err(e) = verify_sig(id, &msg, &part.sig) {
-                    acc.fail(10, p(&format!("{f}.sig: {e}")));
-                    good = false;
-                }
-                shares_ok.push(good.then_some(shares));
-            }
-        }
-    }
-    // V11: combination and plaintexts.
-    let pt = &v.result.plaintext_totals;
-    if pt.len() != m {
-        acc.fail(
-            11,
-            p(&format!("{} plaintext totals for {m} items", pt.len())),
-        );
-    }
-    let all_shares: Option<Vec<Vec<PartialShare>>> = (&pg == q && shares_ok.len() == q.len())
-        .then(|| shares_ok.iter().cloned().collect::<Option<Vec<_>>>())
-        .flatten();
-    match (&own, all_shares) {
-        (None, _) => acc.fail(11, p("not checked: no aggregation (V8)")),
-        (_, None) => acc.fail(11, p("not checked: partial decryptions invalid (V9/V10)")),
-        (Some(tot), Some(sh)) => match tally::combine(tot, q, &sh) {
-            Err(e) => acc.fail(11, p(&e.to_string())),
-            Ok(vs) => {
-                for (i, (vp, val)) in vs.iter().zip(pt.iter()).enumerate() {
-                    if !tally::check_plaintext(*val, vp, shape, n_cast) {
-                        acc.fail(
-                            11,
-                            p(&format!("plaintext_totals[{i}] = {val} does not decrypt")),
-                        );
-                    }
-                }
-            }
-        },
-    }
-    // V12: n_cast < T, n_cast ≤ |enabled|, counts decode.
+    // V12 (first part): n_cast < T, n_cast ≤ |enabled|.
     if n_cast >= shape.radix() {
         acc.fail(12, p(&format!("n_cast = {n_cast} is not below T")));
     }
     if n_cast > v.credentials.len() as u64 {
         acc.fail(12, p("more ballots than enabled credentials"));
     }
-    if v.result.counts.len() != m {
-        acc.fail(
-            12,
-            p(&format!(
-                "{} count rows for {m} items",
-                v.result.counts.len()
-            )),
-        );
-    }
-    for (i, (val, counts)) in pt.iter().zip(v.result.counts.iter()).enumerate() {
-        match tally::decode_counts(shape, n_cast, *val, &format!("counts[{i}]")) {
-            Err(e) => acc.fail(12, p(&e.to_string())),
-            Ok(c) => {
-                if &c != counts {
-                    acc.fail(
-                        12,
-                        p(&format!("counts[{i}] = {counts:?}, decoding gives {c:?}")),
+    if let Some(res) = &v.result {
+        // V9: quorum.
+        let q = &res.quorum;
+        let quorum_ok = q.len() as u64 == sm.k
+            && !q.windows(2).any(|w| matches!(w, [a, b] if a >= b))
+            && q.iter().all(|x| cer.participants.contains(x));
+        if !quorum_ok {
+            acc.fail(
+                9,
+                p(&format!(
+                    "quorum {q:?} is not k = {} distinct sorted participants",
+                    sm.k
+                )),
+            );
+        }
+        let pg: Vec<u64> = res.partials.iter().map(|x| x.guardian).collect();
+        if &pg != q {
+            acc.fail(
+                9,
+                p(&format!(
+                    "partials from {pg:?}, not exactly the quorum {q:?}"
+                )),
+            );
+        }
+        // V10: every partial's DLEQs and statement signature.
+        let mut shares_ok: Vec<Option<Vec<PartialShare>>> = Vec::new();
+        match (&own, &cer.commitments) {
+            (None, _) => acc.fail(10, p("not checked: no aggregation (V8)")),
+            (_, None) => acc.fail(10, p("not checked: commitments invalid (V3)")),
+            (Some(tot), Some(cs)) => {
+                let tot_cat: Vec<u8> = tot.iter().flat_map(Ciphertext::to_bytes).collect();
+                for (pi, part) in res.partials.iter().enumerate() {
+                    let l = part.guardian;
+                    let f = format!("partials[{pi}] (guardian {l})");
+                    let Some(id) = guardian_id(sm, l) else {
+                        acc.fail(10, p(&format!("{f}: no such guardian")));
+                        shares_ok.push(None);
+                        continue;
+                    };
+                    let z_pub = tally::verification_key(l, cs);
+                    let dctx = transcript::decrypt_ctx(&transcript::DecryptCtxFields {
+                        manifest: mh,
+                        vote: vid,
+                        vote_manifest: vm.hash(),
+                        pk: joint_key,
+                        ceremony: &cer.cc,
+                        list: &lh,
+                        n: n_cast,
+                        guardian: l,
+                        z: z_pub.as_bytes(),
+                    });
+                    let shares: Result<Vec<PartialShare>> = part
+                        .shares
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (mm, pr))| {
+                            Ok(PartialShare {
+                                m: Element::decode(mm, &format!("{f}.shares[{i}].M"))?,
+                                proof: Cz::decode(pr, &format!("{f}.shares[{i}].proof"))?,
+                            })
+                        })
+                        .collect();
+                    let shares = match shares {
+                        Ok(s) => s,
+                        Err(e) => {
+                            acc.fail(10, p(&e.to_string()));
+                            shares_ok.push(None);
+                            continue;
+                        }
+                    };
+                    let mut good = true;
+                    if let Err(e) = tally::verify_partial(&dctx, &z_pub, tot, &shares, &f) {
+                        acc.fail(10, p(&e.to_string()));
+                        good = false;
+                    }
+                    let sh_cat: Vec<u8> = part
+                        .shares
+                        .iter()
+                        .flat_map(|(mm, pr)| mm.iter().chain(pr.iter()).copied())
+                        .collect();
+                    let msg = transcript::decryption_message(
+                        &cer.cc, vid, &lh, n_cast, &tot_cat, &sh_cat,
                     );
+                    if let Err(e) = verify_sig(id, &msg, &part.sig) {
+                        acc.fail(10, p(&format!("{f}.sig: {e}")));
+                        good = false;
+                    }
+                    shares_ok.push(good.then_some(shares));
+                }
+            }
+        }
+        // V11: combination and plaintexts.
+        let pt = &res.plaintext_totals;
+        if pt.len() != m {
+            acc.fail(
+                11,
+                p(&format!("{} plaintext totals for {m} items", pt.len())),
+            );
+        }
+        let all_shares: Option<Vec<Vec<PartialShare>>> = (&pg == q && shares_ok.len() == q.len())
+            .then(|| shares_ok.iter().cloned().collect::<Option<Vec<_>>>())
+            .flatten();
+        match (&own, all_shares) {
+            (None, _) => acc.fail(11, p("not checked: no aggregation (V8)")),
+            (_, None) => acc.fail(11, p("not checked: partial decryptions invalid (V9/V10)")),
+            (Some(tot), Some(sh)) => match tally::combine(tot, q, &sh) {
+                Err(e) => acc.fail(11, p(&e.to_string())),
+                Ok(vs) => {
+                    for (i, (vp, val)) in vs.iter().zip(pt.iter()).enumerate() {
+                        if !tally::check_plaintext(*val, vp, shape, n_cast) {
+                            acc.fail(
+                                11,
+                                p(&format!("plaintext_totals[{i}] = {val} does not decrypt")),
+                            );
+                        }
+                    }
+                }
+            },
+        }
+        // V12: n_cast < T, n_cast ≤ |enabled|, counts decode.
+        if res.counts.len() != m {
+            acc.fail(
+                12,
+                p(&format!("{} count rows for {m} items", res.counts.len())),
+            );
+        }
+        for (i, (val, counts)) in pt.iter().zip(res.counts.iter()).enumerate() {
+            match tally::decode_counts(shape, n_cast, *val, &format!("counts[{i}]")) {
+                Err(e) => acc.fail(12, p(&e.to_string())),
+                Ok(c) => {
+                    if &c != counts {
+                        acc.fail(
+                            12,
+                            p(&format!("counts[{i}] = {counts:?}, decoding gives {c:?}")),
+                        );
+                    }
                 }
             }
         }
@@ -1404,8 +1440,9 @@ fn check_vote(
     if v.credentials.len() as u64 > sm.max_electorate {
         acc.fail(14, p("roll call longer than max_electorate"));
     }
-    // V15.
-    if n_cast != v.cast_count {
+    // V15 (not for a vote declared failed: a closing roll call that disagrees with the list,
+    // or none at all, can be why it failed).
+    if n_cast != v.cast_count && !declared_failed {
         acc.fail(
             15,
             p(&format!(
@@ -1585,6 +1622,7 @@ fn verify_inner(b: &Bundle, opts: &VerifyOptions, env: Option<&EnvelopeSigs>) ->
             key.as_ref(),
             results,
             &b.joint_key,
+            b.declared_failed,
             &mut acc,
         );
     }
@@ -1676,23 +1714,31 @@ fn verify_inner(b: &Bundle, opts: &VerifyOptions, env: Option<&EnvelopeSigs>) ->
         7,
         format!("{nv} ballot lists sorted, list hashes and close signatures valid"),
     );
-    acc.note(8, "totals equal the aggregation of the ballots".to_owned());
-    acc.note(
-        9,
-        "quorum of k participants, partials from exactly the quorum".to_owned(),
-    );
-    acc.note(
-        10,
-        "every partial decryption's DLEQ and statement signature valid".to_owned(),
-    );
-    acc.note(
-        11,
-        "every plaintext total decrypts the combined totals".to_owned(),
-    );
-    acc.note(
-        12,
-        "n_cast < T, n_cast <= enabled, counts decode".to_owned(),
-    );
+    if b.declared_failed {
+        let na = "not applicable: the vote was declared failed before its decryption (no totals, no result)";
+        for n in 8..=11 {
+            acc.note(n, na.to_owned());
+        }
+        acc.note(12, format!("n_cast < T, n_cast <= enabled; counts {na}"));
+    } else {
+        acc.note(8, "totals equal the aggregation of the ballots".to_owned());
+        acc.note(
+            9,
+            "quorum of k participants, partials from exactly the quorum".to_owned(),
+        );
+        acc.note(
+            10,
+            "every partial decryption's DLEQ and statement signature valid".to_owned(),
+        );
+        acc.note(
+            11,
+            "every plaintext total decrypts the combined totals".to_owned(),
+        );
+        acc.note(
+            12,
+            "n_cast < T, n_cast <= enabled, counts decode".to_owned(),
+        );
+    }
     acc.note(
         13,
         format!("{n_spoiled} spoiled record(s) re-encrypt, none cast"),
@@ -1703,7 +1749,11 @@ fn verify_inner(b: &Bundle, opts: &VerifyOptions, env: Option<&EnvelopeSigs>) ->
     );
     acc.note(
         15,
-        format!("n_cast = cast_count for {nv} votes; {hall_note}; cast-notice check: procedural, not in the bundle"),
+        if b.declared_failed {
+            format!("n_cast = cast_count not required: the vote was declared failed; {hall_note}")
+        } else {
+            format!("n_cast = cast_count for {nv} votes; {hall_note}; cast-notice check: procedural, not in the bundle")
+        },
     );
     acc.note(16, format!("{n_rejected} rejected ballot(s) substantiated"));
     acc.into_checks()
@@ -1843,7 +1893,7 @@ fn result_keys(
         keys.check(
             &vm,
             &sm.appliance_key,
-            &vote.result.counts,
+            vote.result.as_ref().map(|r| r.counts.as_slice()),
             vote.credentials.len() as u64,
             vote.ballots.len() as u64,
         )

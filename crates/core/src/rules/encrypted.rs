@@ -248,6 +248,28 @@ pub struct ResultKeys {
     pub chain: Chain,
     #[serde(default)]
     pub demo: bool,
+    /// The secretariat's declaration that the vote failed before its decryption: then the
+    /// vote has no result, `counts` is empty, `outcome` null and the announcement says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Failed>,
+}
+
+/// Why and when an encrypted vote was declared failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failed {
+    pub reason: String,
+    pub declared_at: String,
+}
+
+/// The most characters of a failure's reason.
+pub const MAX_FAILED_REASON_CHARS: usize = 500;
+
+/// The announcement of a vote declared failed (the hall screen's and the bundle's words).
+pub fn failed_announcement(title: &str, reason: &str) -> String {
+    format!(
+        "{title}：因技术原因未能完成解密计票，秘书处宣告本次表决失败（原因：{reason}）。本次表决不产生结果，所投选票不予计数。"
+    )
 }
 
 impl ResultKeys {
@@ -258,7 +280,7 @@ impl ResultKeys {
         &self,
         vm: &VoteManifest,
         appliance_key: &[u8; 32],
-        decoded: &[Vec<u64>],
+        decoded: Option<&[Vec<u64>]>,
         enabled: u64,
         n_cast: u64,
     ) -> Result<String, String> {
@@ -294,6 +316,36 @@ impl ResultKeys {
         if r.roll.cast != Some(n_cast) {
             return Err(format!("vote_record.roll.cast: n_cast is {n_cast}"));
         }
+        let decoded = match (&self.failed, decoded) {
+            (Some(f), None) => {
+                let n = f.reason.chars().count();
+                if f.reason.trim().is_empty() || n > MAX_FAILED_REASON_CHARS {
+                    return Err(format!(
+                        "failed.reason: 1 to {MAX_FAILED_REASON_CHARS} characters"
+                    ));
+                }
+                if !self.counts.is_empty() {
+                    return Err("counts: a vote declared failed has none".into());
+                }
+                if !self.outcome.is_null() {
+                    return Err("outcome: a vote declared failed has none".into());
+                }
+                if self.announcement != failed_announcement(&r.title, &f.reason) {
+                    return Err(
+                        "announcement: not the declaration of a failed vote with its reason".into(),
+                    );
+                }
+                return Ok(format!(
+                    "the vote was declared failed before its decryption ({}): no counts, no outcome",
+                    f.reason
+                ));
+            }
+            (None, Some(d)) => d,
+            (Some(_), Some(_)) => {
+                return Err("failed: the vote is declared failed but carries a result".into());
+            }
+            (None, None) => return Err("the vote has no result and is not declared failed".into()),
+        };
         let (counts, outcome) = decide_decoded(&rules, &r.items, r.roll, decoded)
             .map_err(|e| format!("decoded counts: {e}"))?;
         if counts != self.counts {
