@@ -788,6 +788,10 @@ async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_a
     let mut t = body.clone();
     t["announcement"] = json!("全部通过。");
     assert!(failing(&bare(&t)).contains(&"rules".to_string()));
+    // a_failure_declared_without_result_keys_is_refused: `failed` is a result key.
+    let mut t = body.clone();
+    t.as_object_mut().unwrap().remove("result_format");
+    assert!(failing(&bare(&t)).contains(&"rules".to_string()));
     // The command line says so.
     let file = demo.dir.path().join("failed.json");
     std::fs::write(&file, &envelope).unwrap();

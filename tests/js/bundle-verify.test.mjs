@@ -11,7 +11,7 @@ import fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { verifyV2, isV2, parseTrackerInput, formFor, countsInRulesOrder, bodySha256Any, RESULT_FORMAT, CHECK_NAMES } from "../../src/web/assets/e2e/bundle-verify.js";
+import { verifyV2, isV2, parseTrackerInput, formFor, countsInRulesOrder, bodySha256Any, RESULT_FORMAT, CHECK_NAMES, failedAnnouncement } from "../../src/web/assets/e2e/bundle-verify.js";
 import {
   ed25519Sign, ed25519PublicKey, hBytes, u64, shortCode, bytesToHex, hexToBytes, G, O, modL, TestDrbg, transcript, transcriptRaw, canonicalJson,
   parseSessionManifest, parseVoteManifest, proveSchnorr, proveDleq, proveBallot, ballotToJson, deriveCredential, prepareJointKey, listHash,
@@ -518,6 +518,110 @@ test("the rules check: the rules engine re-decides the published result from the
   // The decoded counts are the protocol's: a changed published count fails V12 and `rules`.
   const both = await verifyV2(resultBody((b) => { b.votes[0].result.counts[0][2] -= 1; b.votes[0].result.counts[0][0] += 1; }), { full: false });
   assert.ok(both.failed.includes("V12") && both.failed.includes("rules"), both.failed);
+});
+
+/** resultBody() declared failed: no result, `failed`, no counts, no outcome, the declaration. */
+const FAILED_REASON = "法定人数的监票人未能到场，无法完成解密";
+function failedBody(change) {
+  return resultBody((b) => {
+    b.votes[0].result = null;
+    b.failed = { reason: FAILED_REASON, declared_at: "2026-03-05T10:00:00+08:00" };
+    b.counts = [];
+    b.outcome = null;
+    b.announcement = failedAnnouncement(b.vote_record.title, FAILED_REASON);
+    if (change) change(b);
+  });
+}
+
+test("a declared-failed bundle verifies without a result, and only when declared", async () => {
+  assert.equal(failedAnnouncement("关于……的决议草案", "x"),
+    "关于……的决议草案：因技术原因未能完成解密计票，秘书处宣告本次表决失败（原因：x）。本次表决不产生结果，所投选票不予计数。");
+  const cliReadsKeys = haveBin && rustFailed(resultBody((b) => { b.result_format = "x"; })).includes("rules");
+  const good = await verifyV2(failedBody(), { full: true });
+  assert.deepEqual(good.failed, [], JSON.stringify(good.checks.filter((c) => c.ok !== true)));
+  assert.equal(good.verified, true);
+  assert.equal(good.declared_failed, true);
+  assert.deepEqual(good.checks.map((c) => c.name), [...CHECK_NAMES, "rules"]);
+  const detail = (r, name) => r.checks.find((c) => c.name === name).detail;
+  assert.match(detail(good, "rules"), /declared failed/);
+  assert.ok(detail(good, "rules").includes(FAILED_REASON));
+  assert.match(detail(good, "rules"), /no counts/);
+  for (const n of ["V8", "V9", "V10", "V11"]) assert.match(detail(good, n), /not applicable/, n);
+  assert.match(detail(good, "V12"), /^n_cast < T, n_cast <= enabled; counts not applicable/);
+  assert.equal(good.announcement, failedAnnouncement("关于……的决议草案", FAILED_REASON));
+  assert.deepEqual(good.result.failed, { reason: FAILED_REASON, declared_at: "2026-03-05T10:00:00+08:00" });
+  assert.deepEqual(good.result.counts, []);
+  assert.equal(good.votes[0].counts, null);
+  if (cliReadsKeys) assert.deepEqual(rustFailed(failedBody()), [], "the failed body (live CLI)");
+  // FAST mode: the same, the ballot proofs pending; the deputy's tracking code is still found.
+  const own = TINY.trackers["v1-motion"][2];
+  const fast = await verifyV2(envelope(failedBody()), { full: false, tracker: shortCode(hexToBytes(own)) });
+  assert.deepEqual(fast.failed, []);
+  assert.deepEqual(fast.pending, ["V5"]);
+  assert.equal(fast.tracker.hits[0].tracker, own);
+  assert.equal(fast.tracker.hits[0].position, 3);
+  const fails = async (why, text, check) => {
+    const r = await verifyV2(text, { full: true });
+    assert.ok(r.failed.includes(check), why + " fails " + check + ": " + JSON.stringify(r.checks.filter((c) => c.ok === false)));
+    assert.equal(r.verified, false, why);
+    if (cliReadsKeys) assert.deepEqual(rustFailed(text), r.failed, why + " (live CLI)");
+    return r;
+  };
+  // A result withheld without the declaration; the declaration over a vote that has its result.
+  const undeclared = await fails("no result without `failed`", failedBody((b) => { delete b.failed; }), "V9");
+  assert.match(detail(undeclared, "V9"), /^v1-motion: no result, and the bundle does not declare the vote failed$/);
+  const kept = await fails("`failed` with the result kept", failedBody((b) => { b.votes[0].result = tiny().votes[0].result; }), "V9");
+  assert.match(detail(kept, "V9"), /declares the vote failed but the vote carries a result/);
+  assert.match(detail(kept, "rules"), /^failed: /);
+  // The declaration's own keys, checked by `rules` only.
+  const rulesOnly = async (why, change, re) => {
+    const r = await fails(why, failedBody(change), "rules");
+    assert.deepEqual(r.failed, ["rules"], why);
+    if (re) assert.match(detail(r, "rules"), re, why);
+  };
+  await rulesOnly("the announcement changed", (b) => { b.announcement = b.announcement.replace("失败", "通过"); }, /^announcement/);
+  await rulesOnly("the announcement of a result", (b) => { b.announcement = JSON.parse(resultBody()).announcement; }, /^announcement/);
+  await rulesOnly("counts non-empty", (b) => { b.counts = [[3, 1, 1]]; }, /^counts/);
+  await rulesOnly("an outcome", (b) => { b.outcome = JSON.parse(resultBody()).outcome; }, /^outcome/);
+  await rulesOnly("the reason empty", (b) => { b.failed.reason = ""; b.announcement = failedAnnouncement(b.vote_record.title, ""); }, /^failed.reason/);
+  await rulesOnly("the reason blank", (b) => { b.failed.reason = " \u3000"; b.announcement = failedAnnouncement(b.vote_record.title, b.failed.reason); }, /^failed.reason/);
+  await rulesOnly("a reason of 501 characters", (b) => { b.failed.reason = "因".repeat(500) + "𠀀"; b.announcement = failedAnnouncement(b.vote_record.title, b.failed.reason); }, /^failed.reason/);
+  await rulesOnly("a reason of another title", (b) => { b.announcement = failedAnnouncement("另一个表决", FAILED_REASON); }, /^announcement/);
+  await rulesOnly("`failed` with an unknown key", (b) => { b.failed.by = "秘书长"; }, /do not parse/);
+  await rulesOnly("`failed` without declared_at", (b) => { delete b.failed.declared_at; }, /do not parse/);
+  await rulesOnly("`failed` as a string", (b) => { b.failed = FAILED_REASON; }, /do not parse/);
+  await rulesOnly("a numeric reason", (b) => { b.failed.reason = 7; }, /do not parse/);
+  // a_failure_declared_without_result_keys_is_refused: `failed` is one of the result keys.
+  const bareFailed = await fails("`failed` without the result keys", failedBody((b) => { delete b.result_format; }), "rules");
+  assert.match(detail(bareFailed, "rules"), /declared failed only with the appliance's result keys/);
+  // 500 characters are allowed (Unicode scalar values, not UTF-16 units).
+  const long = "𠀀".repeat(500);
+  const ok500 = await verifyV2(failedBody((b) => { b.failed.reason = long; b.announcement = failedAnnouncement(b.vote_record.title, long); }), { full: false });
+  assert.deepEqual(ok500.failed, []);
+  // An absent `result` stays a layout error.
+  const absent = await verifyV2(failedBody((b) => { delete b.votes[0].result; }), { full: false });
+  assert.deepEqual(absent.failed, ["parse", ...CHECK_NAMES]);
+  assert.match(absent.checks[0].detail, /missing field `result`/);
+  // The opening roll call standing in for a lost closing one (cast_count 0, the officer's
+  // signature): V15 does not require n_cast = cast_count of a vote declared failed, and does
+  // of any other.
+  const opening = (b) => {
+    const sm = parseSessionManifest(hexToBytes(b.manifest_hex));
+    const vm = parseVoteManifest(hexToBytes(b.votes[0].vote_manifest_hex), sm);
+    const rc = b.votes[0].roll_call;
+    rc.cast_count = 0;
+    rc.sig = bytesToHex(ed25519Sign(transcript("roll-call", [["manifest", sm.hash], ["vote", vm.voteId], ["vote_manifest", vm.hash],
+      ["credentials", concatBytes(...rc.credentials.map((c) => hexToBytes(c)))], ["cast", u64(0)]]), testKey("officer")));
+  };
+  const stands = await verifyV2(failedBody(opening), { full: false });
+  assert.deepEqual(stands.failed, [], JSON.stringify(stands.checks.filter((c) => c.ok === false)));
+  assert.match(detail(stands, "V15"), /not required: the vote was declared failed/);
+  if (cliReadsKeys) assert.deepEqual(rustFailed(failedBody(opening)), [], "the opening roll call (live CLI)");
+  const counted = await verifyV2(resultBody(opening), { full: false });
+  assert.deepEqual(counted.failed, ["V15"]);
+  if (cliReadsKeys) assert.deepEqual(rustFailed(resultBody(opening)), ["V15"], "a counted vote's opening roll call (live CLI)");
+  // A failed vote's ballots are still every ballot's: a tampered one fails as it would.
+  await fails("a ballot's ciphertext", failedBody((b) => flip(b, "/votes/0/ballots/1/items/0/B", 5)), "V5");
 });
 
 test("chain.previous: the previous bundle's body hash, v1 or v2", async () => {

@@ -8,6 +8,8 @@
 // is checked in a worker (e2e/verify-worker.js over e2e/bundle-verify.js, a port of
 // crates/core/src/e2e/bundle.rs): V1–V16 and `rules` under the CLI's names, first without the
 // per-ballot proofs (quick, for a deputy's phone), then all of them on request, with progress.
+// A vote the secretariat declared failed (its decryption could not complete) has a bundle
+// without a result: the page then says 表决宣告失败 with the reason, and shows no counts.
 import { h, show, api, kindZh, grouped } from "./common.js";
 import { verifyBundle, parseScrutineerKeys } from "./checks.js";
 import { publicKey } from "./sig.js";
@@ -143,11 +145,33 @@ function progressText(d) {
   return "正在核验……";
 }
 
-function detailV2Zh(c) {
+/** A check's label; for a vote declared failed, `rules` checks the declaration instead. */
+function labelV2(name, declared) {
+  if (declared && name === "rules") return "表决办法、表决记录与秘书处宣告表决失败的公告";
+  return LABEL_V2[name] || name;
+}
+
+const NOT_DECRYPTED = "本次表决在解密前宣告失败，没有合计、部分解密与票数";
+
+function detailV2Zh(c, declared) {
   if (c.ok === null) return "尚未核验（请按「核验全部选票的证明」）：" + c.detail;
   if (c.name === "tracker") return c.ok ? "已列入选票列表：" + c.detail : "未在选票列表中找到：" + c.detail;
+  if (declared && c.name === "rules") return c.ok ? "宣告失败的记录与公告无误，不产生票数与结果：" + c.detail : "宣告失败的记录与公告不符：" + c.detail;
   if (c.name === "rules" && !c.ok) return "公布的结果与按表决办法从解密票数重新判定的不一致：" + c.detail;
+  if (declared && c.ok && ["V8", "V9", "V10", "V11"].includes(c.name)) return "不适用：" + NOT_DECRYPTED + "（" + c.detail + "）";
+  if (declared && c.ok && c.name === "V12") return "投票数小于 T 且不超过点名册启用的人数；票数解码不适用：" + NOT_DECRYPTED + "（" + c.detail + "）";
   return c.detail;
+}
+
+/** The secretariat's declaration that the vote failed, as the bundle carries it. */
+function failedBlock(r, unverified) {
+  const f = r.result && r.result.failed;
+  return h("div", { class: "notice error", id: "declared-failed" },
+    unverified ? h("p", {}, h("b", {}, "结果包声明表决宣告失败，但核验未通过（见上），请勿采信。")) : null,
+    h("p", {}, h("b", {}, "表决宣告失败"), "：本次表决因技术原因未能完成解密计票，秘书处已宣告表决失败。本次表决不产生结果，所投选票不予计数。"),
+    f ? h("p", {}, "原因：", h("span", { id: "failed-reason" }, f.reason)) : null,
+    f ? h("p", { class: "muted" }, "宣告时间：" + f.declared_at) : null,
+    h("p", { class: "muted" }, "结果包中没有合计、部分解密与票数；本页核验的是全部选票、点名册、列表哈希与设备的关闭签名，以及宣告失败的记录与公告。"));
 }
 
 /** Where the deputy's ballot is in the list: its place, the full tracker, its neighbours. */
@@ -175,32 +199,40 @@ function countsTable(v) {
 function reportV2(r, onFull, running) {
   const failed = r.checks.filter((c) => c.ok === false);
   const pending = r.checks.filter((c) => c.ok === null);
-  const verdict = failed.length ? "✗ 核验未通过" : pending.length ? "✓ 快速核验通过：尚未核验每张选票的证明" : "✓ 核验通过（全部检查，包括每张选票的证明）";
+  // A vote declared failed has no result: its verdict never reads as a result that passed.
+  const declared = !!r.declared_failed;
+  const verdict = failed.length ? "✗ 核验未通过"
+    : declared ? (pending.length ? "表决宣告失败，不产生结果（结果包快速核验无误，尚未核验每张选票的证明）" : "表决宣告失败，不产生结果（结果包核验无误：全部检查，包括每张选票的证明）")
+    : pending.length ? "✓ 快速核验通过：尚未核验每张选票的证明" : "✓ 核验通过（全部检查，包括每张选票的证明）";
   const res = r.result;
   return h("section", { id: "report" },
-    h("p", { class: "verdict " + (failed.length ? "bad" : "ok"), id: "verdict" }, verdict),
-    failed.length ? h("p", { id: "failed" }, "未通过的检查：" + failed.map((c) => c.name + "（" + (LABEL_V2[c.name] || c.name) + "）").join("、")) : null,
-    res ? h("p", {}, (kindZh[res.kind] || res.kind) + "（加密表决）：" + res.title + (res.demo ? "（演示会议）" : "")) : h("p", {}, "加密表决的结果包：" + r.votes.map((v) => v.vote_id).join("、")),
+    h("p", { class: "verdict " + (failed.length ? "bad" : declared ? "" : "ok"), id: "verdict" }, verdict),
+    failed.length ? h("p", { id: "failed" }, "未通过的检查：" + failed.map((c) => c.name + "（" + labelV2(c.name, declared) + "）").join("、")) : null,
+    res ? h("p", {}, (kindZh[res.kind] || res.kind) + "（加密表决" + (declared ? "，宣告失败" : "") + "）：" + res.title + (res.demo ? "（演示会议）" : "")) : h("p", {}, "加密表决的结果包：" + r.votes.map((v) => v.vote_id).join("、")),
+    declared ? failedBlock(r, failed.length > 0) : null,
     r.bundle_sha256 ? h("p", { class: "mono muted" }, "结果正文 SHA-256：" + r.bundle_sha256) : null,
     r.mh ? h("p", {}, "会话清单哈希（请与议程上印的核对）：", h("span", { class: "mono", id: "mh" }, grouped(r.mh))) : null,
     r.fingerprint ? h("p", {}, "监票人密钥指纹（与密钥仪式上宣读的核对）：", h("span", { class: "mono" }, r.fingerprint)) : null,
     trackerBlock(r.tracker),
     pending.length || running ? h("div", { class: "notice" },
-      h("p", {}, "快速核验已核对：会话与表决清单、密钥仪式、点名册签名、选票列表与列表哈希、由全部选票密文重新合计、每位监票人部分解密的证明与签名、合并解密与票数。"
+      h("p", {}, (declared
+        ? "快速核验已核对：会话与表决清单、密钥仪式、点名册签名、选票列表与列表哈希、设备的关闭签名、由全部选票密文重新合计，以及宣告失败的记录与公告（本次表决没有部分解密与票数）。"
+        : "快速核验已核对：会话与表决清单、密钥仪式、点名册签名、选票列表与列表哈希、由全部选票密文重新合计、每位监票人部分解密的证明与签名、合并解密与票数。")
         + "尚未核验的是每张选票自身的零知识证明与签名（需要较长时间）。"),
       h("button", { class: "primary", id: "verify-all", disabled: !!running, onclick: onFull }, "核验全部选票的证明"),
       h("p", { id: "full-status" }, running || "")) : null,
     r.timing && r.timing.ballots_ms !== undefined ? h("p", { id: "elapsed" }, "全部核验用时 " + seconds(r.timing.page_ms ?? r.timing.worker_ms ?? r.timing.total_ms ?? r.timing.checks_ms)
       + "（其中选票证明 " + seconds(r.timing.ballots_ms) + (r.helpers ? "，" + r.helpers + " 个线程" : "") + "）") : null,
     h("ul", { class: "checks" }, r.checks.map((c) => h("li", { class: c.ok === true ? "ok" : c.ok === false ? "bad" : "muted", "data-check": c.name },
-      (c.ok === true ? "✓ " : c.ok === false ? "✗ " : "… ") + (LABEL_V2[c.name] || c.name) + "：" + detailV2Zh(c) + " ", h("code", { class: "mono muted" }, c.name)))),
-    r.votes.map((v) => h("div", {}, h("h3", {}, "解密的票数：" + v.vote_id + "（投票 " + v.n_cast + " 张）"), countsTable(v))),
-    res && res.options ? h("div", {}, h("h3", {}, "按表决办法的票数"), countsTable({ items: res.items, options: res.options, counts: res.counts })) : null,
-    r.announcement ? h("div", {}, h("h3", {}, "宣布的结果"), h("pre", { class: "announcement" }, r.announcement)) : null,
+      (c.ok === true ? "✓ " : c.ok === false ? "✗ " : "… ") + labelV2(c.name, declared) + "：" + detailV2Zh(c, declared) + " ", h("code", { class: "mono muted" }, c.name)))),
+    declared ? null : r.votes.filter((v) => v.counts).map((v) => h("div", {}, h("h3", {}, "解密的票数：" + v.vote_id + "（投票 " + v.n_cast + " 张）"), countsTable(v))),
+    !declared && res && res.options ? h("div", {}, h("h3", {}, "按表决办法的票数"), countsTable({ items: res.items, options: res.options, counts: res.counts })) : null,
+    r.announcement ? h("div", {}, h("h3", {}, declared ? "秘书处的宣告" : "宣布的结果"), h("pre", { class: "announcement" }, r.announcement)) : null,
     h("div", { class: "notice" }, h("b", {}, "本页核验了："),
       "与命令行 piaojue verify 相同的检查 V1–V16（名称相同，结论相同）：会话清单与表决清单、密钥仪式（含重新开始的记录与申诉的裁决）、联合公钥、每张选票的证明与签名（按「核验全部选票的证明」后）、"
       + "凭证与点名册、选票列表的排序与列表哈希、设备的关闭签名、由选票密文重新合计、监票人部分解密的证明与签名、合并解密、票数解码、核验选票、被拒选票的理由，"
-      + "以及按表决办法从解密票数重新判定的结果与宣布文本（rules）、（如提供）上一个结果包与您的跟踪码。全部计算在本设备上进行，结果包不会发往别处。",
+      + "以及按表决办法从解密票数重新判定的结果与宣布文本（rules）、（如提供）上一个结果包与您的跟踪码。"
+      + "表决宣告失败的结果包没有合计、部分解密与票数，rules 改为核对宣告失败的记录与公告（没有票数、没有结果、公告文本与原因一致）。全部计算在本设备上进行，结果包不会发往别处。",
       h("br"), h("b", {}, "本页不能核验："), "会场宣布的出席人数（请填写后核对，或与会场公布的核对）；证件官对每份投票通知的核对；每位代表的平板是否如实加密了其选择（这由核验（作废）选票抽查）；"
       + "会话清单哈希是否就是议程上印的（请自行核对上面的哈希）。"));
 }
@@ -249,13 +281,14 @@ async function runV2(out, bytes, opts, fallback) {
 
 async function main() {
   let votes = [];
-  try { votes = (await api("GET", "/api/public/votes")).votes.filter((v) => v.state === "announced"); } catch { /* offline: files still work */ }
+  // Announced votes, and encrypted votes declared failed (their bundle is published without a result).
+  try { votes = (await api("GET", "/api/public/votes")).votes.filter((v) => v.state === "announced" || (v.state === "failed" && v.bundle_url)); } catch { /* offline: files still work */ }
   const key = h("input", { class: "key mono", id: "key", placeholder: "设备指纹（如 20c9 0c81 …，共16组，见公告）或设备公钥", value: params.get("key") || params.get("fp") || "" });
   const receipt = h("input", { class: "mono", id: "receipt", placeholder: "回执码（可选）" });
   const bundleUrl = (id) => "/api/public/votes/" + id + "/bundle";
   const download = h("a", { id: "download", href: votes.length ? bundleUrl(votes[0].id) : "#", download: "" }, "下载结果包");
   const pick = h("select", { id: "vote", onchange: () => { download.href = bundleUrl(pick.value); } },
-    votes.map((v) => h("option", { value: v.id }, v.id + " " + v.title)));
+    votes.map((v) => h("option", { value: v.id }, v.id + " " + v.title + (v.state === "failed" ? "（宣告失败）" : ""))));
   const file = h("input", { type: "file", id: "file", accept: ".json,application/json" });
   const previous = h("input", { type: "file", id: "previous", accept: ".json,application/json" });
   const scrutineers = h("textarea", { class: "key mono", id: "scrutineers", rows: 3, placeholder: "监票人公钥（可选：议程上印的，每行一个64位十六进制）" });

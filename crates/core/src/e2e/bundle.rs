@@ -1869,6 +1869,17 @@ fn result_keys(
     };
     let v: Value = serde_json::from_slice(body).ok()?;
     if v.get("result_format").is_none() {
+        // A declared failure is one of the appliance's result keys: never on its own
+        // (a_failure_declared_without_result_keys_is_refused).
+        if b.declared_failed {
+            check(
+                "rules",
+                Err(format!(
+                    "failed: a vote is declared failed only with the appliance's result keys (result_format {})",
+                    crate::rules::encrypted::RESULT_FORMAT
+                )),
+            );
+        }
         if opts.previous.is_some() {
             check(
                 "chain.previous",

@@ -11,6 +11,13 @@
 // ballot's ciphertexts, every partial decryption's proof and signature, the combination, the
 // decoding and the counts. A report is `verified` only when every check ran and held.
 //
+// A vote the secretariat declared failed (its decryption could not complete) is published with
+// `result: null` and a top-level `failed` {reason, declared_at}: V8 then only aggregates, V9–V11
+// and V12's counts do not apply, V15 does not require n_cast = cast_count, and `rules` checks the
+// declaration (no counts, no outcome, the announcement failedAnnouncement makes) instead of
+// re-deciding counts. A result without the declaration, or the declaration with a result, fails
+// V9. The report's `declared_failed` says which kind of bundle it is.
+//
 // Pure ES module (no DOM): runs in a page, in a Worker (verify-worker.js) and in Node
 // (tests/js/bundle-verify.test.mjs). Heavy per-ballot work goes through `opts.pool` when given
 // (the worker's helpers), else runs inline.
@@ -252,11 +259,16 @@ const PartialJ = S({ guardian: req(R.u64), shares: req(R.vec(ShareJ)), sig: req(
 const ResultJ = S({ totals: req(R.vec(TotalJ)), partials: req(R.vec(PartialJ)), quorum: req(R.vec(R.u64)), plaintext_totals: req(R.vec(R.u64)), counts: req(R.vec(R.vec(R.u64))) });
 const RollCallJ = S({ credentials: req(R.vec(R.str)), cast_count: req(R.u64), sig: req(R.str) });
 const VoteJ = S({ vote_id: req(R.str), vote_manifest_hex: req(R.str), roll_call: req(RollCallJ), ballots: req(R.vec(BallotJ)), list_hash: req(R.str),
-  close_sig: req(R.str), spoiled: req(R.vec(SpoiledJ)), rejected: req(R.vec(RejectedJ)), result: req(ResultJ) });
+  close_sig: req(R.str), spoiled: req(R.vec(SpoiledJ)), rejected: req(R.vec(RejectedJ)),
+  // Present; `null` only for a vote the secretariat declared failed (bundle.rs `nullable`).
+  result: req(R.opt(ResultJ)) });
 const Round1J = S({ index: req(R.u64), transport_key: req(R.str), transport_pok: req(R.pair), commitments: req(R.vec(R.str)), coeff_poks: req(R.vec(R.pair)), sig: req(R.str) });
 const CeremonyJ = S({ round1: req(R.vec(Round1J)), round2: req(R.map(R.map(R.str))), round2_sigs: req(R.map(R.map(R.str))), complaints: req(R.vec(R.any)),
   key_sigs: req(R.map(R.str)), attempt: req(R.u64), participants: req(R.vec(R.u64)), aborted: req(R.vec(R.any)) });
-const BundleJ = S({ manifest_hex: req(R.str), manifest_hash: req(R.str), ceremony: req(CeremonyJ), joint_key: req(R.str), votes: req(R.vec(VoteJ)) }, false);
+// `failed`: the appliance's declaration that the vote failed (a result key; any non-null value
+// declares it here, its form is the `rules` check's).
+const BundleJ = S({ manifest_hex: req(R.str), manifest_hash: req(R.str), ceremony: req(CeremonyJ), joint_key: req(R.str), votes: req(R.vec(VoteJ)),
+  failed: [R.opt(R.any), false, true] }, false);
 const SignatureEntry = S({ role: req(R.str), name: [R.opt(R.str), false, true], public_key: req(R.str), signature: req(R.str) });
 const Envelope = S({ format: req(R.str), body: req(R.str), signatures: req(R.vec(SignatureEntry)) });
 
@@ -267,9 +279,18 @@ const VoteRecordJ = S({ vote_id: req(R.str), title: req(R.str), kind: req((v, p)
   opened_at: req(R.str), closed_at: req(R.str), roll: req(RollJ) });
 const AuditHeadJ = S({ seq: req(R.u64), hash: req(R.str) });
 const ChainJ = S({ previous_bundle_sha256: [R.opt(R.str), false], audit_head: req(AuditHeadJ) });
+/** encrypted.rs `Failed` (deny_unknown_fields): why and when the vote was declared failed. */
+const FailedJ = S({ reason: req(R.str), declared_at: req(R.str) });
 const ResultKeysJ = S({ result_format: req(R.str), session: req(R.str), appliance_key: req(R.str), vote_record: req(VoteRecordJ), rules_sha256: req(R.str),
   rules_document: req(R.str), counts: req(R.vec(R.vec(R.u64))), outcome: req(R.any), announcement: req(R.str), chain: req(ChainJ),
-  demo: [R.bool, false, true] }, false);
+  demo: [R.bool, false, true], failed: [R.opt(FailedJ), false, true] }, false);
+
+/** encrypted.rs MAX_FAILED_REASON_CHARS: the most characters (Unicode scalar values) of a reason. */
+export const MAX_FAILED_REASON_CHARS = 500;
+/** encrypted.rs failed_announcement: the announcement of a vote declared failed. */
+export function failedAnnouncement(title, reason) {
+  return title + "：因技术原因未能完成解密计票，秘书处宣告本次表决失败（原因：" + reason + "）。本次表决不产生结果，所投选票不予计数。";
+}
 
 function readLenient(reader, v, p) {
   lenient = true;
@@ -341,7 +362,7 @@ function toBundle(tree) {
           r: s.r.map((x, k) => hx(x, 32, g + ".r[" + k + "]")), s: s.s.map((x, k) => hx(x, 32, g + ".s[" + k + "]")) };
       }),
       rejected: v.rejected,
-      result: {
+      result: res === null ? null : {
         totals: res.totals.map((t, i) => ct64(t.A, t.B, f + ".result.totals[" + i + "]")),
         partials: res.partials.map((p, i) => {
           const g = f + ".result.partials[" + i + "]";
@@ -357,6 +378,8 @@ function toBundle(tree) {
     ceremony: { round1, round2, round2_sigs: round2Sigs, complaints: c.complaints.length, key_sigs: keySigs, attempt: c.attempt,
       participants: c.participants, aborted: c.aborted },
     joint_key: hx(j.joint_key, 32, "joint_key"), votes,
+    // Whether the body declares the vote failed (a non-null top-level `failed`).
+    declared_failed: j.failed !== null,
   };
 }
 
@@ -1070,7 +1093,7 @@ function chunks(list, size) {
 // V5–V16 of one vote (bundle.rs `check_vote`).
 
 async function checkVote(ctx, v, vm, acc, ballotResults) {
-  const { sm, cer, key, jointKey, pool, full } = ctx;
+  const { sm, cer, key, jointKey, pool, full, declaredFailed } = ctx;
   const vid = v.vote_id;
   const mh = sm.hash;
   const m = vm.m;
@@ -1112,80 +1135,88 @@ async function checkVote(ctx, v, vm, acc, ballotResults) {
     }
   }
   const ownBytes = own ? own.map(([A, B]) => concatBytes(A.toBytes(), B.toBytes())) : null;
-  if (ownBytes && !(ownBytes.length === v.result.totals.length && ownBytes.every((t, i) => equalBytes(t, v.result.totals[i])))) {
+  const res = v.result;
+  if (ownBytes && res && !(ownBytes.length === res.totals.length && ownBytes.every((t, i) => equalBytes(t, res.totals[i])))) {
     acc.fail(8, p("result.totals differ from the aggregation of the ballots"));
   }
-  // V9.
-  const q = v.result.quorum;
-  const quorumOk = BigInt(q.length) === BigInt(sm.k) && strictlyIncreasing(q, bigLess) && q.every((x) => cer.participants.includes(x));
-  if (!quorumOk) acc.fail(9, p("quorum " + showList(q) + " is not k = " + sm.k + " distinct sorted participants"));
-  const pg = v.result.partials.map((x) => x.guardian);
-  if (!sameList(pg, q)) acc.fail(9, p("partials from " + showList(pg) + ", not exactly the quorum " + showList(q)));
-  // V10.
-  const sharesOk = [];
-  if (!own) acc.fail(10, p("not checked: no aggregation (V8)"));
-  else if (!cer.commitments) acc.fail(10, p("not checked: commitments invalid (V3)"));
-  else {
-    const totCat = catBytes(ownBytes);
-    v.result.partials.forEach((part, pi) => {
-      const l = part.guardian;
-      const f = "partials[" + pi + "] (guardian " + l + ")";
-      const id = guardianId(sm, l);
-      if (!id) { acc.fail(10, p(f + ": no such guardian")); sharesOk.push(null); return; }
-      const Z = verificationKey(l, cer.commitments);
-      const dctx = decryptCtx({ mh, vote: vid, vmh: vm.hash, pk: jointKey, cc: cer.cc, lh, n: nCast, guardian: l, z: Z.toBytes() });
-      let shares;
-      try {
-        shares = part.shares.map(([M, pr], i) => ({ M: decodePoint(M, f + ".shares[" + i + "].M"), proof: cz(pr, f + ".shares[" + i + "].proof") }));
-      } catch (e) { acc.fail(10, p(message(e))); sharesOk.push(null); return; }
-      let good = true;
-      if (shares.length !== own.length) { acc.fail(10, p(f + ".shares: one share per item required")); good = false; }
-      else {
-        for (let i = 0; i < shares.length; i++) {
-          if (!verifyDleq({ ctx: dctx, label: "partial", index: i, g: G, h: own[i][0], X: Z, Y: shares[i].M, proof: shares[i].proof })) {
-            acc.fail(10, p(f + ".shares[" + i + "].proof: proof does not verify"));
-            good = false;
-            break;
-          }
-        }
-      }
-      const shCat = catBytes(part.shares.map(([M, pr]) => concatBytes(M, pr)));
-      const e = sigErr(id, decryptionMsg(cer.cc, vid, lh, nCast, totCat, shCat), part.sig);
-      if (e) { acc.fail(10, p(f + ".sig: " + e)); good = false; }
-      sharesOk.push(good ? shares : null);
-    });
-  }
-  // V11.
-  const pt = v.result.plaintext_totals;
-  if (pt.length !== m) acc.fail(11, p(pt.length + " plaintext totals for " + m + " items"));
-  const allShares = sameList(pg, q) && sharesOk.length === q.length && sharesOk.every((x) => x !== null) ? sharesOk : null;
-  const maxValue = vm.values[vm.values.length - 1];
-  if (!own) acc.fail(11, p("not checked: no aggregation (V8)"));
-  else if (!allShares) acc.fail(11, p("not checked: partial decryptions invalid (V9/V10)"));
-  else {
-    const w = lagrange(q);
-    if (!w) acc.fail(11, p("quorum: must be non-empty, strictly increasing, indices >= 1"));
-    else if (allShares.some((sh) => sh.length !== own.length)) acc.fail(11, p("partials: need exactly one share per item for each quorum member"));
-    else {
-      for (let i = 0; i < Math.min(own.length, pt.length); i++) {
-        let V = own[i][1];
-        allShares.forEach((sh, x) => { V = V.subtract(mulP(sh[i].M, w[x])); });
-        const val = pt[i];
-        const vmaxRaw = nCast * maxValue;
-        const vmax = vmaxRaw > U64_MAX ? U64_MAX : vmaxRaw;
-        if (!(val <= vmax && mulG(val).equals(V))) acc.fail(11, p("plaintext_totals[" + i + "] = " + val + " does not decrypt"));
-      }
-    }
-  }
-  // V12.
+  // A vote declared failed (docs/e2e.md) has no result, and only such a vote: the decryption's
+  // checks V9–V12 do not apply to it, the rest does.
+  if (!res && !declaredFailed) acc.fail(9, p("no result, and the bundle does not declare the vote failed"));
+  if (res && declaredFailed) acc.fail(9, p("the bundle declares the vote failed but the vote carries a result"));
+  // V12 (first part): n_cast < T, n_cast ≤ |enabled|.
   const T = BigInt(vm.radix);
   if (nCast >= T) acc.fail(12, p("n_cast = " + nCast + " is not below T"));
   if (nCast > BigInt(v.credentials.length)) acc.fail(12, p("more ballots than enabled credentials"));
-  if (v.result.counts.length !== m) acc.fail(12, p(v.result.counts.length + " count rows for " + m + " items"));
-  for (let i = 0; i < Math.min(pt.length, v.result.counts.length); i++) {
-    const r = decodeCounts(vm, nCast, pt[i], "counts[" + i + "]");
-    if (r.error) acc.fail(12, p(r.error));
-    else if (!sameList(r.counts, v.result.counts[i])) acc.fail(12, p("counts[" + i + "] = " + showList(v.result.counts[i]) + ", decoding gives " + showList(r.counts)));
+  if (res) {
+    // V9.
+    const q = res.quorum;
+    const quorumOk = BigInt(q.length) === BigInt(sm.k) && strictlyIncreasing(q, bigLess) && q.every((x) => cer.participants.includes(x));
+    if (!quorumOk) acc.fail(9, p("quorum " + showList(q) + " is not k = " + sm.k + " distinct sorted participants"));
+    const pg = res.partials.map((x) => x.guardian);
+    if (!sameList(pg, q)) acc.fail(9, p("partials from " + showList(pg) + ", not exactly the quorum " + showList(q)));
+    // V10.
+    const sharesOk = [];
+    if (!own) acc.fail(10, p("not checked: no aggregation (V8)"));
+    else if (!cer.commitments) acc.fail(10, p("not checked: commitments invalid (V3)"));
+    else {
+      const totCat = catBytes(ownBytes);
+      res.partials.forEach((part, pi) => {
+        const l = part.guardian;
+        const f = "partials[" + pi + "] (guardian " + l + ")";
+        const id = guardianId(sm, l);
+        if (!id) { acc.fail(10, p(f + ": no such guardian")); sharesOk.push(null); return; }
+        const Z = verificationKey(l, cer.commitments);
+        const dctx = decryptCtx({ mh, vote: vid, vmh: vm.hash, pk: jointKey, cc: cer.cc, lh, n: nCast, guardian: l, z: Z.toBytes() });
+        let shares;
+        try {
+          shares = part.shares.map(([M, pr], i) => ({ M: decodePoint(M, f + ".shares[" + i + "].M"), proof: cz(pr, f + ".shares[" + i + "].proof") }));
+        } catch (e) { acc.fail(10, p(message(e))); sharesOk.push(null); return; }
+        let good = true;
+        if (shares.length !== own.length) { acc.fail(10, p(f + ".shares: one share per item required")); good = false; }
+        else {
+          for (let i = 0; i < shares.length; i++) {
+            if (!verifyDleq({ ctx: dctx, label: "partial", index: i, g: G, h: own[i][0], X: Z, Y: shares[i].M, proof: shares[i].proof })) {
+              acc.fail(10, p(f + ".shares[" + i + "].proof: proof does not verify"));
+              good = false;
+              break;
+            }
+          }
+        }
+        const shCat = catBytes(part.shares.map(([M, pr]) => concatBytes(M, pr)));
+        const e = sigErr(id, decryptionMsg(cer.cc, vid, lh, nCast, totCat, shCat), part.sig);
+        if (e) { acc.fail(10, p(f + ".sig: " + e)); good = false; }
+        sharesOk.push(good ? shares : null);
+      });
+    }
+    // V11.
+    const pt = res.plaintext_totals;
+    if (pt.length !== m) acc.fail(11, p(pt.length + " plaintext totals for " + m + " items"));
+    const allShares = sameList(pg, q) && sharesOk.length === q.length && sharesOk.every((x) => x !== null) ? sharesOk : null;
+    const maxValue = vm.values[vm.values.length - 1];
+    if (!own) acc.fail(11, p("not checked: no aggregation (V8)"));
+    else if (!allShares) acc.fail(11, p("not checked: partial decryptions invalid (V9/V10)"));
+    else {
+      const w = lagrange(q);
+      if (!w) acc.fail(11, p("quorum: must be non-empty, strictly increasing, indices >= 1"));
+      else if (allShares.some((sh) => sh.length !== own.length)) acc.fail(11, p("partials: need exactly one share per item for each quorum member"));
+      else {
+        for (let i = 0; i < Math.min(own.length, pt.length); i++) {
+          let V = own[i][1];
+          allShares.forEach((sh, x) => { V = V.subtract(mulP(sh[i].M, w[x])); });
+          const val = pt[i];
+          const vmaxRaw = nCast * maxValue;
+          const vmax = vmaxRaw > U64_MAX ? U64_MAX : vmaxRaw;
+          if (!(val <= vmax && mulG(val).equals(V))) acc.fail(11, p("plaintext_totals[" + i + "] = " + val + " does not decrypt"));
+        }
+      }
+    }
+    // V12.
+    if (res.counts.length !== m) acc.fail(12, p(res.counts.length + " count rows for " + m + " items"));
+    for (let i = 0; i < Math.min(pt.length, res.counts.length); i++) {
+      const r = decodeCounts(vm, nCast, pt[i], "counts[" + i + "]");
+      if (r.error) acc.fail(12, p(r.error));
+      else if (!sameList(r.counts, res.counts[i])) acc.fail(12, p("counts[" + i + "] = " + showList(res.counts[i]) + ", decoding gives " + showList(r.counts)));
+    }
   }
   // V13.
   if (!key) { if (v.spoiled.length) acc.fail(13, p("not checked: joint_key invalid (V4)")); }
@@ -1197,8 +1228,9 @@ async function checkVote(ctx, v, vm, acc, ballotResults) {
   { const e = sigErr(sm.credentialOfficer, rollCallMsg(mh, vid, vm.hash, v.credentials, v.cast_count), v.roll_call_sig); if (e) acc.fail(14, p("roll_call.sig: " + e)); }
   if (!strictlyIncreasing(v.credentials, lessBytes)) acc.fail(14, p("roll-call credentials not sorted and unique"));
   if (BigInt(v.credentials.length) > BigInt(sm.maxElectorate)) acc.fail(14, p("roll call longer than max_electorate"));
-  // V15.
-  if (nCast !== v.cast_count) acc.fail(15, p("n_cast = " + nCast + " but the roll call's cast_count = " + v.cast_count));
+  // V15 (not for a vote declared failed: a closing roll call that disagrees with the list, or
+  // none at all, can be why it failed; its opening one then stands in it).
+  if (nCast !== v.cast_count && !declaredFailed) acc.fail(15, p("n_cast = " + nCast + " but the roll call's cast_count = " + v.cast_count));
   // V16: the rejected ballots; verifying them is per-ballot work, deferred in FAST mode.
   let deferred = 0;
   v.rejected.forEach((rj, ri) => {
@@ -1218,7 +1250,7 @@ async function checkVote(ctx, v, vm, acc, ballotResults) {
     if (rj.reason === "duplicate-credential" && !creds.has(c)) acc.fail(16, p(f + ": credential not among the accepted ballots"));
     if (rj.reason === "not-enabled" && enabled.has(c)) acc.fail(16, p(f + ": credential is in the roll call"));
   });
-  return { trackers, lh, deferred, counts: v.result.counts };
+  return { trackers, lh, deferred, counts: res ? res.counts : null };
 }
 
 /** tally::decode_counts: { counts } or { error }. */
@@ -1336,6 +1368,17 @@ function checkResultKeys(keys, b) {
   const enabled = BigInt(vote.credentials.length), nCast = BigInt(vote.ballots.length);
   if (r.roll.enabled !== enabled) return { error: "vote_record.roll.enabled: the roll call enables " + enabled };
   if (r.roll.cast !== nCast) return { error: "vote_record.roll.cast: n_cast is " + nCast };
+  const f = keys.failed;
+  if (f && !vote.result) {
+    // A vote declared failed: no counts to re-decide; the declaration itself is checked.
+    if (rustTrim(f.reason) === "" || charCount(f.reason) > MAX_FAILED_REASON_CHARS) return { error: "failed.reason: 1 to " + MAX_FAILED_REASON_CHARS + " characters" };
+    if (keys.counts.length !== 0) return { error: "counts: a vote declared failed has none" };
+    if (keys.outcome !== null) return { error: "outcome: a vote declared failed has none" };
+    if (keys.announcement !== failedAnnouncement(r.title, f.reason)) return { error: "announcement: not the declaration of a failed vote with its reason" };
+    return { detail: "the vote was declared failed before its decryption (" + f.reason + "): no counts, no outcome", rules, failed: f };
+  }
+  if (f) return { error: "failed: the vote is declared failed but carries a result" };
+  if (!vote.result) return { error: "the vote has no result and is not declared failed" };
   const counts = countsInRulesOrder(form, rules.options.length, vote.result.counts);
   let made;
   try { made = makeCounts(rules, r.items, r.roll, counts); } catch (e) {
@@ -1381,7 +1424,7 @@ function failedReport(detail) {
   const checks = [{ name: "parse", ok: false, detail }];
   for (const name of CHECK_NAMES) checks.push({ name, ok: false, detail: "not checked: the bundle does not parse" });
   return { verified: false, complete: true, full: true, failed: checks.map((c) => c.name), pending: [], checks, vote_id: null, title: null,
-    bundle_sha256: null, announcement: null, votes: [], tracker: null, result: null, timing: {} };
+    bundle_sha256: null, announcement: null, declared_failed: false, votes: [], tracker: null, result: null, timing: {} };
 }
 
 const hexOf = (x) => {
@@ -1460,7 +1503,7 @@ export async function verifyParsed(doc, opts = {}) {
       }
       out.timing.ballots_ms = Math.round(now() - t5);
     }
-    const ctx = { sm, cer, key, jointKey: b.joint_key, pool, full, progress };
+    const ctx = { sm, cer, key, jointKey: b.joint_key, pool, full, progress, declaredFailed: b.declared_failed };
     for (let vi = 0; vi < b.votes.length; vi++) {
       const v = b.votes[vi];
       const vm = vms[vi];
@@ -1477,7 +1520,7 @@ export async function verifyParsed(doc, opts = {}) {
       perVote.push(r);
       out.votes.push({ vote_id: v.vote_id, type: vm.type, items: vm.json.items, options: vm.json.options, max_yes: vm.json.max_yes ?? null,
         n_cast: v.ballots.length, enabled: v.credentials.length, cast_count: String(v.cast_count), list_hash: hex(r.lh),
-        counts: v.result.counts.map((row) => row.map(String)) });
+        counts: v.result ? v.result.counts.map((row) => row.map(String)) : null });
     }
     if (!full) {
       if (acc.ok(5)) acc.pending[4] = NOT_YET + ": the proofs and signatures of " + nBallots + " ballots";
@@ -1520,14 +1563,21 @@ export async function verifyParsed(doc, opts = {}) {
     acc.note(5, nBallots + " ballots in " + nv + " votes valid");
     acc.note(6, "credentials unique and enabled, every ciphertext A unique");
     acc.note(7, nv + " ballot lists sorted, list hashes and close signatures valid");
-    acc.note(8, "totals equal the aggregation of the ballots");
-    acc.note(9, "quorum of k participants, partials from exactly the quorum");
-    acc.note(10, "every partial decryption's DLEQ and statement signature valid");
-    acc.note(11, "every plaintext total decrypts the combined totals");
-    acc.note(12, "n_cast < T, n_cast <= enabled, counts decode");
+    if (b.declared_failed) {
+      const na = "not applicable: the vote was declared failed before its decryption (no totals, no result)";
+      for (let n = 8; n <= 11; n++) acc.note(n, na);
+      acc.note(12, "n_cast < T, n_cast <= enabled; counts " + na);
+    } else {
+      acc.note(8, "totals equal the aggregation of the ballots");
+      acc.note(9, "quorum of k participants, partials from exactly the quorum");
+      acc.note(10, "every partial decryption's DLEQ and statement signature valid");
+      acc.note(11, "every plaintext total decrypts the combined totals");
+      acc.note(12, "n_cast < T, n_cast <= enabled, counts decode");
+    }
     acc.note(13, nSpoiled + " spoiled record(s) re-encrypt, none cast");
     acc.note(14, "roll calls signed, sorted, within max_electorate; " + envNote);
-    acc.note(15, "n_cast = cast_count for " + nv + " votes; " + hallNote + "; cast-notice check: procedural, not in the bundle");
+    acc.note(15, b.declared_failed ? "n_cast = cast_count not required: the vote was declared failed; " + hallNote
+      : "n_cast = cast_count for " + nv + " votes; " + hallNote + "; cast-notice check: procedural, not in the bundle");
     acc.note(16, nRejected + " rejected ballot(s) substantiated");
   }
   const checks = acc.checks();
@@ -1537,6 +1587,8 @@ export async function verifyParsed(doc, opts = {}) {
   const tree = doc.tree;
   let keys = null;
   if (!(tree instanceof Map) || !tree.has("result_format")) {
+    // A declared failure is one of the appliance's result keys: never on its own.
+    if (b.declared_failed) fail("rules", "failed: a vote is declared failed only with the appliance's result keys (result_format " + RESULT_FORMAT + ")");
     if (opts.previous) fail("chain.previous", "this bundle has no result keys, so names no previous bundle");
   } else {
     try { keys = readLenient(ResultKeysJ, tree, ""); } catch (e) { fail("rules", "the result keys do not parse: " + message(e)); }
@@ -1546,7 +1598,8 @@ export async function verifyParsed(doc, opts = {}) {
       else pass("rules", r.detail);
       out.result = { title: keys.vote_record.title, kind: keys.vote_record.kind, items: keys.vote_record.items, opened_at: keys.vote_record.opened_at,
         closed_at: keys.vote_record.closed_at, demo: keys.demo === true, rules_title: r.rules ? r.rules.title : null,
-        options: r.rules ? r.rules.options : null, counts: keys.counts.map((row) => row.map(String)) };
+        options: r.rules ? r.rules.options : null, counts: keys.counts.map((row) => row.map(String)),
+        failed: keys.failed ? { reason: keys.failed.reason, declared_at: keys.failed.declared_at } : null };
       if (opts.previous) {
         const got = bodySha256Any(opts.previous);
         const want = keys.chain.previous_bundle_sha256;
@@ -1583,6 +1636,6 @@ export async function verifyParsed(doc, opts = {}) {
   return {
     verified: failed.length === 0 && pending.length === 0, complete: pending.length === 0, full, failed, pending, checks,
     vote_id: b.votes.length ? b.votes[0].vote_id : null, title: keys ? keys.vote_record.title : null,
-    bundle_sha256: sha256Hex(doc.body), announcement: keys ? keys.announcement : null, ...out,
+    bundle_sha256: sha256Hex(doc.body), announcement: keys ? keys.announcement : null, declared_failed: b.declared_failed, ...out,
   };
 }
