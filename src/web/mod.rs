@@ -120,6 +120,38 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("assets/vendor/noble-hashes/utils.js"),
     ),
+    // A complaint's share opening in the v2 verifier (bundle-verify.js): HKDF and
+    // ChaCha20-Poly1305, vendored and unmodified.
+    (
+        "vendor/noble-hashes/hkdf.js",
+        JS,
+        include_bytes!("assets/vendor/noble-hashes/hkdf.js"),
+    ),
+    (
+        "vendor/noble-hashes/hmac.js",
+        JS,
+        include_bytes!("assets/vendor/noble-hashes/hmac.js"),
+    ),
+    (
+        "vendor/noble-ciphers/chacha.js",
+        JS,
+        include_bytes!("assets/vendor/noble-ciphers/chacha.js"),
+    ),
+    (
+        "vendor/noble-ciphers/_arx.js",
+        JS,
+        include_bytes!("assets/vendor/noble-ciphers/_arx.js"),
+    ),
+    (
+        "vendor/noble-ciphers/_poly1305.js",
+        JS,
+        include_bytes!("assets/vendor/noble-ciphers/_poly1305.js"),
+    ),
+    (
+        "vendor/noble-ciphers/utils.js",
+        JS,
+        include_bytes!("assets/vendor/noble-ciphers/utils.js"),
+    ),
 ];
 
 const CSS: &str = "text/css; charset=utf-8";

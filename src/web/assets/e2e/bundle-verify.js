@@ -27,6 +27,8 @@ import {
   verifyDleq, verifyBallot, checkSpoiled, shortCode, prepareJointKey,
 } from "./e2e.js";
 import { sha256, sha512 } from "../vendor/noble-hashes/sha2.js";
+import { hkdf } from "../vendor/noble-hashes/hkdf.js";
+import { chacha20poly1305 } from "../vendor/noble-ciphers/chacha.js";
 import { F64, T, RulesError, parseRules, makeCounts, checkItems, decide, rustTrim, charCount } from "../rules.js";
 import { valueDifference, b64decode, normalizeCode } from "../checks.js";
 
@@ -684,78 +686,20 @@ function judge(cc, c, blob, D, commitments) {
 }
 
 // The share transport's opening (§8.3: HKDF-SHA256, ChaCha20-Poly1305 with a zero nonce), for
-// a complaint's step 2 only. Written here over the embedded SHA-256 rather than importing the
-// guardians' transport.js and the vendored cipher, so the verify page's import graph stays within
-// the files the appliance already serves (and the booth bundle, which takes every vendored file,
-// does not change); tests/js/bundle-verify.test.mjs opens blobs that transport.js sealed.
+// a complaint's step 2 only: the vendored, unmodified @noble/hashes HKDF and @noble/ciphers
+// ChaCha20-Poly1305 (served with the verify page; tests/js/bundle-verify.test.mjs opens blobs
+// that transport.js sealed).
 
-function hmacSha256(key, msg) {
-  const k = new Uint8Array(64);
-  k.set(key.length > 64 ? sha256(key) : key);
-  const pad = (x) => k.map((b) => b ^ x);
-  return sha256(concatBytes(pad(0x5c), sha256(concatBytes(pad(0x36), msg))));
-}
-/** HKDF-SHA256(salt, IKM, info) with L = 32 (one block). */
+/** HKDF-SHA256(salt, IKM, info) with L = 32. */
 export function hkdf32(salt, ikm, info) {
-  return hmacSha256(hmacSha256(salt, ikm), concatBytes(info, new Uint8Array([1])));
+  return hkdf(sha256, ikm, salt, info, 32);
 }
-const rotl = (x, n) => (x << n) | (x >>> (32 - n));
-function chachaBlock(key, counter, nonce) {
-  const dv = (b) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const k = dv(key), nn = dv(nonce);
-  const st = new Uint32Array(16);
-  st.set([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
-  for (let i = 0; i < 8; i++) st[4 + i] = k.getUint32(4 * i, true);
-  st[12] = counter;
-  for (let i = 0; i < 3; i++) st[13 + i] = nn.getUint32(4 * i, true);
-  const x = st.slice();
-  const qr = (a, b, c, d) => {
-    x[a] += x[b]; x[d] = rotl(x[d] ^ x[a], 16);
-    x[c] += x[d]; x[b] = rotl(x[b] ^ x[c], 12);
-    x[a] += x[b]; x[d] = rotl(x[d] ^ x[a], 8);
-    x[c] += x[d]; x[b] = rotl(x[b] ^ x[c], 7);
-  };
-  for (let r = 0; r < 10; r++) {
-    qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15);
-    qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14);
-  }
-  const out = new Uint8Array(64);
-  const o = dv(out);
-  for (let i = 0; i < 16; i++) o.setUint32(4 * i, (x[i] + st[i]) >>> 0, true);
-  return out;
-}
-const leNum = (b) => { let x = 0n; for (let i = b.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(b[i]); return x; };
-function poly1305(otk, msg) {
-  const P = (1n << 130n) - 5n;
-  const r = leNum(otk.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
-  const s = leNum(otk.subarray(16, 32));
-  let acc = 0n;
-  for (let i = 0; i < msg.length; i += 16) {
-    const block = msg.subarray(i, i + 16);
-    acc = ((acc + leNum(block) + (1n << BigInt(8 * block.length))) * r) % P;
-  }
-  let tag = (acc + s) & ((1n << 128n) - 1n);
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++, tag >>= 8n) out[i] = Number(tag & 0xffn);
-  return out;
-}
+
 /** ChaCha20-Poly1305 (RFC 8439) opening; throws when the tag does not verify. */
 export function chachaPolyOpen(key, nonce, aad, sealed) {
-  if (sealed.length < 16) throw new Error("AEAD authentication failed");
-  const ct = sealed.subarray(0, sealed.length - 16);
-  const pad16 = (n) => new Uint8Array((16 - (n % 16)) % 16);
-  const lens = new Uint8Array(16);
-  new DataView(lens.buffer).setBigUint64(0, BigInt(aad.length), true);
-  new DataView(lens.buffer).setBigUint64(8, BigInt(ct.length), true);
-  const tag = poly1305(chachaBlock(key, 0, nonce).subarray(0, 32), concatBytes(aad, pad16(aad.length), ct, pad16(ct.length), lens));
-  if (!equalBytes(tag, sealed.subarray(sealed.length - 16))) throw new Error("AEAD authentication failed");
-  const out = new Uint8Array(ct.length);
-  for (let i = 0; i < ct.length; i += 64) {
-    const ks = chachaBlock(key, 1 + i / 64, nonce);
-    for (let j = 0; j < 64 && i + j < ct.length; j++) out[i + j] = ct[i + j] ^ ks[j];
-  }
-  return out;
+  return chacha20poly1305(key, nonce, aad).decrypt(sealed);
 }
+
 const shareInfo = (from, to, E, D) => Tm("dkg-share", [["from", u64be(from)], ["to", u64be(to)], ["E", E], ["D", D]]);
 
 // serde_json::Value accessors.
