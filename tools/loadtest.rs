@@ -387,32 +387,7 @@ pub async fn run(o: Options) -> Result<Summary, String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = go_tx.send(Some(Instant::now()));
-    let mut first_sent: Option<Instant> = None;
-    let mut last_received: Option<Instant> = None;
-    let mut latencies = Vec::with_capacity(o.tablets);
-    let mut failed = 0;
-    let mut errors = Vec::new();
-    for c in casts {
-        match c.await.map_err(|e| e.to_string()).and_then(|r| r) {
-            Ok((sent, received)) => {
-                first_sent = Some(first_sent.map_or(sent, |f| f.min(sent)));
-                last_received = Some(last_received.map_or(received, |l| l.max(received)));
-                latencies.push((received - sent).as_secs_f64() * 1000.0);
-            }
-            Err(e) => {
-                failed += 1;
-                errors.push(e);
-            }
-        }
-    }
-    progress.stop();
-    for e in errors.iter().take(5) {
-        eprintln!("loadtest: a tablet failed: {e}");
-    }
-    let burst_ms = match (first_sent, last_received) {
-        (Some(f), Some(l)) => (l - f).as_secs_f64() * 1000.0,
-        _ => 0.0,
-    };
+    let (latencies, failed, burst_ms) = collect(casts, &progress).await;
     let rss = server_rss_mb(&base);
     let mut summary = Summary {
         tablets: o.tablets,
@@ -471,6 +446,41 @@ pub async fn run(o: Options) -> Result<Summary, String> {
 /// post them at once or spread; each receipt is verified under the appliance key. Then the
 /// close, the demo's simulated officer and scrutineers (k partial decryptions), the decided
 /// result, the announcement, and `piaojue verify` of the v2 bundle.
+/// Every tablet's (sent, received), or why it failed: the latencies, the failures (the first
+/// five printed) and first send → last answer.
+async fn collect(
+    casts: Vec<tokio::task::JoinHandle<Result<(Instant, Instant), String>>>,
+    progress: &Progress,
+) -> (Vec<f64>, usize, f64) {
+    let mut first_sent: Option<Instant> = None;
+    let mut last_received: Option<Instant> = None;
+    let mut latencies = Vec::with_capacity(casts.len());
+    let mut failed = 0;
+    let mut errors = Vec::new();
+    for c in casts {
+        match c.await.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok((sent, received)) => {
+                first_sent = Some(first_sent.map_or(sent, |f| f.min(sent)));
+                last_received = Some(last_received.map_or(received, |l| l.max(received)));
+                latencies.push((received - sent).as_secs_f64() * 1000.0);
+            }
+            Err(e) => {
+                failed += 1;
+                errors.push(e);
+            }
+        }
+    }
+    progress.stop();
+    for e in errors.iter().take(5) {
+        eprintln!("loadtest: a tablet failed: {e}");
+    }
+    let burst_ms = match (first_sent, last_received) {
+        (Some(f), Some(l)) => (l - f).as_secs_f64() * 1000.0,
+        _ => 0.0,
+    };
+    (latencies, failed, burst_ms)
+}
+
 /// A scrutineer's `watch` (G2) during the window: new ballots fetched by tracker and verified
 /// on every core until the vote is closed and every listed ballot is verified. Returns how
 /// many it verified and how long after the close it had them all.
@@ -822,32 +832,7 @@ async fn run_encrypted(
         })
         .collect();
     let _ = go_tx.send(Some(Instant::now()));
-    let mut first_sent: Option<Instant> = None;
-    let mut last_received: Option<Instant> = None;
-    let mut latencies = Vec::with_capacity(o.tablets);
-    let mut failed = 0;
-    let mut errors = Vec::new();
-    for c in casts {
-        match c.await.map_err(|e| e.to_string()).and_then(|r| r) {
-            Ok((sent, received)) => {
-                first_sent = Some(first_sent.map_or(sent, |f| f.min(sent)));
-                last_received = Some(last_received.map_or(received, |l| l.max(received)));
-                latencies.push((received - sent).as_secs_f64() * 1000.0);
-            }
-            Err(e) => {
-                failed += 1;
-                errors.push(e);
-            }
-        }
-    }
-    progress.stop();
-    for e in errors.iter().take(5) {
-        eprintln!("loadtest: a tablet failed: {e}");
-    }
-    let burst_ms = match (first_sent, last_received) {
-        (Some(f), Some(l)) => (l - f).as_secs_f64() * 1000.0,
-        _ => 0.0,
-    };
+    let (latencies, failed, burst_ms) = collect(casts, &progress).await;
     let mut summary = Summary {
         tablets: o.tablets,
         cast: progress.sent.load(Ordering::Relaxed),

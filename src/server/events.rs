@@ -71,7 +71,16 @@ pub async fn ticker(state: AppState) {
             // The appliance keeps the voting period, not a browser tab: a vote whose period
             // is over (also one that ended while the appliance was down) closes now.
             for vote in votes.iter().filter(|v| v.state == VoteState::Open) {
-                if crate::session::votes::seconds_left(vote.closes_at.as_deref()) == 0 {
+                // An encrypted vote whose close statement is signed (a crash before the vote
+                // record changed) is finished now as well.
+                let half_closed = vote.mode == crate::session::Mode::Encrypted
+                    && state
+                        .store
+                        .e2e_get(vote.id.as_str(), b"close")
+                        .is_ok_and(|c| c.is_some());
+                if half_closed
+                    || crate::session::votes::seconds_left(vote.closes_at.as_deref()) == 0
+                {
                     match state.session.close_if_period_over(vote.id.clone()).await {
                         Ok(Some(closed)) => {
                             state.publish(

@@ -42,6 +42,9 @@ pub const AUDITS_PER_CREDENTIAL: u64 = 3;
 /// How many refused ballots of one credential a vote keeps for its bundle.
 pub const REJECTED_PER_CREDENTIAL: u64 = 3;
 
+/// `not-enabled` ballots kept per vote (anyone can make such a ballot).
+pub const NOT_ENABLED_KEPT: u64 = 16;
+
 /// The most ballots a vote's list answer carries at once.
 pub const MAX_BALLOTS_PER_ANSWER: usize = 200;
 
@@ -430,6 +433,16 @@ impl Session {
                 "spoiled: {e} (the body is the booth's audit document, piaojue-audit/1)"
             ))
         })?;
+        // Before any proof is checked: a stranger's credential costs the verifiers nothing.
+        {
+            let mut votes = self.e2e_votes.lock().await;
+            let st = self.e2e_state(&mut votes, &sm, vote).await?;
+            if !st.roll.credentials.contains(&doc.ballot.cred_pk) {
+                return Err(bad(
+                    "spoiled.ballot.cred_pk: not a credential the roll call enabled",
+                ));
+            }
+        }
         let (sm2, key2, vm2, doc2) = (sm.clone(), key.clone(), vm.clone(), doc.clone());
         let permit = self
             .e2e_verifiers
@@ -551,6 +564,7 @@ impl Session {
             serde_json::to_vec(&json!({ "reason": reason, "detail": detail, "ballot": ballot }))
                 .map_err(internal)?;
         let v2 = vote.to_owned();
+        let not_enabled = reason == "not-enabled";
         let mut qk = b"rq/".to_vec();
         qk.extend_from_slice(cred);
         self.store
@@ -566,14 +580,29 @@ impl Session {
                 if mine >= REJECTED_PER_CREDENTIAL {
                     return Ok(());
                 }
-                let seq = tx
-                    .e2e_get(&v2, b"rejected_seq")?
-                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                if seq >= cap {
+                let count = |tx: &crate::store::Tx<'_>, key: &[u8]| -> Result<u64, Refusal> {
+                    Ok(tx
+                        .e2e_get(&v2, key)?
+                        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                        .map(u64::from_be_bytes)
+                        .unwrap_or(0))
+                };
+                let seq = count(tx, b"rejected_seq")?;
+                // Anyone can make a credential and sign a valid ballot with it: `not-enabled`
+                // evidence has its own small cap, so strangers cannot crowd out the deputies'
+                // (not_enabled_flood_cannot_crowd_out_evidence).
+                let strangers = count(tx, b"rejected_ne")?;
+                let full = if not_enabled {
+                    strangers >= NOT_ENABLED_KEPT
+                } else {
+                    seq - strangers >= cap
+                };
+                if full {
                     // Refused all the same; only not kept (a flood cannot fill the disk).
                     return Ok(());
+                }
+                if not_enabled {
+                    tx.e2e_put(&v2, b"rejected_ne", (strangers + 1).to_be_bytes().to_vec());
                 }
                 let mut k = b"r/".to_vec();
                 k.extend_from_slice(&seq.to_be_bytes());
@@ -733,6 +762,14 @@ impl Session {
                     v.failed.as_deref().unwrap_or("")
                 )));
             }
+            // Only once the vote record is closed (a half-done close is the ticker's to finish
+            // first), never after the announcement.
+            if v.state != super::VoteState::Closed {
+                return Err(Refusal::E2eVoteConflict(format!(
+                    "{vote} is {}: partial decryptions are taken only while it is closed and undecided",
+                    v.state.name_zh()
+                )));
+            }
         }
         let vmb = self
             .store
@@ -872,7 +909,22 @@ impl Session {
             .store
             .e2e_get(vote, b"manifest")?
             .ok_or_else(|| Refusal::VoteUnknown(vote.into()))?;
-        let partials: Vec<Value> = self.e2e_jsons(vote, b"p/")?;
+        // The partial decryptions are published once k are combined, not one by one: k − 1
+        // public partials let the k-th scrutineer learn the result before deciding to send
+        // theirs (a last-mover veto). Until then only who has decrypted.
+        let result = self.e2e_json(vote, b"result")?;
+        let partials: Vec<Value> = if result.is_some() {
+            self.e2e_jsons(vote, b"p/")?
+        } else {
+            Vec::new()
+        };
+        let decrypted_by: Vec<u64> = self
+            .store
+            .e2e_keys(vote, b"p/")?
+            .iter()
+            .filter_map(|k| <[u8; 8]>::try_from(k.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .collect();
         let rejected: Vec<Value> = self.e2e_jsons(vote, b"r/")?;
         let n = self.store.e2e_keys(vote, b"b/")?.len();
         Ok(json!({
@@ -884,8 +936,9 @@ impl Session {
             "close": self.e2e_json(vote, b"close")?,
             "totals": self.e2e_json(vote, b"totals")?,
             "partials": partials,
+            "decrypted_by": decrypted_by,
             "rejected": rejected,
-            "result": self.e2e_json(vote, b"result")?,
+            "result": result,
         }))
     }
 
@@ -967,7 +1020,25 @@ impl Session {
                 }
                 String::from_utf8(stored).map_err(internal)?
             }
-            _ => self.e2e_body(vote, keys.as_ref()).await?,
+            _ => {
+                let text = self.e2e_body(vote, keys.as_ref()).await?;
+                // A vote decided before bodies were stored: rebuilt, and served only if it is
+                // still the body whose SHA-256 the chain names.
+                if keys.is_some() {
+                    let named = self
+                        .store
+                        .e2e_get(vote, b"bundle_sha256")?
+                        .unwrap_or_default();
+                    if piaojue_core::crypto::sha256_hex(text.as_bytes()).as_bytes()
+                        != named.as_slice()
+                    {
+                        return Err(internal(format!(
+                            "{vote}: the rebuilt bundle body does not match the SHA-256 the chain names"
+                        )));
+                    }
+                }
+                text
+            }
         };
         let sig = self
             .key
@@ -1048,6 +1119,14 @@ impl Session {
         // The ballots go in as stored (compact JSON with sorted keys, as serde_json writes
         // the Value): spliced into the text rather than parsed into 3,000 trees.
         let ballots = self.store.e2e_scan(vote, b"b/")?;
+        let slot_text = {
+            use ring::rand::SecureRandom;
+            let mut r = [0u8; 16];
+            ring::rand::SystemRandom::new()
+                .fill(&mut r)
+                .map_err(|_| internal("no randomness"))?;
+            format!("\u{1}ballots-{}\u{1}", hex::encode(&r))
+        };
         let rejected: Vec<Value> = self
             .e2e_jsons(vote, b"r/")?
             .iter()
@@ -1077,7 +1156,7 @@ impl Session {
                 "vote_id": vote,
                 "vote_manifest_hex": hex::encode(&vmb),
                 "roll_call": roll,
-                "ballots": BALLOTS_SLOT,
+                "ballots": slot_text,
                 "list_hash": close["list_hash"],
                 "close_sig": close["close_sig"],
                 "spoiled": spoiled,
@@ -1098,11 +1177,14 @@ impl Session {
             obj.extend(extra);
         }
         let text = serde_json::to_string(&body).map_err(internal)?;
-        // The last occurrence: `votes` is the body's last key and nothing after `ballots`
-        // in it is text anyone chose.
-        let slot = serde_json::to_string(BALLOTS_SLOT).map_err(internal)?;
+        // The place is marked with a random string nobody can have put in a rules document
+        // or a title (splice_slot_cannot_be_forged), and must occur exactly once.
+        let slot = serde_json::to_string(&slot_text).map_err(internal)?;
+        if text.matches(&slot).count() != 1 {
+            return Err(internal("the ballots' place in the body is not unique"));
+        }
         let at = text
-            .rfind(&slot)
+            .find(&slot)
             .ok_or_else(|| internal("the ballots' place in the body"))?;
         let size: usize = ballots.iter().map(|(_, b)| b.len() + 1).sum();
         let mut out = String::with_capacity(text.len() + size + 2);
@@ -1119,6 +1201,3 @@ impl Session {
         Ok(out)
     }
 }
-
-/// Where the ballots go in the body's text.
-const BALLOTS_SLOT: &str = "\u{1}ballots\u{1}";

@@ -140,7 +140,11 @@ impl Session {
             };
         }
         let left = super::votes::seconds_left(vote.closes_at.as_deref());
-        if left > 0 {
+        // A close statement already signed (a crash between it and the vote record's change)
+        // is finished whatever the period left: the list is final
+        // (half_done_encrypted_close_is_finished_and_never_cancelled).
+        let signed = self.store.e2e_get(id.as_str(), b"close")?.is_some();
+        if left > 0 && !signed {
             if !by_operator {
                 return Ok((vote, false));
             }

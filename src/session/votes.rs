@@ -530,6 +530,10 @@ impl Session {
                 if !matches!(vote.state, VoteState::Draft | VoteState::Open) {
                     return Err(Refusal::VoteFinal(vote.state.name_zh()));
                 }
+                // Nor once an encrypted vote's list is signed (a crash left the record open).
+                if tx.e2e_get(id.as_str(), b"close")?.is_some() {
+                    return Err(Refusal::VoteFinal(VoteState::Closed.name_zh()));
+                }
                 vote.state = VoteState::Cancelled;
                 vote.cancelled = Some(reason.clone());
                 votes.put(tx, &vote)?;

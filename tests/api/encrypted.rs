@@ -702,12 +702,43 @@ async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_a
     )
     .await
     .err(409, "e2e_vote_conflict");
+    // not_enabled_flood_cannot_crowd_out_evidence (review): valid ballots of made-up
+    // credentials are refused, and at most 16 of them kept.
+    for i in 0..20u8 {
+        let stranger = SigningIdentity::derive_credential(&[100 + i; 32], sm.hash(), "v6");
+        let (b, _) = prove_ballot(&vc, &stranger, &[2], &mut SystemSource).unwrap();
+        let r = demo
+            .post("/api/e2e/votes/v6/ballots", &b.to_json("v6", vm.shape()))
+            .await
+            .err(400, "ballot_rejected");
+        assert!(
+            r["message"].as_str().unwrap().contains("not-enabled"),
+            "{r}"
+        );
+    }
     for (i, cred) in creds.iter().enumerate() {
         let (b, _) = prove_ballot(&vc, cred, &[2 - i % 3], &mut SystemSource).unwrap();
         demo.post("/api/e2e/votes/v6/ballots", &b.to_json("v6", vm.shape()))
             .await
             .ok();
     }
+    // A deputy's second ballot is still kept as evidence.
+    let (again, _) = prove_ballot(&vc, &creds[0], &[0], &mut SystemSource).unwrap();
+    demo.post(
+        "/api/e2e/votes/v6/ballots",
+        &again.to_json("v6", vm.shape()),
+    )
+    .await
+    .err(400, "ballot_rejected");
+    let view = demo.get("/api/public/e2e/votes/v6").await.ok();
+    let reasons: Vec<&str> = view["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.iter().filter(|r| **r == "not-enabled").count(), 16);
+    assert_eq!(reasons.last(), Some(&"duplicate-credential"));
     demo.op("/api/operator/votes/v6/close", json!({}))
         .await
         .ok();

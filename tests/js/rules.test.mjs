@@ -78,3 +78,13 @@ test("the strict JSON reader behaves like serde_json where a verdict depends on 
   assert.throws(() => parseJson('"\u0001"'));
   assert.throws(() => parseJson("[".repeat(200) + "]".repeat(200)), /recursion/);
 });
+
+test("parseJson's nesting limit is serde_json's: 127 nested containers parse, 128 are refused", () => {
+  // serde_json starts remaining_depth at 128 and refuses the container that brings it to 0
+  // (json_nesting_limit_matches_serde: the 128th level was accepted here before).
+  const nest = (n, o, c) => o.repeat(n) + c.repeat(n);
+  assert.doesNotThrow(() => parseJson(nest(127, "[", "]")));
+  assert.throws(() => parseJson(nest(128, "[", "]")), /recursion limit exceeded/);
+  assert.doesNotThrow(() => parseJson('{"a":'.repeat(127) + "1" + "}".repeat(127)));
+  assert.throws(() => parseJson('{"a":'.repeat(128) + "1" + "}".repeat(128)), /recursion limit exceeded/);
+});

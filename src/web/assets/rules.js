@@ -33,7 +33,7 @@ export function parseJson(text, maxDepth = 128) {
     if (i >= n) failAt("EOF while parsing a value");
     const c = text[i];
     if (c === "{") {
-      if (depth >= maxDepth) failAt("recursion limit exceeded");
+      if (depth + 1 >= maxDepth) failAt("recursion limit exceeded");
       i++;
       const m = new Map();
       ws();
@@ -56,7 +56,7 @@ export function parseJson(text, maxDepth = 128) {
       }
     }
     if (c === "[") {
-      if (depth >= maxDepth) failAt("recursion limit exceeded");
+      if (depth + 1 >= maxDepth) failAt("recursion limit exceeded");
       i++;
       const a = [];
       ws();
