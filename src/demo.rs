@@ -41,6 +41,8 @@ pub struct Actors {
     guardians: Vec<(u64, [u8; 32], Zeroizing<[u8; 32]>)>,
     /// Card seed by deputy id.
     cards: HashMap<String, [u8; 32]>,
+    /// `DATA/demo/`.
+    dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Actors {
@@ -74,6 +76,7 @@ impl Actors {
             officer,
             guardians,
             cards,
+            dir: demo.to_path_buf(),
         })
     }
 }
@@ -201,7 +204,9 @@ async fn step(session: &Session, actors: &Actors) -> Result<(), String> {
                 let store = session.store();
                 if store.e2e_get(id, b"roll_close").map_err(e)?.is_none() {
                     close_roll_call(session, actors, id).await?;
-                } else if store.e2e_get(id, b"result").map_err(e)?.is_none() {
+                } else if store.e2e_get(id, b"result").map_err(e)?.is_none()
+                    && !absent_scrutineers(&actors.dir).contains(id)
+                {
                     decrypt(session, actors, id).await?;
                 }
             }
@@ -350,6 +355,32 @@ async fn decrypt(session: &Session, actors: &Actors, id: &str) -> Result<(), Str
             .map_err(|e| format!("{id}: guardian {g}'s partial: {e}"))?;
     }
     Ok(())
+}
+
+/// The votes for which the demo's simulated scrutineers stay away (演示：监票人缺席): their
+/// decryption never completes, so a trainer can show 宣告表决失败. One vote id per line.
+const ABSENT_FILE: &str = "absent-scrutineers";
+
+/// The votes the simulated scrutineers will not decrypt.
+pub fn absent_scrutineers(demo: &Path) -> std::collections::HashSet<String> {
+    std::fs::read_to_string(demo.join(ABSENT_FILE))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Keeps the simulated scrutineers away from `vote` (written and fsynced before it answers).
+pub fn keep_scrutineers_away(demo: &Path, vote: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(demo.join(ABSENT_FILE))
+        .map_err(|e| e.to_string())?;
+    writeln!(f, "{vote}")
+        .and_then(|()| f.sync_all())
+        .map_err(|e| e.to_string())
 }
 
 /// A simulated deputy's choices (encoding indices): valid under the vote manifest, leaning

@@ -219,7 +219,11 @@ pub fn app(state: AppState) -> Router {
         .route("/audit", get(operator::audit))
         .route("/scrutineers", get(scrutineer::list).post(scrutineer::add))
         .route("/demo/checkin", post(operator::demo_checkin))
-        .route("/demo/simulate/{id}", post(operator::demo_simulate));
+        .route("/demo/simulate/{id}", post(operator::demo_simulate))
+        .route(
+            "/demo/absent-scrutineers/{id}",
+            post(operator::demo_absent_scrutineers),
+        );
     let scrutineer = Router::new()
         .route("/enrol", post(scrutineer::enrol))
         .route("/status", get(scrutineer::status))

@@ -470,6 +470,31 @@ pub async fn demo_checkin(
 }
 
 /// Demo only: every enabled, present deputy who has not voted casts a random valid ballot.
+/// Demo only: the simulated scrutineers stay away from an encrypted vote (演示：监票人缺席),
+/// so its decryption cannot complete and the secretariat can declare it failed.
+pub async fn demo_absent_scrutineers(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
+) -> ApiResult<Response> {
+    demo_only(&state)?;
+    let vote = state
+        .store
+        .vote(&id)?
+        .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+    if vote.mode != crate::session::Mode::Encrypted || vote.result.is_some() {
+        return Err(Refusal::E2eVoteConflict(format!(
+            "{id}: only an encrypted vote not yet decrypted"
+        ))
+        .into());
+    }
+    let dir = state.demo_dir.clone().ok_or(Refusal::NotFound)?;
+    crate::demo::keep_scrutineers_away(&dir, id.as_str())
+        .map_err(|e| Refusal::internal("内部错误", e))?;
+    Ok(ok(json!({ "vote": id, "absent_scrutineers": true })))
+}
+
 pub async fn demo_simulate(
     _op: Operator,
     State(state): State<AppState>,

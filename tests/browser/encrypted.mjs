@@ -305,3 +305,57 @@ export async function encryptedModes(ctx) {
   clean(page, ["400"]);
   clean(screen);
 }
+
+/** A vote whose decryption cannot complete (the demo's scrutineers stay away): the console's
+ *  「宣告表决失败」 with a reason, the hall screen's declaration, the verify page's verdict. */
+export async function encryptedFailed(ctx) {
+  const { op, newPage, goto, text, clean, passphrase, shots } = ctx;
+  await op("POST", "/api/operator/demo/checkin", {});
+  const rules = (await op("GET", "/api/operator/status")).rules;
+  const motion = rules.find((r) => r.kind === "motion").sha256;
+  const title = "关于宣告失败演示的决定";
+  const { vote } = await op("POST", "/api/operator/votes", { title, rules_sha256: motion, items: [title] });
+  assert.equal(vote.mode, "encrypted");
+  const ID = vote.id;
+  const page = await newPage({ width: 1440, height: 1000 });
+  await goto(page, "/console");
+  await page.fill("#passphrase", passphrase);
+  await page.click("#login");
+  await op("POST", "/api/operator/votes/" + ID + "/open", {});
+  await page.waitForSelector("#absent-" + ID, { timeout: 30000 });
+  await op("POST", "/api/operator/demo/simulate/" + ID, {});
+  await page.click("#absent-" + ID);
+  await page.waitForFunction(() => document.querySelector("#flash")?.textContent.includes("监票人不会解密"));
+  await op("POST", "/api/operator/votes/" + ID + "/close", {});
+  // Closed, and nobody decrypts: the step shows 0 of k, and the way out.
+  await page.waitForSelector("#declare-failed-" + ID, { timeout: 30000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.match(await text(page, "#decrypt-count-" + ID), /已有 0 位/);
+  const reason = "到场监票人不足两位，无法解密";
+  page.__reply = reason;
+  await page.click("#declare-failed-" + ID);
+  await page.waitForSelector("#reason-" + ID, { timeout: 15000 });
+  assert.equal(await text(page, "#reason-" + ID), "原因：" + reason);
+  const v = (await op("GET", "/api/operator/status")).votes.find((x) => x.id === ID);
+  assert.equal(v.state, "failed");
+  // The hall screen shows the declaration.
+  const screen = await newPage({ width: 1920, height: 1080 });
+  await goto(screen, "/screen");
+  await screen.waitForFunction(() => document.querySelector("#app")?.dataset.state === "failed", null, { timeout: 15000 });
+  assert.match(await text(screen, "#failed"), /宣告失败/);
+  assert.match(await text(screen, "#announcement"), new RegExp("宣告本次表决失败（原因：" + reason));
+  assert.deepEqual(await ctx.overflowing(screen), [], "the declaration fits 1920×1080");
+  await screen.screenshot({ path: join(shots, "hall-failed.png") });
+  // The verify page: the bundle checks, and it says 表决宣告失败, with no result.
+  const verify = await newPage({ width: 1280, height: 1000 });
+  await goto(verify, "/verify");
+  await verify.waitForFunction((id) => [...document.querySelectorAll("#vote option")].some((o) => o.value === id), ID);
+  await verify.selectOption("#vote", ID);
+  await verify.click("#verify-vote");
+  await verify.waitForSelector("#verdict", { timeout: 60000 });
+  assert.match(await text(verify, "#verdict"), /^表决宣告失败，不产生结果/);
+  assert.equal(await text(verify, "#failed-reason"), reason);
+  clean(page);
+  clean(screen);
+  clean(verify);
+}

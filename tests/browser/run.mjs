@@ -9,7 +9,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { runE2eBrowser } from "./e2e.mjs";
-import { encryptedVote, encryptedModes } from "./encrypted.mjs";
+import { encryptedVote, encryptedModes, encryptedFailed } from "./encrypted.mjs";
 import { message, DOMAIN } from "../../src/web/assets/sig.js";
 import { signHex, torsionSignatureHex } from "../js/forge.mjs";
 
@@ -676,6 +676,9 @@ test("encrypted 票决 v4: booth (tracking code before sending, one 核验), lis
 });
 test("console: 默认 / 加密投票 / 普通投票 at creation, a refusal saying why, 等待证件官签署点名 with the officer's command", async () => {
   await encryptedModes(ctx);
+});
+test("an encrypted vote the scrutineers cannot decrypt: 宣告表决失败 on the console with its reason, the hall screen's declaration, the verify page's verdict", async () => {
+  await encryptedFailed(ctx);
 });
 
 let passed = 0;

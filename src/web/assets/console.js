@@ -248,6 +248,11 @@ function voteActions(v) {
           note("演示：" + r.cast + "名代表已模拟投票。");
           load();
         }) : null,
+        // A trainer's way to show the failure path: the simulated scrutineers stay away.
+        status.demo && encrypted(v) ? b("演示：监票人缺席", "absent", async () => {
+          const r = await call("POST", "/api/operator/demo/absent-scrutineers/" + v.id, {}, { where: "vote-" + v.id }).catch(() => null);
+          if (r) note("演示：模拟的监票人不会解密《" + v.title + "》；结束后解密无法完成，可宣告" + n + "失败。");
+        }) : null,
       ];
     case "closed":
       return [b("查看计票结果", "tally", () => showResult(v)),

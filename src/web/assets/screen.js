@@ -233,8 +233,8 @@ function failedView(v, e2eStatus) {
     h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
     h("p", { class: "counting failed", id: "failed" }, noun(v.kind) + "宣告失败"),
     h("p", { class: "summary", id: "announcement" }, v.failed_announcement || ""),
-    e2eStatus?.list_hash ? h("p", { class: "fp", id: "failed-list-hash" }, "清单哈希：", e2eStatus.list_hash_grouped || grouped(e2eStatus.list_hash)) : null,
-    h("p", { class: "fp mono" }, "结果包（不含合计）SHA-256 " + (v.bundle_sha256 || "")),
+    e2eStatus?.list_hash ? h("p", { class: "failed-fp", id: "failed-list-hash" }, "清单哈希：", e2eStatus.list_hash_grouped || grouped(e2eStatus.list_hash)) : null,
+    h("p", { class: "failed-fp mono", id: "failed-sha" }, "结果包（不含合计）SHA-256：" + (v.bundle_sha256 || "")),
   ];
 }
 
