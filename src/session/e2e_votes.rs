@@ -630,31 +630,40 @@ impl Session {
         }
         let vm = st.manifest.clone();
         let m = vm.shape().m();
-        // Aggregated a few hundred ballots at a time: 3,000 parsed ballots at once were the
-        // server's peak memory at the close.
-        let mut totals = tally::aggregate(&[], m).map_err(internal)?;
-        let mut chunk = Vec::with_capacity(256);
-        let mut fold = |chunk: &mut Vec<Ballot>| -> Result<(), Refusal> {
-            let part = tally::aggregate(chunk, m).map_err(internal)?;
-            for (t, p) in totals.iter_mut().zip(part) {
-                *t = Ciphertext {
-                    a: piaojue_core::e2e::group::Element::from_point(t.a.point() + p.a.point()),
-                    b: piaojue_core::e2e::group::Element::from_point(t.b.point() + p.b.point()),
-                };
+        let raw = self.store.e2e_scan(vote, b"b/")?;
+        let vm2 = vm.clone();
+        // Parsing and aggregating 3,000 ballots is CPU work: on a blocking thread, the locks
+        // still held (the list must be final), so no async worker stalls meanwhile.
+        let (trackers, totals) = tokio::task::spawn_blocking(move || {
+            // A few hundred ballots at a time: 3,000 parsed ballots at once were the server's
+            // peak memory at the close.
+            let mut totals = tally::aggregate(&[], m).map_err(internal)?;
+            let mut chunk = Vec::with_capacity(256);
+            let mut fold = |chunk: &mut Vec<Ballot>| -> Result<(), Refusal> {
+                let part = tally::aggregate(chunk, m).map_err(internal)?;
+                for (t, p) in totals.iter_mut().zip(part) {
+                    *t = Ciphertext {
+                        a: piaojue_core::e2e::group::Element::from_point(t.a.point() + p.a.point()),
+                        b: piaojue_core::e2e::group::Element::from_point(t.b.point() + p.b.point()),
+                    };
+                }
+                chunk.clear();
+                Ok(())
+            };
+            let mut trackers = Vec::with_capacity(raw.len());
+            for (k, b) in raw {
+                let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+                chunk.push(Ballot::from_json(&v, &vm2).map_err(internal)?);
+                trackers.push(<[u8; 32]>::try_from(k.as_slice()).map_err(internal)?);
+                if chunk.len() == 256 {
+                    fold(&mut chunk)?;
+                }
             }
-            chunk.clear();
-            Ok(())
-        };
-        let mut trackers = Vec::new();
-        for (k, b) in self.store.e2e_scan(vote, b"b/")? {
-            let v: Value = serde_json::from_slice(&b).map_err(internal)?;
-            chunk.push(Ballot::from_json(&v, &vm).map_err(internal)?);
-            trackers.push(<[u8; 32]>::try_from(k.as_slice()).map_err(internal)?);
-            if chunk.len() == 256 {
-                fold(&mut chunk)?;
-            }
-        }
-        fold(&mut chunk)?;
+            fold(&mut chunk)?;
+            Ok::<_, Refusal>((trackers, totals))
+        })
+        .await
+        .map_err(internal)??;
         let lh = tally::list_hash(sm.hash(), vote, &trackers).map_err(internal)?;
         let n = trackers.len() as u64;
         let identity = SigningIdentity::from_seed(&self.key.seed());
