@@ -912,6 +912,17 @@ impl Session {
             .collect()
     }
 
+    /// The guardians whose partial decryption of `vote` is stored.
+    pub(crate) fn e2e_decrypted_by(&self, vote: &str) -> Result<Vec<u64>, Refusal> {
+        Ok(self
+            .store
+            .e2e_keys(vote, b"p/")?
+            .iter()
+            .filter_map(|k| <[u8; 8]>::try_from(k.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .collect())
+    }
+
     /// The vote's public record (everything but the ballots themselves).
     pub async fn e2e_view(&self, vote: &str) -> Result<Value, Refusal> {
         let vmb = self
@@ -927,13 +938,7 @@ impl Session {
         } else {
             Vec::new()
         };
-        let decrypted_by: Vec<u64> = self
-            .store
-            .e2e_keys(vote, b"p/")?
-            .iter()
-            .filter_map(|k| <[u8; 8]>::try_from(k.as_slice()).ok())
-            .map(u64::from_be_bytes)
-            .collect();
+        let decrypted_by = self.e2e_decrypted_by(vote)?;
         let rejected: Vec<Value> = self.e2e_jsons(vote, b"r/")?;
         let n = self.store.e2e_keys(vote, b"b/")?.len();
         Ok(json!({

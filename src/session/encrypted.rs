@@ -219,15 +219,7 @@ impl Session {
         let result: Value = serde_json::from_slice(&result).map_err(internal)?;
         let decoded: Vec<Vec<u64>> =
             serde_json::from_value(result["counts"].clone()).map_err(internal)?;
-        let adopted = self
-            .store
-            .rules(&vote.rules_sha256)?
-            .ok_or_else(|| internal("adopted rules missing"))?;
-        let rules =
-            piaojue_core::rules::Rules::from_json(adopted.document.as_bytes()).map_err(internal)?;
-        let roll = vote
-            .roll
-            .ok_or_else(|| internal("a closed vote without roll"))?;
+        let (adopted, rules, roll) = self.closed_vote_rules(&vote)?;
         let (counts, outcome) =
             encrypted::decide_decoded(&rules, &vote.items, roll, &decoded).map_err(internal)?;
         let outcome_json = serde_json::to_value(&outcome).map_err(internal)?;
@@ -256,6 +248,23 @@ impl Session {
             Ok(true)
         };
         self.seal(id, make, update, "e2e_decided").await
+    }
+
+    /// A closed vote's adopted rules document (as adopted and parsed) and its frozen roll.
+    fn closed_vote_rules(
+        &self,
+        vote: &Vote,
+    ) -> Result<(crate::store::AdoptedRules, piaojue_core::rules::Rules, Roll), Refusal> {
+        let adopted = self
+            .store
+            .rules(&vote.rules_sha256)?
+            .ok_or_else(|| internal("adopted rules missing"))?;
+        let rules =
+            piaojue_core::rules::Rules::from_json(adopted.document.as_bytes()).map_err(internal)?;
+        let roll = vote
+            .roll
+            .ok_or_else(|| internal("a closed vote without roll"))?;
+        Ok((adopted, rules, roll))
     }
 
     /// The vote record as the result keys carry it.
@@ -372,15 +381,7 @@ impl Session {
                 "{id}: the decryption is complete; its result stands and is announced, not declared failed"
             )));
         }
-        let adopted = self
-            .store
-            .rules(&vote.rules_sha256)?
-            .ok_or_else(|| internal("adopted rules missing"))?;
-        let rules =
-            piaojue_core::rules::Rules::from_json(adopted.document.as_bytes()).map_err(internal)?;
-        let roll = vote
-            .roll
-            .ok_or_else(|| internal("a closed vote without roll"))?;
+        let (adopted, rules, roll) = self.closed_vote_rules(&vote)?;
         let record = self.vote_record(&vote, &rules, roll);
         let failed = encrypted::Failed {
             reason: reason.clone(),
@@ -431,13 +432,7 @@ impl Session {
             .store
             .e2e_get(vote, b"roll_close")?
             .and_then(|b| serde_json::from_slice(&b).ok());
-        let partials: Vec<u64> = self
-            .store
-            .e2e_keys(vote, b"p/")?
-            .iter()
-            .filter_map(|k| <[u8; 8]>::try_from(k.as_slice()).ok())
-            .map(u64::from_be_bytes)
-            .collect();
+        let partials = self.e2e_decrypted_by(vote)?;
         let (k, n) = match self.ceremony_done().await {
             Ok(done) => (Some(done.manifest.k), Some(done.manifest.n())),
             Err(_) => (None, None),

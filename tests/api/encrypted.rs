@@ -172,6 +172,21 @@ impl Demo {
         .unwrap()
     }
 
+    /// The public bundle of `vote`, as published, once it verifies with no failing check.
+    async fn verified_bundle(&self, vote: &str) -> String {
+        let envelope = http()
+            .get(format!("{}/api/public/votes/{vote}/bundle", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let f = failing(envelope.as_bytes());
+        assert!(f.is_empty(), "{vote}: {f:?}");
+        envelope
+    }
+
     fn cards(&self) -> Vec<[u8; 32]> {
         let mut v: Vec<[u8; 32]> = piaojue::demo::card_seeds(&self.dir.path().join("data/demo"))
             .unwrap()
@@ -367,19 +382,7 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
     demo.op("/api/operator/votes/v4/announce", json!({}))
         .await
         .ok();
-    let envelope = http()
-        .get(format!("{}/api/public/votes/v4/bundle", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        failing(envelope.as_bytes()).is_empty(),
-        "{:?}",
-        failing(envelope.as_bytes())
-    );
+    let envelope = demo.verified_bundle("v4").await;
     let body = bundle_body(&envelope);
     // bundle_bytes_are_persisted_once_at_finish (review): the served body is exactly the one
     // whose SHA-256 the chain and the console name.
@@ -789,19 +792,7 @@ async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_a
     );
 
     // Its bundle is public at once: every ballot, the list hash, no totals; it verifies.
-    let envelope = http()
-        .get(format!("{}/api/public/votes/v6/bundle", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        failing(envelope.as_bytes()).is_empty(),
-        "{:?}",
-        failing(envelope.as_bytes())
-    );
+    let envelope = demo.verified_bundle("v6").await;
     let body = bundle_body(&envelope);
     assert_eq!(body["failed"]["reason"], reason);
     assert_eq!(body["votes"][0]["result"], Value::Null);
