@@ -318,6 +318,8 @@ export async function encryptedFailed(ctx) {
   assert.equal(vote.mode, "encrypted");
   const ID = vote.id;
   const page = await newPage({ width: 1440, height: 1000 });
+  const conflicts = [];
+  page.on("response", (r) => { if (r.status() >= 400) conflicts.push(r.status() + " " + r.request().method() + " " + r.url()); });
   await goto(page, "/console");
   await page.fill("#passphrase", passphrase);
   await page.click("#login");
@@ -355,7 +357,11 @@ export async function encryptedFailed(ctx) {
   await verify.waitForSelector("#verdict", { timeout: 60000 });
   assert.match(await text(verify, "#verdict"), /^表决宣告失败，不产生结果/);
   assert.equal(await text(verify, "#failed-reason"), reason);
-  clean(page);
+  // As in the v4 flow, the console may meet a 409 while a vote moves between states (seen
+  // once in CI, not reproduced); any other refusal fails the test, and a 409 is reported.
+  assert.deepEqual(conflicts.filter((c) => !c.startsWith("409 ")), [], "the console's requests");
+  clean(page, ["409"]);
   clean(screen);
   clean(verify);
+  return conflicts;
 }
