@@ -165,5 +165,17 @@ pub fn vote_line(v: &Value) -> String {
             line.push_str("（等待证件官签署点名）");
         }
     }
+    if let Some(r) = v["failed_reason"].as_str() {
+        line.push_str(&format!("	宣告失败：{r}"));
+    }
+    if let Some(of) = v["revote_of"]["vote"].as_str() {
+        line.push_str(&format!(
+            "	重新表决 {of}（{}）",
+            v["revote_of"]["reason"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(by) = v["revoted_by"].as_str() {
+        line.push_str(&format!("	已重新表决为 {by}"));
+    }
     line
 }

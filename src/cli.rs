@@ -505,6 +505,9 @@ enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+    /// 重新表决: repeat a cancelled vote, or one declared failed, as a new draft that names
+    /// it (same title, rules, items and mode; a new id).
+    Revote { vote: String },
     /// The result of a closed or announced vote, as JSON.
     Result { vote: String },
     /// Import the roster (CSV: id,name,delegation,seat).
@@ -971,6 +974,12 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                     &format!("/api/operator/votes/{vote}/declare-failed"),
                     json!({ "reason": reason }),
                 )
+                .await?;
+            crate::say!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::Revote { vote } => {
+            let v = admin
+                .post_json(&format!("/api/operator/votes/{vote}/revote"), json!({}))
                 .await?;
             crate::say!("{}", vote_line(&v["vote"]));
         }

@@ -214,6 +214,7 @@ pub fn app(state: AppState) -> Router {
         .route("/votes/{id}/announce", post(operator::announce_vote))
         .route("/votes/{id}/cancel", post(operator::cancel_vote))
         .route("/votes/{id}/declare-failed", post(operator::declare_failed))
+        .route("/votes/{id}/revote", post(operator::revote))
         .route("/votes/{id}/result", get(operator::result))
         .route("/votes/{id}/bundle", get(operator::bundle))
         .route("/audit", get(operator::audit))

@@ -367,6 +367,18 @@ pub async fn declare_failed(
     )
 }
 
+/// 重新表决: a cancelled or failed vote repeated as a new draft naming it.
+pub async fn revote(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
+) -> ApiResult<Response> {
+    let vote = state.session.revote(id).await?;
+    state.publish(json!({ "type": "vote", "vote": vote.id, "state": vote.state }));
+    Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
+}
+
 /// The tally of a closed vote, privately, before it is announced.
 pub async fn result(
     _op: Operator,

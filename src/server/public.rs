@@ -98,6 +98,8 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "announced_at": vote.announced_at,
         "cancelled_reason": vote.cancelled,
         "failed_reason": vote.failed,
+        "revote_of": vote.revote_of,
+        "revoted_by": vote.revoted_by,
         "failed_announcement": vote.failed.as_deref().map(|r| {
             piaojue_core::rules::encrypted::failed_announcement(&vote.title, r)
         }),

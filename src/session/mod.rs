@@ -494,6 +494,12 @@ pub struct Vote {
     /// Why the secretariat declared an encrypted vote failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// A re-vote (重新表决): the cancelled or failed vote it repeats, and why that one ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revote_of: Option<RevoteOf>,
+    /// The re-vote of this cancelled or failed vote, once created (at most one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoted_by: Option<VoteId>,
     /// 应到 / 实到 / enabled, frozen when the vote opened.
     #[serde(default)]
     pub roll: Option<Roll>,
@@ -506,6 +512,15 @@ pub struct Vote {
     /// The tally (a `rules::Outcome` as JSON), set when the vote closes.
     #[serde(default)]
     pub result: Option<serde_json::Value>,
+}
+
+/// What a re-vote names of the vote it repeats: its id, how it ended and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevoteOf {
+    pub vote: VoteId,
+    /// `cancelled` or `failed`.
+    pub state: VoteState,
+    pub reason: String,
 }
 
 /// Now, as RFC 3339 UTC to the millisecond (so events within a second keep their order).

@@ -176,6 +176,8 @@ impl Session {
                     announced_at: None,
                     cancelled: None,
                     failed: None,
+                    revote_of: None,
+                    revoted_by: None,
                     roll: None,
                     scrutineers: None,
                     ballot: None,
@@ -514,6 +516,73 @@ impl Session {
                 votes.put(tx, &vote)?;
                 tx.audit(Actor::Operator, "announce_vote", json!({ "vote": vote.id }));
                 Ok(vote)
+            })
+            .await
+    }
+
+    /// 重新表决: a cancelled vote, or an encrypted vote declared failed, is repeated as a new
+    /// draft (a new id) with the same title, rules document, items and mode, naming the vote
+    /// it repeats and why that one ended; the old vote names its re-vote. At most one re-vote
+    /// per vote (a re-vote can itself be cancelled and re-voted). The old ballots are never
+    /// tallied: the new vote has its own.
+    pub async fn revote(&self, id: VoteId) -> Result<Vote, Refusal> {
+        let votes = self.votes.clone();
+        self.store
+            .write(move |tx| {
+                let mut old = vote(tx, &id)?;
+                let reason = match old.state {
+                    VoteState::Cancelled => old.cancelled.clone().unwrap_or_default(),
+                    VoteState::Failed => old.failed.clone().unwrap_or_default(),
+                    _ => {
+                        return Err(Refusal::RevoteConflict(format!(
+                            "{id} is {}: only a cancelled vote or a vote declared failed is re-voted",
+                            old.state.name_zh()
+                        )));
+                    }
+                };
+                if let Some(by) = &old.revoted_by {
+                    return Err(Refusal::RevoteConflict(format!(
+                        "{id} was already re-voted as {by}"
+                    )));
+                }
+                let n = tx.last_vote_number()? + 1;
+                let new = Vote {
+                    id: VoteId::nth(n),
+                    title: old.title.clone(),
+                    rules_sha256: old.rules_sha256.clone(),
+                    items: old.items.clone(),
+                    mode: old.mode,
+                    awaiting_roll_call: false,
+                    state: VoteState::Draft,
+                    created_at: now(),
+                    opened_at: None,
+                    closes_at: None,
+                    extended: false,
+                    closed_at: None,
+                    announced_at: None,
+                    cancelled: None,
+                    failed: None,
+                    revote_of: Some(super::RevoteOf {
+                        vote: old.id.clone(),
+                        state: old.state,
+                        reason: reason.clone(),
+                    }),
+                    revoted_by: None,
+                    roll: None,
+                    scrutineers: None,
+                    ballot: None,
+                    result: None,
+                };
+                tx.set_last_vote_number(n);
+                old.revoted_by = Some(new.id.clone());
+                votes.put(tx, &old)?;
+                votes.put(tx, &new)?;
+                tx.audit(
+                    Actor::Operator,
+                    "revote",
+                    json!({ "vote": new.id, "revote_of": old.id, "state": old.state, "reason": reason }),
+                );
+                Ok(new)
             })
             .await
     }

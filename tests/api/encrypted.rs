@@ -825,4 +825,14 @@ async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_a
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("宣告本次表决失败"), "{text}");
+    // 重新表决: a new encrypted vote, a new id (a new vote_id for SPEC-E2E), naming v6.
+    let r = demo
+        .op("/api/operator/votes/v6/revote", json!({}))
+        .await
+        .ok();
+    assert_eq!(r["vote"]["mode"], "encrypted");
+    assert_eq!(r["vote"]["revote_of"]["vote"], "v6");
+    assert_eq!(r["vote"]["revote_of"]["state"], "failed");
+    assert_eq!(r["vote"]["revote_of"]["reason"], reason);
+    assert_ne!(r["vote"]["id"], "v6");
 }

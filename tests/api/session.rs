@@ -754,3 +754,62 @@ async fn only_the_scrutineers_signed_into_a_vote_co_sign_it() {
     .await
     .err(409, "cosignatures_missing");
 }
+
+#[tokio::test]
+async fn a_cancelled_vote_is_re_voted_once_under_a_new_id_that_names_it() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(4).await;
+    app.enrol_all().await;
+    let vote = app
+        .create_vote("关于某事项的决定", &rules[2], &["关于某事项的决定"])
+        .await;
+    let post = |path: String| {
+        let app = &app;
+        async move { app.post(&path, Auth::Operator, json!({})).await }
+    };
+    // Not a draft, an open or a closed vote: only one that ended without a result.
+    post(format!("/api/operator/votes/{vote}/revote"))
+        .await
+        .err(409, "revote_conflict");
+    post(format!("/api/operator/votes/{vote}/open")).await.ok();
+    post(format!("/api/operator/votes/{vote}/revote"))
+        .await
+        .err(409, "revote_conflict");
+    let reason = "表决器故障，重新表决";
+    app.post(
+        &format!("/api/operator/votes/{vote}/cancel"),
+        Auth::Operator,
+        json!({ "reason": reason }),
+    )
+    .await
+    .ok();
+    let again = post(format!("/api/operator/votes/{vote}/revote"))
+        .await
+        .ok();
+    let new = again["vote"]["id"].as_str().unwrap().to_string();
+    assert_ne!(new, vote);
+    assert_eq!(again["vote"]["state"], "draft");
+    assert_eq!(again["vote"]["title"], "关于某事项的决定");
+    assert_eq!(again["vote"]["revote_of"]["vote"], vote.as_str());
+    assert_eq!(again["vote"]["revote_of"]["state"], "cancelled");
+    assert_eq!(again["vote"]["revote_of"]["reason"], reason);
+    // Once only; the old vote names its re-vote.
+    post(format!("/api/operator/votes/{vote}/revote"))
+        .await
+        .err(409, "revote_conflict");
+    let list = app.get("/api/public/votes", Auth::None).await.ok();
+    let old = list["votes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == vote.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(old["revoted_by"], new.as_str());
+    assert_eq!(old["state"], "cancelled");
+    // The re-vote runs as any vote.
+    post(format!("/api/operator/votes/{new}/open")).await.ok();
+    // The audit log records it.
+    let log = app.get("/api/operator/audit", Auth::Operator).await.ok();
+    assert!(log.to_string().contains("\"revote\""), "{log}");
+}

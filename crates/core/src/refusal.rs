@@ -240,6 +240,10 @@ pub enum Refusal {
     /// 409 `e2e_vote_conflict`: an encrypted-vote step out of turn (exists, not closed, …).
     #[error("加密表决的步骤与当前进度不符：{0}")]
     E2eVoteConflict(String),
+    /// 409 `revote_conflict`: a re-vote (重新表决) of a vote that was neither cancelled nor
+    /// declared failed, or that already has its re-vote.
+    #[error("不能重新表决：{0}")]
+    RevoteConflict(String),
     /// 400 `ballot_rejected`: an encrypted ballot refused by §7.6 (reason `invalid`,
     /// `duplicate-credential` or `not-enabled`, then the detail); kept for the bundle.
     #[error("选票被拒收：{0}")]
@@ -371,6 +375,7 @@ impl Refusal {
             CeremonyIncomplete => "ceremony_incomplete",
             E2eVote(_) => "bad_e2e_vote",
             E2eVoteConflict(_) => "e2e_vote_conflict",
+            RevoteConflict(_) => "revote_conflict",
             BallotRejected(_) => "ballot_rejected",
             BoardConflict(_) => "board_conflict",
             InterventionCosignature(_) => "bad_cosignature",
@@ -453,6 +458,7 @@ impl Refusal {
             | ManifestPublished(_)
             | BoardConflict(_)
             | E2eVoteConflict(_)
+            | RevoteConflict(_)
             | NotAwaitingRollCall(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,

@@ -264,7 +264,18 @@ function voteActions(v) {
         h("a", { href: "/console/notice#vote=" + v.id, target: "_blank", id: "notice-" + v.id }, "打印公告")];
     default:
       return [h("span", { class: "muted", id: "reason-" + v.id }, v.cancelled_reason || v.failed_reason ? "原因：" + (v.cancelled_reason || v.failed_reason) : ""),
-        v.state === "failed" && v.bundle_url ? h("a", { href: v.bundle_url, id: "bundle-" + v.id, download: v.id + "-bundle.json" }, " 下载结果包（不含合计）") : null];
+        v.state === "failed" && v.bundle_url ? h("a", { href: v.bundle_url, id: "bundle-" + v.id, download: v.id + "-bundle.json" }, " 下载结果包（不含合计）") : null,
+        // 重新表决: a new vote with a new id that names this one.
+        (v.state === "cancelled" || v.state === "failed") && !v.revoted_by
+          ? b("重新" + n, "revote", () => {
+            if (window.confirm("以新的编号重新" + n + "《" + v.title + "》？\n新表决将注明它重新表决的是 " + v.id + " 及其原因；" + v.id + " 的选票不计入。")) {
+              call("POST", "/api/operator/votes/" + v.id + "/revote", {}, { where: "vote-" + v.id })
+                .then((r) => { note("已建立重新" + n + " " + r.vote.id + "《" + r.vote.title + "》，请开始" + n + "。"); return load(); })
+                .catch(() => {});
+            }
+          })
+          : null,
+        v.revoted_by ? h("span", { class: "muted", id: "revoted-" + v.id }, " 已重新" + n + "：" + v.revoted_by) : null];
   }
 }
 
@@ -370,7 +381,8 @@ function votes() {
     const left = v.state === "open" && typeof v.seconds_left === "number" ? Math.max(0, v.seconds_left - Math.floor((Date.now() - loadedAt.t) / 1000)) : null;
     const row = h("tr", { id: "vote-" + v.id, class: encrypted(v) && v.state === "closed" ? "has-steps" : null },
       h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted kind" }, [secrecy(v), kindZh[v.kind] || noun(v.kind)].filter(Boolean).join("") + " · " + v.items.length + "项"),
-        h("div", { class: "mode " + (encrypted(v) ? "mode-encrypted" : "mode-plain"), id: "mode-" + v.id }, modeName(v))),
+        h("div", { class: "mode " + (encrypted(v) ? "mode-encrypted" : "mode-plain"), id: "mode-" + v.id }, modeName(v)),
+        v.revote_of ? h("div", { class: "muted", id: "revote-of-" + v.id }, "重新表决 " + v.revote_of.vote + "（" + (v.revote_of.state === "failed" ? "宣告失败" : "已取消") + "：" + v.revote_of.reason + "）") : null),
       h("td", { class: "state" }, stateName(v), left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
       h("td", {}, turnoutBar(v.turnout)),
       h("td", {}, h("div", { class: "row" }, voteActions(v)), errorBox("vote-" + v.id)),
