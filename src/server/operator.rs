@@ -481,7 +481,6 @@ pub async fn demo_checkin(
     Ok(ok(json!({ "checked_in": n })))
 }
 
-/// Demo only: every enabled, present deputy who has not voted casts a random valid ballot.
 /// Demo only: the simulated scrutineers stay away from an encrypted vote (演示：监票人缺席),
 /// so its decryption cannot complete and the secretariat can declare it failed.
 pub async fn demo_absent_scrutineers(
@@ -507,6 +506,7 @@ pub async fn demo_absent_scrutineers(
     Ok(ok(json!({ "vote": id, "absent_scrutineers": true })))
 }
 
+/// Demo only: every enabled, present deputy who has not voted casts a random valid ballot.
 pub async fn demo_simulate(
     _op: Operator,
     State(state): State<AppState>,

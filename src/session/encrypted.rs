@@ -223,23 +223,16 @@ impl Session {
         let (counts, outcome) =
             encrypted::decide_decoded(&rules, &vote.items, roll, &decoded).map_err(internal)?;
         let outcome_json = serde_json::to_value(&outcome).map_err(internal)?;
-        let record = self.vote_record(&vote, &rules, roll);
-        let (rules_sha256, document) = (vote.rules_sha256.clone(), adopted.document.clone());
-        let announcement = outcome.announcement.clone();
-        let make = move |chain: Chain, meta: &crate::store::SessionMeta| ResultKeys {
-            result_format: RESULT_FORMAT.into(),
-            session: meta.name.clone(),
-            appliance_key: meta.public_key.clone(),
-            vote_record: record.clone(),
-            rules_sha256: rules_sha256.clone(),
-            rules_document: document.clone(),
-            counts: counts.clone(),
-            outcome: outcome_json.clone(),
-            announcement: announcement.clone(),
-            chain,
-            demo: meta.demo,
-            failed: None,
-        };
+        let keys = self.result_keys(
+            &vote,
+            &rules,
+            roll,
+            adopted.document,
+            counts,
+            outcome_json,
+            outcome.announcement.clone(),
+            None,
+        );
         let update = |vote: &mut Vote, keys: &ResultKeys| {
             if vote.result.is_some() {
                 return Ok(false);
@@ -247,7 +240,7 @@ impl Session {
             vote.result = Some(keys.outcome.clone());
             Ok(true)
         };
-        self.seal(id, make, update, "e2e_decided").await
+        self.seal(id, keys, update, "e2e_decided").await
     }
 
     /// A closed vote's adopted rules document (as adopted and parsed) and its frozen roll.
@@ -267,22 +260,48 @@ impl Session {
         Ok((adopted, rules, roll))
     }
 
-    /// The vote record as the result keys carry it.
-    fn vote_record(
+    /// The result keys of a decided or failed vote; `chain` is set by [`Session::seal`].
+    #[allow(clippy::too_many_arguments)]
+    fn result_keys(
         &self,
         vote: &Vote,
         rules: &piaojue_core::rules::Rules,
         roll: Roll,
-    ) -> VoteRecord {
-        VoteRecord {
-            vote_id: vote.id.to_string(),
-            title: vote.title.clone(),
-            kind: rules.kind,
-            mode: "encrypted".into(),
-            items: vote.items.clone(),
-            opened_at: vote.opened_at.clone().unwrap_or_default(),
-            closed_at: vote.closed_at.clone().unwrap_or_default(),
-            roll,
+        rules_document: String,
+        counts: Vec<Vec<u64>>,
+        outcome: Value,
+        announcement: String,
+        failed: Option<encrypted::Failed>,
+    ) -> ResultKeys {
+        let meta = self.store.meta();
+        ResultKeys {
+            result_format: RESULT_FORMAT.into(),
+            session: meta.name.clone(),
+            appliance_key: meta.public_key.clone(),
+            vote_record: VoteRecord {
+                vote_id: vote.id.to_string(),
+                title: vote.title.clone(),
+                kind: rules.kind,
+                mode: "encrypted".into(),
+                items: vote.items.clone(),
+                opened_at: vote.opened_at.clone().unwrap_or_default(),
+                closed_at: vote.closed_at.clone().unwrap_or_default(),
+                roll,
+            },
+            rules_sha256: vote.rules_sha256.clone(),
+            rules_document,
+            counts,
+            outcome,
+            announcement,
+            chain: Chain {
+                previous_bundle_sha256: None,
+                audit_head: AuditHead {
+                    seq: 0,
+                    hash: String::new(),
+                },
+            },
+            demo: meta.demo,
+            failed,
         }
     }
 
@@ -292,26 +311,22 @@ impl Session {
     async fn seal(
         &self,
         id: &VoteId,
-        make: impl Fn(Chain, &crate::store::SessionMeta) -> ResultKeys,
+        mut keys: ResultKeys,
         update: fn(&mut Vote, &ResultKeys) -> Result<bool, Refusal>,
         action: &'static str,
     ) -> Result<Option<Vote>, Refusal> {
-        let meta = self.store.meta().clone();
         // The chain's previous bundle is read again inside the write: a plain vote closing
         // meanwhile makes this try again with it.
         for _ in 0..4 {
             let previous = self.store.last_bundle()?;
             let head = self.store.audit_head()?;
-            let keys = make(
-                Chain {
-                    previous_bundle_sha256: previous.clone(),
-                    audit_head: AuditHead {
-                        seq: head.seq,
-                        hash: crypto::hex(&head.hash),
-                    },
+            keys.chain = Chain {
+                previous_bundle_sha256: previous.clone(),
+                audit_head: AuditHead {
+                    seq: head.seq,
+                    hash: crypto::hex(&head.hash),
                 },
-                &meta,
-            );
+            };
             let body = self.e2e_body(id.as_str(), Some(&keys)).await?;
             let sha = crypto::sha256_hex(body.as_bytes());
             let keys_json = serde_json::to_vec(&keys).map_err(internal)?;
@@ -319,7 +334,7 @@ impl Session {
             // never rebuilt from records (bundle_bytes_are_persisted_once_at_finish).
             let body_bytes = body.into_bytes();
             let votes = self.votes.clone();
-            let id2 = id.clone();
+            let (id2, sealed) = (id.clone(), keys.clone());
             let done = self
                 .store
                 .write(move |tx| {
@@ -329,7 +344,7 @@ impl Session {
                     let mut vote = tx
                         .vote(id2.as_str())?
                         .ok_or_else(|| Refusal::VoteUnknown(id2.to_string()))?;
-                    if !update(&mut vote, &keys)? {
+                    if !update(&mut vote, &sealed)? {
                         return Ok(Some(vote));
                     }
                     votes.put(tx, &vote)?;
@@ -382,27 +397,20 @@ impl Session {
             )));
         }
         let (adopted, rules, roll) = self.closed_vote_rules(&vote)?;
-        let record = self.vote_record(&vote, &rules, roll);
         let failed = encrypted::Failed {
             reason: reason.clone(),
             declared_at: now(),
         };
-        let announcement = encrypted::failed_announcement(&vote.title, &reason);
-        let (rules_sha256, document) = (vote.rules_sha256.clone(), adopted.document.clone());
-        let make = move |chain: Chain, meta: &crate::store::SessionMeta| ResultKeys {
-            result_format: RESULT_FORMAT.into(),
-            session: meta.name.clone(),
-            appliance_key: meta.public_key.clone(),
-            vote_record: record.clone(),
-            rules_sha256: rules_sha256.clone(),
-            rules_document: document.clone(),
-            counts: Vec::new(),
-            outcome: Value::Null,
-            announcement: announcement.clone(),
-            chain,
-            demo: meta.demo,
-            failed: Some(failed.clone()),
-        };
+        let keys = self.result_keys(
+            &vote,
+            &rules,
+            roll,
+            adopted.document,
+            Vec::new(),
+            Value::Null,
+            encrypted::failed_announcement(&vote.title, &reason),
+            Some(failed),
+        );
         let update = |vote: &mut Vote, keys: &ResultKeys| {
             if vote.state != VoteState::Closed || vote.result.is_some() {
                 return Err(Refusal::E2eVoteConflict(format!(
@@ -415,7 +423,7 @@ impl Session {
             vote.announced_at = Some(now());
             Ok(true)
         };
-        self.seal(id, make, update, "declare_failed")
+        self.seal(id, keys, update, "declare_failed")
             .await?
             .ok_or_else(|| internal("declared failed without a vote"))
     }
