@@ -323,15 +323,12 @@ fn open_db(data: &Path) -> Result<sled::Db, StoreError> {
     loop {
         match config.open() {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 100 =>
-            {
+            Err(e) if lock_is_busy(&e) && tries < 100 => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             Err(e) => {
-                let hint = if matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock)
-                {
+                let hint = if lock_is_busy(&e) {
                     " (is another piaojue serving this data directory?)"
                 } else {
                     ""
@@ -340,6 +337,14 @@ fn open_db(data: &Path) -> Result<sled::Db, StoreError> {
             }
         }
     }
+}
+
+/// sled reports a held lock as `ErrorKind::Other` with its own message (sled 0.34,
+/// `config.rs`), not as the `WouldBlock` of the failed `flock`: both are recognised.
+fn lock_is_busy(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io)
+        if io.kind() == std::io::ErrorKind::WouldBlock
+            || io.to_string().starts_with("could not acquire lock"))
 }
 
 /// The exit status of a process whose store failed to commit or to reach the disk (EX_IOERR).
@@ -1238,4 +1243,25 @@ fn internal(e: impl std::fmt::Display) -> Refusal {
 
 fn to_internal(e: impl std::fmt::Display) -> Refusal {
     Refusal::internal("存储读取失败", e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (CI, `a_cast_racing_the_opening…` failing to open its store): a store closed
+    /// a moment ago is still locked by sled's threads, and sled names the held lock
+    /// `ErrorKind::Other`, so the wait for it never ran. Now the open waits for the lock.
+    #[test]
+    fn a_store_closed_a_moment_ago_is_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = open_db(dir.path()).unwrap();
+        let closing = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = open_db(dir.path());
+        closing.join().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
+    }
 }
