@@ -177,5 +177,38 @@ pub fn vote_line(v: &Value) -> String {
     if let Some(by) = v["revoted_by"].as_str() {
         line.push_str(&format!("	已重新表决为 {by}"));
     }
+    if let Some(of) = v["runoff_of"]["vote"].as_str() {
+        line.push_str(&format!(
+            "\t{} {of}：{} 个名额",
+            if v["runoff_of"]["reason"] == "tie" {
+                "对并列项目重新票决"
+            } else {
+                "就剩余名额另行票决"
+            },
+            v["runoff_of"]["seats"]
+        ));
+    }
+    if let Some(by) = v["runoff_by"].as_str() {
+        line.push_str(&format!("\t重新票决为 {by}"));
+    }
+    if let Some(due) = v["runoff_due"]["reason_zh"].as_str() {
+        line.push_str(&format!("\t待{due}（{} 个名额）", v["runoff_due"]["seats"]));
+    }
+    if let Some(src) = v["source"]["bundle_sha256"].as_str() {
+        line.push_str(&format!(
+            "\t测评来源 {}… 签名密钥 {}…",
+            &src[..src.len().min(16)],
+            v["source"]["appliance_key"]
+                .as_str()
+                .map_or("", |k| &k[..k.len().min(16)])
+        ));
+    }
+    if let Some(h) = v["manual"]["heading_zh"].as_str() {
+        line.push_str(&format!("\t{h}"));
+    }
+    if let Some(items) = v["chair_decision"]["items"].as_array() {
+        let names: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+        line.push_str(&format!("\t主持人确定：{}", names.join("、")));
+    }
     line
 }

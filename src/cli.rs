@@ -508,6 +508,46 @@ enum AdminCommand {
     /// 重新表决: repeat a cancelled vote, or one declared failed, as a new draft that names
     /// it (same title, rules, items and mode; a new id).
     Revote { vote: String },
+    /// 对并列项目重新票决 / 就剩余名额另行票决: the run-off an announced 票决 calls for under
+    /// its rules (tie_rule revote_tied, shortfall_rule revote_remaining), as a new draft.
+    Runoff { vote: String },
+    /// tie_rule chair_decides: record the presiding chair's choice among the tied candidates.
+    ChairDecides {
+        vote: String,
+        /// A chosen candidate; repeat for each seat left.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        #[arg(long)]
+        note: String,
+    },
+    /// Record a manual count (举手 / 纸质票) from a JSON file (docs/procedures.md): for a
+    /// cancelled or failed VOTE, or, with `--new`, a new vote (title, rules_sha256 and items
+    /// in the file). The scrutineers then co-sign it before it is announced.
+    ManualCount {
+        /// The cancelled or failed vote it replaces (omit with --new).
+        vote: Option<String>,
+        /// The count: method, present, counts, counted_by, note.
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        new: bool,
+    },
+    /// 人大评: create a 满意度测评 of the projects a 票决 adopted, from its bundle (a file,
+    /// this or an earlier session's) or from a vote id of this session.
+    SatisfactionFrom {
+        /// A bundle file, or a vote id (`v3`).
+        bundle: String,
+        #[arg(long)]
+        title: String,
+        /// SHA-256 of the adopted satisfaction rules document.
+        #[arg(long)]
+        rules: String,
+        /// The appliance key that must have signed the source (hex; default: the key it names).
+        #[arg(long)]
+        source_key: Option<String>,
+        #[arg(long)]
+        mode: Option<String>,
+    },
     /// The result of a closed or announced vote, as JSON.
     Result { vote: String },
     /// Import the roster (CSV: id,name,delegation,seat).
@@ -980,6 +1020,68 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
         AdminCommand::Revote { vote } => {
             let v = admin
                 .post_json(&format!("/api/operator/votes/{vote}/revote"), json!({}))
+                .await?;
+            crate::say!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::Runoff { vote } => {
+            let v = admin
+                .post_json(&format!("/api/operator/votes/{vote}/runoff"), json!({}))
+                .await?;
+            crate::say!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::ChairDecides { vote, items, note } => {
+            let v = admin
+                .post_json(
+                    &format!("/api/operator/votes/{vote}/chair-decision"),
+                    json!({ "items": items, "note": note }),
+                )
+                .await?;
+            crate::say!("{}", vote_line(&v["vote"]));
+        }
+        AdminCommand::ManualCount { vote, file, new } => {
+            let bytes = read(&file, 1024 * 1024)?;
+            let body: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| AdminError::Failed(format!("{}: not JSON: {e}", file.display())))?;
+            let path = match (vote, new) {
+                (Some(v), false) => format!("/api/operator/votes/{v}/manual-count"),
+                (None, true) => "/api/operator/manual-counts".to_string(),
+                _ => {
+                    return Err(AdminError::Failed(
+                        "give the cancelled or failed VOTE, or --new for a new vote".into(),
+                    ));
+                }
+            };
+            let v = admin.post_json(&path, body).await?;
+            crate::say!("{}", vote_line(&v["vote"]));
+            crate::say!(
+                "bundle:     /api/operator/votes/{}/bundle (the scrutineers co-sign it: piaojue scrutineer cosign)",
+                v["vote"]["id"].as_str().unwrap_or("")
+            );
+        }
+        AdminCommand::SatisfactionFrom {
+            bundle,
+            title,
+            rules,
+            source_key,
+            mode,
+        } => {
+            let mut body = json!({ "title": title, "rules_sha256": rules });
+            if piaojue_core::ids::VoteId::parse(&bundle).is_some() {
+                body["source_vote"] = json!(bundle);
+            } else {
+                let bytes = read(Path::new(&bundle), piaojue_core::bundle::MAX_BUNDLE_BYTES)?;
+                body["bundle"] = serde_json::from_slice(&bytes).map_err(|e| {
+                    AdminError::Failed(format!("{bundle}: not a bundle envelope: {e}"))
+                })?;
+            }
+            if let Some(k) = source_key {
+                body["source_key"] = json!(k);
+            }
+            if let Some(m) = mode {
+                body["mode"] = json!(m);
+            }
+            let v = admin
+                .post_json("/api/operator/votes/from-bundle", body)
                 .await?;
             crate::say!("{}", vote_line(&v["vote"]));
         }

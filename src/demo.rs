@@ -247,6 +247,7 @@ async fn open(
         .map_err(|e| e.to_string())?
         .ok_or("rules")?;
     let rules = Rules::from_json(adopted.document.as_bytes()).map_err(|e| e.to_string())?;
+    let rules = vote.rules_under(&rules).map_err(|e| e.to_string())?;
     let form = form_for(&rules, vote.items.len())?;
     let vm = VoteParams {
         vote_id: vote.id.to_string(),

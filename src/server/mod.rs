@@ -53,6 +53,8 @@ fn listener_counter(limits: &ServerLimits) -> limits::AddressCounter {
 
 /// Cap on every request body except the roster and rules uploads.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A 测评's source bundle posted whole: an encrypted 票决 of 3,000 ballots is ≈ 28 MB.
+const MAX_SOURCE_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 /// An encrypted ballot's JSON view: ~22 kB at M = 30 with its range proof; a roll call of
 /// 4,095 credentials is ~270 kB.
 const MAX_E2E_BALLOT_BYTES: usize = 256 * 1024;
@@ -215,6 +217,14 @@ pub fn app(state: AppState) -> Router {
         .route("/votes/{id}/cancel", post(operator::cancel_vote))
         .route("/votes/{id}/declare-failed", post(operator::declare_failed))
         .route("/votes/{id}/revote", post(operator::revote))
+        .route("/votes/{id}/runoff", post(operator::runoff))
+        .route("/votes/{id}/chair-decision", post(operator::chair_decision))
+        .route("/votes/{id}/manual-count", post(operator::manual_count_of))
+        .route("/manual-counts", post(operator::manual_count))
+        .route(
+            "/votes/from-bundle",
+            post(operator::satisfaction_from).layer(DefaultBodyLimit::max(MAX_SOURCE_BUNDLE_BYTES)),
+        )
         .route("/votes/{id}/result", get(operator::result))
         .route("/votes/{id}/bundle", get(operator::bundle))
         .route("/audit", get(operator::audit))

@@ -379,6 +379,114 @@ pub async fn revote(
     Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
 }
 
+/// 对并列项目重新票决 / 就剩余名额另行票决: the run-off a decided 票决 calls for.
+pub async fn runoff(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(NoFields {}): JsonBody<NoFields>,
+) -> ApiResult<Response> {
+    let vote = state.session.runoff(id).await?;
+    state.publish(json!({ "type": "vote", "vote": vote.id, "state": vote.state }));
+    Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChairChoice {
+    items: Vec<String>,
+    note: String,
+}
+
+/// `tie_rule: chair_decides`: the chair's choice among the tied candidates.
+pub async fn chair_decision(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(body): JsonBody<ChairChoice>,
+) -> ApiResult<Response> {
+    transition(
+        &state,
+        state
+            .session
+            .chair_decides(id, body.items, body.note)
+            .await?,
+    )
+}
+
+/// A manual count replacing a cancelled or failed vote.
+pub async fn manual_count_of(
+    _op: Operator,
+    State(state): State<AppState>,
+    VotePath(id): VotePath,
+    JsonBody(body): JsonBody<crate::session::procedures::ManualCountInput>,
+) -> ApiResult<Response> {
+    transition(&state, state.session.manual_count(Some(id), body).await?)
+}
+
+/// A manual count as a new vote (title, rules_sha256 and items in the body).
+pub async fn manual_count(
+    _op: Operator,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<crate::session::procedures::ManualCountInput>,
+) -> ApiResult<Response> {
+    transition(&state, state.session.manual_count(None, body).await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FromBundle {
+    title: String,
+    rules_sha256: String,
+    /// A decided 票决 of this session…
+    #[serde(default)]
+    source_vote: Option<String>,
+    /// …or a 票决 bundle (the envelope as published), of this or an earlier session.
+    #[serde(default)]
+    bundle: Option<serde_json::Value>,
+    /// The appliance key the source must be signed by (hex); default: the key it names.
+    #[serde(default)]
+    source_key: Option<String>,
+    #[serde(default)]
+    mode: Option<crate::session::Mode>,
+}
+
+/// 人大评: a 满意度测评 of the projects a 票决 bundle adopted.
+pub async fn satisfaction_from(
+    _op: Operator,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<FromBundle>,
+) -> ApiResult<Response> {
+    use crate::session::procedures::SourceInput;
+    let source = match (body.source_vote, body.bundle) {
+        (Some(v), None) => {
+            SourceInput::Vote(piaojue_core::ids::VoteId::parse(&v).ok_or_else(|| {
+                Refusal::BadSourceBundle(format!("source_vote: `{v}` is not a vote id"))
+            })?)
+        }
+        (None, Some(b)) => SourceInput::Bundle(
+            serde_json::to_vec(&b).map_err(|e| Refusal::internal("内部错误", e))?,
+        ),
+        _ => {
+            return Err(Refusal::BadSourceBundle(
+                "source_vote or bundle: exactly one of them".into(),
+            )
+            .into());
+        }
+    };
+    let vote = state
+        .session
+        .satisfaction_from(
+            body.title,
+            body.rules_sha256,
+            source,
+            body.source_key,
+            body.mode,
+        )
+        .await?;
+    Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
+}
+
 /// The tally of a closed vote, privately, before it is announced.
 pub async fn result(
     _op: Operator,

@@ -49,7 +49,8 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
     let rules = state.store.rules(&vote.rules_sha256)?;
     let rules_doc = rules
         .as_ref()
-        .and_then(|r| piaojue_core::rules::Rules::from_json(r.document.as_bytes()).ok());
+        .and_then(|r| piaojue_core::rules::Rules::from_json(r.document.as_bytes()).ok())
+        .and_then(|r| vote.rules_under(&r).ok());
     let encrypted = vote.mode == crate::session::Mode::Encrypted;
     let turnout = match vote.state {
         VoteState::Open | VoteState::Closed | VoteState::Announced => {
@@ -100,6 +101,27 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "failed_reason": vote.failed,
         "revote_of": vote.revote_of,
         "revoted_by": vote.revoted_by,
+        "runoff_of": vote.runoff_of,
+        "runoff_by": vote.runoff_by,
+        // The run-off this decided 票决 calls for under its rules (the console's button).
+        "runoff_due": match (&vote.result, &rules_doc, vote.state) {
+            // Public only once announced: before, a secret vote's tie says how it went.
+            (Some(outcome), Some(r), VoteState::Announced) if vote.runoff_by.is_none() =>
+            {
+                piaojue_core::procedure::runoff_called_for(r, outcome, vote.id.as_str())
+                    .ok()
+                    .map(|(reason, _, seats)| json!({ "reason": reason, "reason_zh": reason.name_zh(), "seats": seats }))
+            }
+            _ => None,
+        },
+        "source": vote.source,
+        "manual": vote.manual.as_ref().map(|m| json!({
+            "method": m.method,
+            "heading_zh": m.method.heading_zh(),
+            "counted_by": m.counted_by,
+            "note": m.note,
+        })),
+        "chair_decision": vote.chair_decision,
         "failed_announcement": vote.failed.as_deref().map(|r| {
             piaojue_core::rules::encrypted::failed_announcement(&vote.title, r)
         }),

@@ -99,7 +99,7 @@ impl Session {
                     if !tx.is_enabled(&vote, &deputy)? {
                         return Err(Refusal::NotEnabled);
                     }
-                    let rules = cache.get(tx, &v.rules_sha256)?;
+                    let rules = cache.for_vote(tx, &v)?;
                     let choices = ballot::check_cast(&rules, &v.items, &vote, &request)?;
                     // The receipt was signed before the checks: its code must be new.
                     if tx.has_receipt(&vote, &receipt.receipt_code)? {

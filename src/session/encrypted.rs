@@ -67,7 +67,7 @@ pub(crate) fn open_linked(
     if !vote.awaiting_roll_call {
         return Err(Refusal::NotAwaitingRollCall(id.to_string()));
     }
-    let r = rules.get(tx, &vote.rules_sha256)?;
+    let r = rules.for_vote(tx, &vote)?;
     encrypted::form_for(&r, vote.items.len())
         .and_then(|f| f.check_manifest(vm, &vote.items))
         .map_err(|e| Refusal::E2eVote(format!("vote_manifest: {e}")))?;
@@ -254,6 +254,7 @@ impl Session {
             .ok_or_else(|| internal("adopted rules missing"))?;
         let rules =
             piaojue_core::rules::Rules::from_json(adopted.document.as_bytes()).map_err(internal)?;
+        let rules = vote.rules_under(&rules)?;
         let roll = vote
             .roll
             .ok_or_else(|| internal("a closed vote without roll"))?;
@@ -302,6 +303,7 @@ impl Session {
             },
             demo: meta.demo,
             failed,
+            procedure: vote.procedure(),
         }
     }
 

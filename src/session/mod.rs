@@ -13,6 +13,7 @@ pub mod casting;
 pub mod e2e;
 pub mod e2e_votes;
 pub mod encrypted;
+pub mod procedures;
 pub mod roster;
 pub mod scrutineers;
 pub mod votes;
@@ -111,6 +112,17 @@ impl RulesCache {
     }
 }
 
+impl RulesCache {
+    /// The rules a vote is decided under: its document's, or a run-off's (fewer seats).
+    pub(crate) fn for_vote(&self, tx: &Tx<'_>, vote: &Vote) -> Result<Arc<Rules>, Refusal> {
+        let document = self.get(tx, &vote.rules_sha256)?;
+        if vote.runoff_of.is_none() {
+            return Ok(document);
+        }
+        vote.rules_under(&document).map(Arc::new)
+    }
+}
+
 impl Session {
     pub fn new(store: Store, key: Arc<ApplianceKey>) -> Session {
         Session {
@@ -158,8 +170,8 @@ impl Session {
     }
 }
 
-const MAX_TITLE_CHARS: usize = 200;
-const MAX_REASON_CHARS: usize = 200;
+pub(crate) const MAX_TITLE_CHARS: usize = 200;
+pub(crate) const MAX_REASON_CHARS: usize = 200;
 
 /// A person's text: trimmed, not empty, at most `max` characters, no control characters.
 fn check_text(field: &'static str, text: &str, max: usize) -> Result<String, Refusal> {
@@ -452,6 +464,18 @@ impl VoteState {
             VoteState::Failed => "宣告失败",
         }
     }
+
+    /// The state as the records write it (`cancelled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoteState::Draft => "draft",
+            VoteState::Open => "open",
+            VoteState::Closed => "closed",
+            VoteState::Announced => "announced",
+            VoteState::Cancelled => "cancelled",
+            VoteState::Failed => "failed",
+        }
+    }
 }
 
 /// The signed ballot definition: the exact body bytes (UTF-8 JSON) and their signature.
@@ -500,6 +524,21 @@ pub struct Vote {
     /// The re-vote of this cancelled or failed vote, once created (at most one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoted_by: Option<VoteId>,
+    /// A run-off: the parent 票决, its bundle, its candidates and the seats left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runoff_of: Option<piaojue_core::procedure::RunoffOf>,
+    /// The run-off this 票决 called for, once created (at most one per vote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runoff_by: Option<VoteId>,
+    /// A 测评 built from a 票决 bundle: that bundle and the key that signed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<piaojue_core::procedure::Source>,
+    /// A manual count (举手 or 纸质票): how and by whom it was counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<piaojue_core::procedure::Manual>,
+    /// The chair's choice among candidates tied at the cut (`tie_rule: chair_decides`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chair_decision: Option<ChairDecision>,
     /// 应到 / 实到 / enabled, frozen when the vote opened.
     #[serde(default)]
     pub roll: Option<Roll>,
@@ -512,6 +551,79 @@ pub struct Vote {
     /// The tally (a `rules::Outcome` as JSON), set when the vote closes.
     #[serde(default)]
     pub result: Option<serde_json::Value>,
+}
+
+impl Vote {
+    /// A new draft.
+    pub fn draft(
+        n: u64,
+        title: String,
+        rules_sha256: String,
+        items: Vec<String>,
+        mode: Mode,
+    ) -> Vote {
+        Vote {
+            id: VoteId::nth(n),
+            title,
+            rules_sha256,
+            items,
+            mode,
+            awaiting_roll_call: false,
+            state: VoteState::Draft,
+            created_at: now(),
+            opened_at: None,
+            closes_at: None,
+            extended: false,
+            closed_at: None,
+            announced_at: None,
+            cancelled: None,
+            failed: None,
+            revote_of: None,
+            revoted_by: None,
+            runoff_of: None,
+            runoff_by: None,
+            source: None,
+            manual: None,
+            chair_decision: None,
+            roll: None,
+            scrutineers: None,
+            ballot: None,
+            result: None,
+        }
+    }
+
+    /// The rules this vote is decided under, from its adopted document.
+    pub fn rules_under(&self, document: &Rules) -> Result<Rules, Refusal> {
+        piaojue_core::procedure::effective_rules(self.procedure().as_ref(), document)
+            .map_err(|e| Refusal::internal("内部错误", format!("a run-off's rules: {e}")))
+    }
+
+    /// What the vote's result records of how it came about (docs/procedures.md).
+    pub fn procedure(&self) -> Option<piaojue_core::procedure::Procedure> {
+        let p = piaojue_core::procedure::Procedure {
+            revote_of: self
+                .revote_of
+                .as_ref()
+                .map(|r| piaojue_core::procedure::RevoteOf {
+                    vote: r.vote.to_string(),
+                    state: r.state.as_str().into(),
+                    reason: r.reason.clone(),
+                }),
+            runoff_of: self.runoff_of.clone(),
+            source: self.source.clone(),
+            manual: self.manual.clone(),
+        };
+        (!p.is_empty()).then_some(p)
+    }
+}
+
+/// The presiding chair's decision of a tie at the cut, recorded by the secretariat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChairDecision {
+    /// The tied candidates the chair chose, as many as the seats left.
+    pub items: Vec<String>,
+    pub note: String,
+    pub decided_at: String,
 }
 
 /// What a re-vote names of the vote it repeats: its id, how it ended and why.

@@ -115,6 +115,20 @@ impl Session {
         items: Vec<String>,
         mode: Option<Mode>,
     ) -> Result<Vote, Refusal> {
+        self.create_vote_linked(title, rules_sha256, items, mode, None)
+            .await
+    }
+
+    /// [`Session::create_vote`], for a 测评 built from a 票决 bundle: the link and the
+    /// bundle's bytes are stored with the draft, in one transaction.
+    pub(crate) async fn create_vote_linked(
+        &self,
+        title: String,
+        rules_sha256: String,
+        items: Vec<String>,
+        mode: Option<Mode>,
+        source: Option<(piaojue_core::procedure::Source, Vec<u8>)>,
+    ) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
         let votes = self.votes.clone();
         let ceremony_done = self.ceremony_done().await.is_ok();
@@ -160,35 +174,21 @@ impl Session {
                 Counts::new(&rules, items.clone(), roll, zero)
                     .map_err(|e| Refusal::BadItems(e.to_string()))?;
                 let n = tx.last_vote_number()? + 1;
-                let vote = Vote {
-                    id: VoteId::nth(n),
-                    title,
-                    rules_sha256: rules_sha256.clone(),
-                    items,
-                    mode,
-                    awaiting_roll_call: false,
-                    state: VoteState::Draft,
-                    created_at: now(),
-                    opened_at: None,
-                    closes_at: None,
-                    extended: false,
-                    closed_at: None,
-                    announced_at: None,
-                    cancelled: None,
-                    failed: None,
-                    revote_of: None,
-                    revoted_by: None,
-                    roll: None,
-                    scrutineers: None,
-                    ballot: None,
-                    result: None,
-                };
+                let mut vote = Vote::draft(n, title, rules_sha256.clone(), items, mode);
+                if let Some((link, bytes)) = source {
+                    vote.source = Some(link);
+                    vote.procedure()
+                        .unwrap_or_default()
+                        .check_shape(&rules, vote.items.len())
+                        .map_err(Refusal::BadSourceBundle)?;
+                    tx.put_source_bundle(vote.id.as_str(), &bytes);
+                }
                 tx.set_last_vote_number(n);
                 votes.put(tx, &vote)?;
                 tx.audit(
                     Actor::Operator,
                     "create_vote",
-                    json!({ "vote": vote.id, "title": vote.title, "rules_sha256": rules_sha256, "items": vote.items, "mode": vote.mode }),
+                    json!({ "vote": vote.id, "title": vote.title, "rules_sha256": rules_sha256, "items": vote.items, "mode": vote.mode, "source": vote.source }),
                 );
                 Ok(vote)
             })
@@ -208,7 +208,7 @@ impl Session {
                 if vote.state != VoteState::Draft {
                     return Err(Refusal::VoteNotDraft(vote.state.name_zh()));
                 }
-                let rules = cache.get(tx, &vote.rules_sha256)?;
+                let rules = cache.for_vote(tx, &vote)?;
                 if vote.mode == Mode::Encrypted {
                     // The credential officer's signed roll call opens it (open_encrypted).
                     let (seated, present) = present_count(tx)?;
@@ -446,6 +446,8 @@ impl Session {
                     scrutineers: vote.scrutineers.clone().unwrap_or_default(),
                     interventions,
                     demo: meta.demo,
+                    procedure: vote.procedure(),
+                    manual_counts: None,
                 })
                 .map_err(|e| failed("the result")(e.to_string()))?;
                 let signed = SignedBundle::sign(&closing.body, &key)
@@ -484,7 +486,7 @@ impl Session {
                 if vote.state != VoteState::Closed {
                     return Err(Refusal::VoteNotClosed(vote.state.name_zh()));
                 }
-                let rules = cache.get(tx, &vote.rules_sha256)?;
+                let rules = cache.for_vote(tx, &vote)?;
                 // An encrypted vote's result exists only once k scrutineers have decrypted
                 // it; their signed partial decryptions are its scrutineers' signatures.
                 let encrypted = vote.mode == Mode::Encrypted;
@@ -505,11 +507,11 @@ impl Session {
                         .filter(|c| pinned.contains(&c.public_key.as_str()))
                         .count()
                 }) as u32;
-                if !encrypted && have < rules.cosignatures_required {
-                    return Err(Refusal::CosignaturesMissing {
-                        required: rules.cosignatures_required,
-                        have,
-                    });
+                let required = vote.procedure().map_or(rules.cosignatures_required, |p| {
+                    p.cosignatures_required(&rules)
+                });
+                if !encrypted && have < required {
+                    return Err(Refusal::CosignaturesMissing { required, have });
                 }
                 vote.state = VoteState::Announced;
                 vote.announced_at = Some(now());
@@ -546,33 +548,21 @@ impl Session {
                     )));
                 }
                 let n = tx.last_vote_number()? + 1;
-                let new = Vote {
-                    id: VoteId::nth(n),
-                    title: old.title.clone(),
-                    rules_sha256: old.rules_sha256.clone(),
-                    items: old.items.clone(),
-                    mode: old.mode,
-                    awaiting_roll_call: false,
-                    state: VoteState::Draft,
-                    created_at: now(),
-                    opened_at: None,
-                    closes_at: None,
-                    extended: false,
-                    closed_at: None,
-                    announced_at: None,
-                    cancelled: None,
-                    failed: None,
-                    revote_of: Some(super::RevoteOf {
-                        vote: old.id.clone(),
-                        state: old.state,
-                        reason: reason.clone(),
-                    }),
-                    revoted_by: None,
-                    roll: None,
-                    scrutineers: None,
-                    ballot: None,
-                    result: None,
-                };
+                let mut new = Vote::draft(
+                    n,
+                    old.title.clone(),
+                    old.rules_sha256.clone(),
+                    old.items.clone(),
+                    old.mode,
+                );
+                new.revote_of = Some(super::RevoteOf {
+                    vote: old.id.clone(),
+                    state: old.state,
+                    reason: reason.clone(),
+                });
+                // A re-vote of a run-off or of a 测评 keeps its link.
+                new.runoff_of = old.runoff_of.clone();
+                new.source = old.source.clone();
                 tx.set_last_vote_number(n);
                 old.revoted_by = Some(new.id.clone());
                 votes.put(tx, &old)?;

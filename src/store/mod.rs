@@ -347,6 +347,9 @@ fn lock_is_busy(e: &sled::Error) -> bool {
             || io.to_string().starts_with("could not acquire lock"))
 }
 
+/// Where a 测评's source bundle is kept, beside the vote's other records.
+const SOURCE_BUNDLE: &[u8] = b"source_bundle";
+
 /// The exit status of a process whose store failed to commit or to reach the disk (EX_IOERR).
 /// After a failed `fsync` the page cache may hold pages the kernel has marked clean but that
 /// never reached the disk: a restarted process would read and serve them. So the process
@@ -776,6 +779,11 @@ impl Store {
     }
 
     /// An encrypted vote's record under `vote ‖ 0 ‖ key` (see `session::e2e_votes`).
+    /// The 票决 bundle a 测评 was built from.
+    pub fn source_bundle(&self, vote: &str) -> Result<Option<Vec<u8>>, Refusal> {
+        self.e2e_get(vote, SOURCE_BUNDLE)
+    }
+
     pub fn e2e_get(&self, vote: &str, key: &[u8]) -> Result<Option<Vec<u8>>, Refusal> {
         Ok(self
             .read(T::E2eVotes)
@@ -1065,6 +1073,11 @@ impl Tx<'_> {
     }
 
     /// Writes an encrypted vote's record.
+    /// The 票决 bundle a 测评 was built from (kept for the archive).
+    pub fn put_source_bundle(&mut self, vote: &str, bytes: &[u8]) {
+        self.e2e_put(vote, SOURCE_BUNDLE, bytes.to_vec());
+    }
+
     pub fn e2e_put(&mut self, vote: &str, key: &[u8], value: Vec<u8>) {
         self.put(T::E2eVotes, scoped(vote, key), value);
     }

@@ -157,6 +157,9 @@ pub struct ResultBody {
     /// Whether the session is a demonstration (`serve --demo`), decided when it was created.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// Re-vote, run-off, 测评 source or manual count (docs/procedures.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<crate::procedure::Procedure>,
 }
 
 /// What the secretariat did for a deputy by hand.
@@ -277,6 +280,10 @@ pub struct Facts<'a> {
     pub interventions: Vec<Intervention>,
     /// A demonstration session.
     pub demo: bool,
+    /// How the vote came about; a manual count's counts are `manual_counts`.
+    pub procedure: Option<crate::procedure::Procedure>,
+    /// A manual count: counts per item and option as the counters reported them.
+    pub manual_counts: Option<Vec<Vec<u64>>>,
 }
 
 /// A vote's closing: the counts from the ballots, the outcome under the rules, and the
@@ -300,11 +307,15 @@ pub enum BuildError {
 
 /// Counts the ballots, decides under the rules and builds the result body.
 pub fn close(facts: Facts<'_>) -> Result<Closing, BuildError> {
-    let rules = facts.rules;
+    let rules = &crate::procedure::effective_rules(facts.procedure.as_ref(), facts.rules)
+        .map_err(BuildError::Counts)?;
     let mut ballots = facts.ballots;
     // Sorted: the published order says nothing about who cast when.
     ballots.sort();
-    let counted = ballot::count(rules.options.len(), facts.items.len(), &ballots);
+    let counted = match facts.manual_counts {
+        Some(c) => c,
+        None => ballot::count(rules.options.len(), facts.items.len(), &ballots),
+    };
     let counts = Counts::new(rules, facts.items.to_vec(), facts.roll, counted)
         .map_err(|e| BuildError::Counts(e.to_string()))?;
     let warnings = rules.check_items(facts.items.len()).unwrap_or_default();
@@ -332,10 +343,16 @@ pub fn close(facts: Facts<'_>) -> Result<Closing, BuildError> {
         announcement: outcome.announcement.clone(),
         audit_head: facts.audit_head,
         previous_bundle_sha256: facts.previous_bundle_sha256,
-        cosignatures_required: rules.cosignatures_required,
+        cosignatures_required: facts
+            .procedure
+            .as_ref()
+            .map_or(rules.cosignatures_required, |p| {
+                p.cosignatures_required(rules)
+            }),
         scrutineers: Some(facts.scrutineers),
         interventions: Some(facts.interventions),
         demo: facts.demo,
+        procedure: facts.procedure.filter(|p| !p.is_empty()),
     };
     Ok(Closing {
         counts,
@@ -895,7 +912,7 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
             ))
         },
     );
-    let rules = match Rules::from_json(body.rules_document.as_bytes()) {
+    let document = match Rules::from_json(body.rules_document.as_bytes()) {
         Ok(r) => {
             c.pass("rules.parse", format!("{} ({})", r.title, r.kind.name_zh()));
             r
@@ -905,11 +922,30 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
             return;
         }
     };
+    let procedure = body.procedure.clone().unwrap_or_default();
+    if body.procedure.is_some() {
+        let shape = if procedure.is_empty() {
+            Err("procedure: present but empty".to_string())
+        } else {
+            procedure.check_shape(&document, body.items.len())
+        };
+        if !c.check("procedure", shape.map(|()| describe_procedure(&procedure))) {
+            return;
+        }
+    }
+    let rules = match procedure.rules_for(&document) {
+        Ok(r) => r,
+        Err(e) => {
+            c.fail("procedure", e);
+            return;
+        }
+    };
+    let manual = procedure.manual.is_some();
     c.check(
         "rules.kind",
         if rules.kind == body.kind
             && rules.secret == body.secret
-            && rules.cosignatures_required == body.cosignatures_required
+            && procedure.cosignatures_required(&rules) == body.cosignatures_required
         {
             Ok("kind, secrecy and co-signatures agree with the rules".into())
         } else {
@@ -969,12 +1005,31 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
             )),
         },
     );
-    // The roll: cast = ballots = receipts ≤ enabled ≤ present ≤ seated.
+    // The roll: cast = ballots = receipts ≤ enabled ≤ present ≤ seated; a manual count has
+    // no ballots, and its counts are bounded by 实到.
     let roll = body.roll;
-    let n = body.ballots.len() as u64;
-    let cast = roll.cast.unwrap_or(u64::MAX);
-    let enabled = roll.enabled();
-    c.check(
+    if manual {
+        c.check(
+            "roll",
+            if body.ballots.is_empty()
+                && body.receipts.is_empty()
+                && roll.cast.is_none()
+                && roll.enabled() <= roll.present
+                && roll.present <= roll.seated
+            {
+                Ok(format!(
+                    "manual count: no ballots or receipts; present {} ≤ seated {}",
+                    roll.present, roll.seated
+                ))
+            } else {
+                Err("a manual count has no ballots, receipts or cast, and present ≤ seated".into())
+            },
+        );
+    } else {
+        let n = body.ballots.len() as u64;
+        let cast = roll.cast.unwrap_or(u64::MAX);
+        let enabled = roll.enabled();
+        c.check(
         "roll",
         if cast == n
             && n == body.receipts.len() as u64
@@ -998,15 +1053,25 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
             ))
         },
     );
-    // Recount.
-    let recount = ballot::count(rules.options.len(), body.items.len(), &body.ballots);
-    c.check(
-        "counts.recount",
-        first_difference(&recount, &body.counts).map_or(
-            Ok("the ballots give exactly the published counts".into()),
-            Err,
-        ),
-    );
+    }
+    // Recount; a manual count's counts are the counters' (co-signed by the scrutineers).
+    let recount = if manual {
+        c.pass(
+            "counts.recount",
+            "manual count: the counts as the counters reported them, co-signed by the scrutineers",
+        );
+        body.counts.clone()
+    } else {
+        let recount = ballot::count(rules.options.len(), body.items.len(), &body.ballots);
+        c.check(
+            "counts.recount",
+            first_difference(&recount, &body.counts).map_or(
+                Ok("the ballots give exactly the published counts".into()),
+                Err,
+            ),
+        );
+        recount
+    };
     // Re-decide with the rules engine, from the recount.
     match Counts::new(&rules, body.items.clone(), roll, recount) {
         Err(e) => c.fail(
@@ -1037,6 +1102,8 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
     // A named vote: the named choices are exactly the ballots.
     match (&body.named, body.secret) {
         (None, true) => {}
+        (None, false) if manual => {}
+        (Some(_), _) if manual => c.fail("named", "a manual count publishes no named choices"),
         (Some(_), true) => c.fail("named", "a secret vote must not publish named choices"),
         (None, false) => c.fail("named", "a named vote must publish each deputy's choices"),
         (Some(named), false) => {
@@ -1060,6 +1127,36 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
             );
         }
     }
+}
+
+/// The procedure in the verifier's words.
+fn describe_procedure(p: &crate::procedure::Procedure) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = &p.revote_of {
+        parts.push(format!("re-vote of {} ({}: {})", r.vote, r.state, r.reason));
+    }
+    if let Some(r) = &p.runoff_of {
+        parts.push(format!(
+            "run-off of {} ({}), {} seats",
+            r.vote,
+            r.reason.name_zh(),
+            r.seats
+        ));
+    }
+    if let Some(s) = &p.source {
+        parts.push(format!(
+            "测评 of the projects of bundle {}",
+            &s.bundle_sha256[..16]
+        ));
+    }
+    if let Some(m) = &p.manual {
+        parts.push(format!(
+            "{} counted by {}",
+            m.method.heading_zh(),
+            m.counted_by.join("、")
+        ));
+    }
+    parts.join("; ")
 }
 
 fn first_difference(recount: &[Vec<u64>], published: &[Vec<u64>]) -> Option<String> {

@@ -11,6 +11,8 @@
 //!   ballots, receipts.
 //! - [`bundle`]: the signed result bundle: made from the store's facts when a vote closes,
 //!   and verified, check by check, by `piaojue verify` and the scrutineers.
+//! - [`procedure`]: the hall's procedures a result records (re-vote, run-off, 测评 from a
+//!   票决 bundle, manual count) and the checks of their links.
 //! - [`ids`]: vote, deputy and scrutineer identifiers, parsed once at the edge.
 //! - [`refusal`]: every stable error code, with its Chinese message and its class.
 //! - [`e2e`]: the encrypted-ballot protocol `piaojue-e2e-v2` (SPEC-E2E): group and strict
@@ -22,5 +24,6 @@ pub mod bundle;
 pub mod crypto;
 pub mod e2e;
 pub mod ids;
+pub mod procedure;
 pub mod refusal;
 pub mod rules;

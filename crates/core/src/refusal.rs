@@ -244,6 +244,16 @@ pub enum Refusal {
     /// declared failed, or that already has its re-vote.
     #[error("不能重新表决：{0}")]
     RevoteConflict(String),
+    /// 409 `runoff_conflict`: a run-off the parent vote does not call for (no tie at the cut,
+    /// no seats left, not decided yet) or already has.
+    #[error("不能重新票决：{0}")]
+    RunoffConflict(String),
+    /// 400 `bad_manual_count`: a manual count that does not fit the vote (the field named).
+    #[error("人工计票结果无效：{0}")]
+    BadManualCount(String),
+    /// 400 `bad_source_bundle`: a 测评 cannot be built from this bundle, and why.
+    #[error("来源票决结果无效：{0}")]
+    BadSourceBundle(String),
     /// 400 `ballot_rejected`: an encrypted ballot refused by §7.6 (reason `invalid`,
     /// `duplicate-credential` or `not-enabled`, then the detail); kept for the bundle.
     #[error("选票被拒收：{0}")]
@@ -376,6 +386,9 @@ impl Refusal {
             E2eVote(_) => "bad_e2e_vote",
             E2eVoteConflict(_) => "e2e_vote_conflict",
             RevoteConflict(_) => "revote_conflict",
+            RunoffConflict(_) => "runoff_conflict",
+            BadManualCount(_) => "bad_manual_count",
+            BadSourceBundle(_) => "bad_source_bundle",
             BallotRejected(_) => "ballot_rejected",
             BoardConflict(_) => "board_conflict",
             InterventionCosignature(_) => "bad_cosignature",
@@ -416,6 +429,8 @@ impl Refusal {
             | BadRules(_)
             | BadItems(_)
             | BadMode(_)
+            | BadManualCount(_)
+            | BadSourceBundle(_)
             | BadPublicKey(_)
             | CosignatureFormat
             | CosignatureInvalid
@@ -459,6 +474,7 @@ impl Refusal {
             | BoardConflict(_)
             | E2eVoteConflict(_)
             | RevoteConflict(_)
+            | RunoffConflict(_)
             | NotAwaitingRollCall(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,

@@ -50,20 +50,30 @@ pub(crate) fn announcement(rules: &Rules, outcome: &Outcome) -> String {
                 majority.base,
                 MajorityBase::Cast | MajorityBase::CastExcludingAbstain
             );
-            let _ = write!(
-                text,
-                "候选项目{}个，拟确定{}个，以{}",
-                outcome.items.len(),
-                select_n,
-                majority.describe()
-            );
-            match outcome.items.first().and_then(|i| i.majority_required) {
-                Some(required) if fixed_base => {
-                    let _ = write!(text, "（{required}票）");
+            if majority.fraction.num() == 0 {
+                // A run-off under `runoff_majority: false`.
+                let _ = write!(
+                    text,
+                    "候选项目{}个，拟确定{}个，以得票多的确定。\n得票情况（按赞成票排序）：",
+                    outcome.items.len(),
+                    select_n
+                );
+            } else {
+                let _ = write!(
+                    text,
+                    "候选项目{}个，拟确定{}个，以{}",
+                    outcome.items.len(),
+                    select_n,
+                    majority.describe()
+                );
+                match outcome.items.first().and_then(|i| i.majority_required) {
+                    Some(required) if fixed_base => {
+                        let _ = write!(text, "（{required}票）");
+                    }
+                    _ => {}
                 }
-                _ => {}
+                text.push_str("赞成为通过。\n得票情况（按赞成票排序）：");
             }
-            text.push_str("赞成为通过。\n得票情况（按赞成票排序）：");
             let mut ranked: Vec<&ItemOutcome> = outcome.items.iter().collect();
             // Candidates meeting the majority first, each group by yes; stable for equal yes.
             ranked.sort_by_key(|i| {

@@ -281,6 +281,9 @@ pub enum KindRules {
         max_yes: u32,
         tie_rule: TieRule,
         shortfall_rule: ShortfallRule,
+        /// Whether a run-off's candidates must still meet the majority (default true); if
+        /// not, the run-off fills its seats by most 赞成 (「以得票多的确定」).
+        runoff_majority: bool,
     },
     Satisfaction {
         tiers: Tiers,
@@ -362,6 +365,7 @@ pub(crate) struct RawRules {
     max_yes: Option<u32>,
     tie_rule: Option<TieRule>,
     shortfall_rule: Option<ShortfallRule>,
+    runoff_majority: Option<bool>,
     tiers: Option<Tiers>,
     valid_options: Option<Vec<String>>,
     followup: Option<Vec<RawFollowup>>,
@@ -384,6 +388,47 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> RulesError {
 }
 
 impl Rules {
+    /// The rules a run-off (对并列项目重新票决, or 就剩余名额另行票决) is decided under: the
+    /// same document, with `select_n` the seats left and at most that many 赞成 per ballot
+    /// (a deputy marks no more candidates than there are seats); under
+    /// `runoff_majority: false` any candidate with a vote may take a seat, by most 赞成.
+    /// `None` for a kind without run-offs or no seat to fill.
+    pub fn for_runoff(&self, seats: u32) -> Option<Rules> {
+        let KindRules::ProjectSelection {
+            majority,
+            select_n,
+            max_yes,
+            runoff_majority,
+            ..
+        } = &self.params
+        else {
+            return None;
+        };
+        if seats == 0 || seats > *select_n {
+            return None;
+        }
+        let mut r = self.clone();
+        if let KindRules::ProjectSelection {
+            majority: m,
+            select_n: n,
+            max_yes: y,
+            ..
+        } = &mut r.params
+        {
+            *n = seats;
+            *y = (*max_yes).min(seats);
+            if !runoff_majority {
+                *m = Majority {
+                    base: MajorityBase::Cast,
+                    fraction: super::Fraction::ANY_VOTE,
+                };
+            } else {
+                *m = *majority;
+            }
+        }
+        Some(r)
+    }
+
     /// Parses and validates a rules document from its exact bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Rules, RulesError> {
         let raw: RawRules = super::parse_json(bytes, MAX_DOCUMENT_BYTES, "rules document")?;
@@ -482,6 +527,7 @@ impl Rules {
                     unused("max_yes", raw.max_yes.is_some());
                     unused("tie_rule", raw.tie_rule.is_some());
                     unused("shortfall_rule", raw.shortfall_rule.is_some());
+                    unused("runoff_majority", raw.runoff_majority.is_some());
                     KindRules::Motion { majority }
                 } else {
                     let select_n = raw.select_n.ok_or_else(|| {
@@ -501,6 +547,7 @@ impl Rules {
                         max_yes,
                         tie_rule: raw.tie_rule.unwrap_or(TieRule::RevoteTied),
                         shortfall_rule: raw.shortfall_rule.unwrap_or(ShortfallRule::AcceptFewer),
+                        runoff_majority: raw.runoff_majority.unwrap_or(true),
                     }
                 }
             }
@@ -511,6 +558,7 @@ impl Rules {
                 unused("max_yes", raw.max_yes.is_some());
                 unused("tie_rule", raw.tie_rule.is_some());
                 unused("shortfall_rule", raw.shortfall_rule.is_some());
+                unused("runoff_majority", raw.runoff_majority.is_some());
                 for needed in [SATISFIED, BASICALLY_SATISFIED, DISSATISFIED] {
                     if !options.iter().any(|o| o == needed) {
                         return Err(err(

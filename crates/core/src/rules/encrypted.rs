@@ -252,6 +252,9 @@ pub struct ResultKeys {
     /// vote has no result, `counts` is empty, `outcome` null and the announcement says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<Failed>,
+    /// Re-vote, run-off or 测评 source (docs/procedures.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<crate::procedure::Procedure>,
 }
 
 /// Why and when an encrypted vote was declared failed.
@@ -293,9 +296,16 @@ impl ResultKeys {
         if crate::crypto::sha256_hex(self.rules_document.as_bytes()) != self.rules_sha256 {
             return Err("rules_sha256: not the SHA-256 of rules_document".into());
         }
-        let rules = Rules::from_json(self.rules_document.as_bytes())
+        let document = Rules::from_json(self.rules_document.as_bytes())
             .map_err(|e| format!("rules_document: {e}"))?;
+        let rules = crate::procedure::effective_rules(self.procedure.as_ref(), &document)?;
         let r = &self.vote_record;
+        if let Some(p) = &self.procedure {
+            if p.manual.is_some() {
+                return Err("procedure.manual: a manual count has a plain bundle".into());
+            }
+            p.check_shape(&document, r.items.len())?;
+        }
         if r.kind != rules.kind {
             return Err("vote_record.kind: not the rules document's kind".into());
         }

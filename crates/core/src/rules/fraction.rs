@@ -49,6 +49,14 @@ impl Fraction {
         inclusive: true,
     };
 
+    /// No threshold but one vote: a run-off under `runoff_majority: false` fills its seats by
+    /// most 赞成 (「以得票多的确定」). Never made from a document (`num ≥ 1` there).
+    pub const ANY_VOTE: Fraction = Fraction {
+        num: 0,
+        den: 1,
+        inclusive: true,
+    };
+
     /// More than half: the default majority (「全体代表的过半数」).
     pub const MORE_THAN_HALF: Fraction = Fraction {
         num: 1,
@@ -97,6 +105,9 @@ impl Fraction {
 
     /// The fraction as read in the hall: 「过半数」, 「三分之二以上」, 「五分之三以上」…
     pub fn describe(&self) -> String {
+        if self.num == 0 {
+            return "得票多者".into();
+        }
         if self.num * 2 == self.den && !self.inclusive {
             return "过半数".into();
         }
