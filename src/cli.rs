@@ -31,6 +31,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write the session archive (档案) of a stopped appliance's data directory: one tar with
+    /// the signed manifest, every bundle in chain order, the 测评 sources and the report.
+    Archive {
+        /// The appliance's data directory (the appliance must be stopped).
+        data: PathBuf,
+        /// The archive file to write (tar).
+        out: PathBuf,
+    },
     /// Create an appliance: data directory, signing key, operator passphrase, store.
     Init {
         /// The data directory to create.
@@ -95,7 +103,12 @@ enum Command {
     /// Exit 0 verified, 1 not verified (every failed check is named), 2 usage or I/O error.
     Verify {
         /// The bundle: a file, `-` for standard input, or its URL.
-        bundle: String,
+        #[arg(required_unless_present = "archive")]
+        bundle: Option<String>,
+        /// A session archive (`piaojue archive`) instead of one bundle: every bundle, the
+        /// chain, every link and the signed manifest are checked.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "session", "previous", "receipt", "hall_present", "scrutineers"])]
+        archive: Option<PathBuf>,
         /// The appliance's public key (64 hex digits), as printed on the agenda.
         #[arg(long)]
         key: Option<String>,
@@ -639,6 +652,29 @@ pub fn run() -> ExitCode {
             command: KeysCommand::Show { data },
         } => keys_show(&data),
         Command::Tally { file, text } => tally(&file, text),
+        Command::Archive { data, out } => in_runtime(async move {
+            match crate::archive::write(&data, &out).await {
+                Ok(m) => {
+                    crate::say!(
+                        "archive:    {} ({} votes, {} bundles)",
+                        out.display(),
+                        m.votes.len(),
+                        m.chain.len()
+                    );
+                    crate::say!("key:        {}", m.appliance_key);
+                    crate::say!(
+                        "verify:     piaojue verify --archive {} --key {}",
+                        out.display(),
+                        m.appliance_key
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(EXIT_USAGE)
+                }
+            }
+        }),
         Command::Init {
             data,
             session_name,
@@ -673,6 +709,41 @@ pub fn run() -> ExitCode {
             })
         }),
         Command::Verify {
+            archive: Some(archive),
+            key,
+            fingerprint,
+            json,
+            ..
+        } => in_runtime(async move {
+            let pin = |k: Option<String>, f: Option<String>| -> Result<_, String> {
+                let key = match k {
+                    Some(k) => Some(
+                        piaojue_core::crypto::public_key(k.trim())
+                            .map_err(|e| format!("--key: {e}"))?,
+                    ),
+                    None => None,
+                };
+                let fp = match f {
+                    Some(f) => Some(
+                        piaojue_core::crypto::parse_fingerprint(&f)
+                            .map_err(|e| format!("--fingerprint: {e}"))?,
+                    ),
+                    None => None,
+                };
+                Ok((key, fp))
+            };
+            let result = pin(key, fingerprint)
+                .and_then(|(k, f)| crate::archive::verify(&archive, k, f, json));
+            match result {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(EXIT_INVALID),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(EXIT_USAGE)
+                }
+            }
+        }),
+        Command::Verify {
             bundle,
             key,
             fingerprint,
@@ -682,9 +753,10 @@ pub fn run() -> ExitCode {
             json,
             hall_present,
             scrutineers,
+            archive: None,
         } => in_runtime(async move {
             let options = observer::VerifyOptions {
-                bundle,
+                bundle: bundle.unwrap_or_default(),
                 key,
                 fingerprint,
                 session,

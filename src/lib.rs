@@ -43,6 +43,7 @@ pub(crate) use say;
 
 pub mod admin;
 pub mod appliance;
+pub mod archive;
 pub mod cli;
 pub mod demo;
 pub mod e2e_cli;

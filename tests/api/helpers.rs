@@ -94,6 +94,23 @@ impl TestApp {
         self._dir.path().join("data")
     }
 
+    /// Stops the appliance and keeps its directory (`data/` inside), as after `systemctl
+    /// stop`: what `piaojue archive` reads.
+    pub async fn stop(self) -> TempDir {
+        let TestApp {
+            _dir,
+            store,
+            client,
+            _shutdown,
+            ..
+        } = self;
+        drop(client);
+        drop(store);
+        let _ = _shutdown.send(());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        _dir
+    }
+
     pub async fn request(
         &self,
         method: Method,

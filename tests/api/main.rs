@@ -16,6 +16,7 @@ mod encrypted;
 mod firmware;
 mod limits;
 mod officer;
+mod procedures;
 mod secrecy;
 mod session;
 mod tls;

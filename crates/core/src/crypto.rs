@@ -23,6 +23,8 @@ pub enum Domain {
     Result,
     /// A scrutineer's co-signature of a manual check-in or a tablet reissue.
     Intervention,
+    /// The session archive's manifest (`piaojue archive`).
+    Archive,
 }
 
 impl Domain {
@@ -32,6 +34,7 @@ impl Domain {
             Domain::Receipt => "piaojue/v1/receipt",
             Domain::Result => "piaojue/v1/result",
             Domain::Intervention => "piaojue/v1/intervention",
+            Domain::Archive => "piaojue/v1/archive",
         }
     }
 

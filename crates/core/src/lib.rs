@@ -13,12 +13,15 @@
 //!   and verified, check by check, by `piaojue verify` and the scrutineers.
 //! - [`procedure`]: the hall's procedures a result records (re-vote, run-off, 测评 from a
 //!   票决 bundle, manual count) and the checks of their links.
+//! - [`archive`]: the session archive's signed manifest, its end-to-end verifier and the
+//!   printable session report.
 //! - [`ids`]: vote, deputy and scrutineer identifiers, parsed once at the edge.
 //! - [`refusal`]: every stable error code, with its Chinese message and its class.
 //! - [`e2e`]: the encrypted-ballot protocol `piaojue-e2e-v2` (SPEC-E2E): group and strict
 //!   encodings, transcripts, ElGamal, proofs, manifests, ballots, credentials and the one
 //!   strict Ed25519 rule, share transport, tally and decoding.
 
+pub mod archive;
 pub mod ballot;
 pub mod bundle;
 pub mod crypto;

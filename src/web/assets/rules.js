@@ -272,6 +272,9 @@ export function fraction(num, den, inclusive) {
 }
 export const TWO_THIRDS_INCLUSIVE = Object.freeze({ num: 2, den: 3, inclusive: true });
 export const MORE_THAN_HALF = Object.freeze({ num: 1, den: 2, inclusive: false });
+/** Fraction::ANY_VOTE: no threshold but one vote, for a run-off under `runoff_majority: false`
+ *  (「以得票多的确定」); never made from a document. reached() by any value ≥ 1, minimum() 1. */
+export const ANY_VOTE = Object.freeze({ num: 0, den: 1, inclusive: true });
 
 /** Does `value` reach `f` of `base`? Never with 0. (BigInt: exact whatever the sizes.) */
 export function reached(f, value, base) {
@@ -299,6 +302,7 @@ function chineseNumber(n) {
 }
 
 export function describeFraction(f) {
+  if (f.num === 0) return "得票多者";
   if (f.num * 2 === f.den && !f.inclusive) return "过半数";
   if (f.num === f.den) return f.inclusive ? "全部" : "超过全部";
   const words = chineseNumber(f.den) + "分之" + chineseNumber(f.num);
@@ -342,9 +346,10 @@ const RawRules = T.struct({
   format: o(T.string), title: o(T.string), text: o(T.string), kind: [Kind, true], options: o(T.vec(T.string)),
   quorum: o(RawFraction), majority: o(RawMajority), select_n: o(T.u32), form: o(T.oneOf(ident(["per_item", "approve_up_to_n"]), "a form")),
   max_yes: o(T.u32), tie_rule: o(T.oneOf(ident(["revote_tied", "include_all_tied", "chair_decides"]), "a tie rule")),
-  shortfall_rule: o(T.oneOf(ident(["accept_fewer", "revote_remaining", "defer"]), "a shortfall rule")),
+  shortfall_rule: o(T.oneOf(ident(["accept_fewer", "revote_remaining", "defer"]), "a shortfall rule")), runoff_majority: o(T.bool),
   tiers: o(Tiers), valid_options: o(T.vec(T.string)), followup: o(T.vec(RawFollowup)), secret: o(T.bool),
   cast_policy: o(T.oneOf(ident(["first_cast_final"]), "a cast policy")), cosignatures_required: o(T.u32), voting_seconds: o(T.u32),
+  manual_checkin_cosign: o(T.bool),
 }, true, "a rules document object");
 
 /** Size, UTF-8, emptiness and syntax as rules::parse_json checks them; returns the parsed value. */
@@ -416,17 +421,17 @@ export function rulesFromRaw(raw) {
     unused("followup", raw.followup !== null);
     const majority = raw.majority === null ? { base: "seated", fraction: MORE_THAN_HALF } : { base: raw.majority.base ?? "seated", fraction: frac(raw.majority, "majority") };
     if (kind === "motion") {
-      for (const f of ["select_n", "form", "max_yes", "tie_rule", "shortfall_rule"]) unused(f, raw[f] !== null);
+      for (const f of ["select_n", "form", "max_yes", "tie_rule", "shortfall_rule", "runoff_majority"]) unused(f, raw[f] !== null);
       params = { majority };
     } else {
       if (raw.select_n === null) throw rerr("select_n", "missing: how many projects the vote adopts");
       if (raw.select_n === 0) throw rerr("select_n", "must be at least 1");
       const maxYes = raw.max_yes ?? raw.select_n;
       if (maxYes === 0) throw rerr("max_yes", "must be at least 1");
-      params = { majority, select_n: raw.select_n, form: raw.form ?? "per_item", max_yes: maxYes, tie_rule: raw.tie_rule ?? "revote_tied", shortfall_rule: raw.shortfall_rule ?? "accept_fewer" };
+      params = { majority, select_n: raw.select_n, form: raw.form ?? "per_item", max_yes: maxYes, tie_rule: raw.tie_rule ?? "revote_tied", shortfall_rule: raw.shortfall_rule ?? "accept_fewer", runoff_majority: raw.runoff_majority ?? true };
     }
   } else {
-    for (const f of ["majority", "select_n", "form", "max_yes", "tie_rule", "shortfall_rule"]) unused(f, raw[f] !== null);
+    for (const f of ["majority", "select_n", "form", "max_yes", "tie_rule", "shortfall_rule", "runoff_majority"]) unused(f, raw[f] !== null);
     for (const needed of [SATISFIED, BASICALLY, DISSATISFIED]) if (!options.includes(needed)) throw rerr("options", "a satisfaction test needs the option " + needed);
     const index = (name) => { const at = options.indexOf(name); return at < 0 ? null : at; };
     let valid;
@@ -450,7 +455,19 @@ export function rulesFromRaw(raw) {
   }
   const cosignaturesRequired = raw.cosignatures_required ?? 0;
   if (cosignaturesRequired > MAX_COSIGNATURES) throw rerr("cosignatures_required", "at most " + MAX_COSIGNATURES);
-  return { title, text, kind, options, quorum, secret: raw.secret ?? true, cast_policy: raw.cast_policy ?? "first_cast_final", cosignatures_required: cosignaturesRequired, voting_seconds: votingSeconds, params, warnings };
+  return { title, text, kind, options, quorum, secret: raw.secret ?? true, cast_policy: raw.cast_policy ?? "first_cast_final", cosignatures_required: cosignaturesRequired, voting_seconds: votingSeconds, manual_checkin_cosign: raw.manual_checkin_cosign ?? false, params, warnings };
+}
+
+/** Rules::for_runoff: the rules a run-off (对得票相等的项目重新票决, 就剩余名额另行票决) is decided
+ *  under: the same document with `select_n` the seats and at most that many 赞成 per ballot;
+ *  under `runoff_majority: false` the majority is any vote of those cast (「以得票多的确定」).
+ *  null for a kind without run-offs, no seat, or more seats than the document's select_n. */
+export function forRunoff(rules, seats) {
+  if (rules.kind !== "project_selection") return null;
+  const p = rules.params;
+  if (seats === 0 || seats > p.select_n) return null;
+  const majority = p.runoff_majority ? p.majority : { base: "cast", fraction: ANY_VOTE };
+  return { ...rules, params: { ...p, select_n: seats, max_yes: Math.min(p.max_yes, seats), majority } };
 }
 
 /** Rules::check_items: select_n and max_yes against the candidates; returns the warnings. */
@@ -656,10 +673,15 @@ export function announcement(rules, outcome) {
   } else if (rules.kind === "project_selection") {
     const { majority, select_n: selectN, tie_rule: tieRule, shortfall_rule: shortfallRule } = rules.params;
     const fixedBase = !(majority.base === "cast" || majority.base === "cast_excluding_abstain");
-    text += "候选项目" + outcome.items.length + "个，拟确定" + selectN + "个，以" + BASE_ZH[majority.base] + "的" + describeFraction(majority.fraction);
-    const first = outcome.items[0];
-    if (first && first.majority_required !== undefined && fixedBase) text += "（" + first.majority_required + "票）";
-    text += "赞成为通过。\n得票情况（按赞成票排序）：";
+    if (majority.fraction.num === 0) {
+      // A run-off under `runoff_majority: false`.
+      text += "候选项目" + outcome.items.length + "个，拟确定" + selectN + "个，以得票多的确定。\n得票情况（按赞成票排序）：";
+    } else {
+      text += "候选项目" + outcome.items.length + "个，拟确定" + selectN + "个，以" + BASE_ZH[majority.base] + "的" + describeFraction(majority.fraction);
+      const first = outcome.items[0];
+      if (first && first.majority_required !== undefined && fixedBase) text += "（" + first.majority_required + "票）";
+      text += "赞成为通过。\n得票情况（按赞成票排序）：";
+    }
     const yesWord = rules.options[0];
     const ranked = outcome.items.slice().sort((a, b) => (a.meets_majority === b.meets_majority ? b.counts[yesWord] - a.counts[yesWord] : a.meets_majority ? -1 : 1));
     for (const item of ranked) {

@@ -1,0 +1,583 @@
+//! The hall's procedures over real HTTP (issue 16): a 12 → 10 票决 with a tie at the cut,
+//! its run-off, a second tie and its run-off, the final list; a cancelled motion re-voted;
+//! a manual count co-signed by two scrutineers; a 测评 from the 票决; then the session
+//! archive written by `piaojue archive` from the stopped appliance and checked by
+//! `piaojue verify --archive`, and refused after each kind of tamper.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use piaojue_core::crypto::{ApplianceKey, Domain};
+use serde_json::{Value, json};
+
+use crate::helpers::{Auth, TestApp, ballot_id, repo, short_period};
+
+const BIN: &str = env!("CARGO_BIN_EXE_piaojue");
+
+/// Ballots giving each item `yes[i]` 赞成 (the rest 不赞成), no deputy above `max_yes`: each
+/// item's 赞成 go to the deputies with the most room left.
+fn ballots(deputies: usize, yes: &[usize], max_yes: usize) -> Vec<Vec<u8>> {
+    let mut b = vec![vec![1u8; yes.len()]; deputies];
+    let mut room = vec![max_yes; deputies];
+    for (item, &n) in yes.iter().enumerate() {
+        let mut order: Vec<usize> = (0..deputies).collect();
+        order.sort_by_key(|&d| (std::cmp::Reverse(room[d]), d));
+        for &d in order.iter().take(n) {
+            assert!(room[d] > 0, "infeasible ballots");
+            room[d] -= 1;
+            b[d][item] = 0;
+        }
+    }
+    b
+}
+
+async fn post(app: &TestApp, path: &str, body: Value) -> Value {
+    app.post(path, Auth::Operator, body).await.ok()
+}
+
+async fn cast_all(app: &TestApp, vote: &str, tokens: &[(String, String)], ballots: &[Vec<u8>]) {
+    for ((_, t), choices) in tokens.iter().zip(ballots) {
+        app.post(
+            &format!("/api/tablet/votes/{vote}/cast"),
+            Auth::Token(t),
+            json!({ "vote_id": vote, "ballot_id": ballot_id(), "choices": choices }),
+        )
+        .await
+        .ok();
+    }
+}
+
+/// Opens, casts every ballot, closes and announces; returns the public vote.
+async fn run(app: &TestApp, vote: &str, tokens: &[(String, String)], ballots: &[Vec<u8>]) -> Value {
+    post(app, &format!("/api/operator/votes/{vote}/open"), json!({})).await;
+    cast_all(app, vote, tokens, ballots).await;
+    post(app, &format!("/api/operator/votes/{vote}/close"), json!({})).await;
+    post(
+        app,
+        &format!("/api/operator/votes/{vote}/announce"),
+        json!({}),
+    )
+    .await;
+    public_vote(app, vote).await
+}
+
+async fn public_vote(app: &TestApp, vote: &str) -> Value {
+    let list = app.get("/api/public/votes", Auth::None).await.ok();
+    list["votes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == vote)
+        .unwrap()
+        .clone()
+}
+
+async fn result(app: &TestApp, vote: &str) -> Value {
+    app.get(&format!("/api/public/votes/{vote}/result"), Auth::None)
+        .await
+        .ok()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn read_tar(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut a = tar::Archive::new(std::fs::File::open(path).unwrap());
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut b = Vec::new();
+            e.read_to_end(&mut b).unwrap();
+            (name, b)
+        })
+        .collect()
+}
+
+fn write_tar(path: &Path, files: &[(String, Vec<u8>)]) {
+    let mut t = tar::Builder::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        t.append_data(&mut h, name, bytes.as_slice()).unwrap();
+    }
+    t.finish().unwrap();
+}
+
+fn verify_archive(path: &Path, key: &str) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(["verify", "--archive"])
+        .arg(path)
+        .args(["--key", key])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A bundle's body edited, then signed again by the appliance's own key: only the check
+/// under test (a link, the chain, a co-signature) can fail.
+fn resign(bundle: &[u8], key: &ApplianceKey, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut env: Value = serde_json::from_slice(bundle).unwrap();
+    let mut body: Value =
+        serde_json::from_slice(&STANDARD.decode(env["body"].as_str().unwrap()).unwrap()).unwrap();
+    edit(&mut body);
+    let text = serde_json::to_string(&body).unwrap();
+    env["body"] = json!(STANDARD.encode(text.as_bytes()));
+    env["signatures"][0]["signature"] = json!(piaojue_core::crypto::hex(
+        &key.sign(Domain::Result, text.as_bytes())
+    ));
+    serde_json::to_vec_pretty(&env).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive_that_verifies() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(10).await;
+    let tokens = app.enrol_all().await;
+    // Two scrutineers with their own keys, before any vote opens.
+    let mut scrutineers = Vec::new();
+    for name in ["监票人甲", "监票人乙"] {
+        let code = post(&app, "/api/operator/scrutineers", json!({ "name": name })).await["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let key = ApplianceKey::generate().unwrap();
+        let token = app
+            .post(
+                "/api/scrutineer/enrol",
+                Auth::None,
+                json!({ "code": code, "public_key": key.public_hex() }),
+            )
+            .await
+            .ok()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        scrutineers.push((key, token));
+    }
+    // A 12 → 10 票决 under the project-selection rules with ten seats.
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(repo("firmware-config/rules/project-selection.json")).unwrap(),
+    )
+    .unwrap();
+    doc["select_n"] = json!(10);
+    doc["max_yes"] = json!(10);
+    let doc = short_period(serde_json::to_string_pretty(&doc).unwrap().as_bytes());
+    let r = app
+        .request(
+            reqwest::Method::POST,
+            "/api/operator/rules",
+            Auth::Operator,
+            Some(("application/json", doc)),
+        )
+        .await
+        .ok();
+    let rules_10 = r["sha256"].as_str().unwrap().to_string();
+    let items: Vec<String> = (1..=12).map(|i| format!("候选项目{i:02}")).collect();
+    let item_refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    let root = app
+        .create_vote("2026年民生实事项目票决", &rules_10, &item_refs)
+        .await;
+    // No run-off before the result is announced, nor for a vote without a tie.
+    app.post(
+        &format!("/api/operator/votes/{root}/runoff"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(409, "runoff_conflict");
+    // 7 candidates with 9 赞成, 4 tied at 6 for the 3 seats left, 1 with none.
+    let v = run(
+        &app,
+        &root,
+        &tokens,
+        &ballots(10, &[9, 9, 9, 9, 9, 9, 9, 6, 6, 6, 6, 0], 10),
+    )
+    .await;
+    assert_eq!(v["runoff_due"]["reason"], "tie", "{v}");
+    assert_eq!(v["runoff_due"]["seats"], 3);
+    let r1 = result(&app, &root).await;
+    assert_eq!(names(&r1["outcome"]["selected"]).len(), 7, "{r1}");
+    assert_eq!(names(&r1["outcome"]["tie"]["items"]), items[7..11].to_vec());
+    // The run-off: exactly the tied candidates, the seats left, the parent's bundle named.
+    let run1 = post(
+        &app,
+        &format!("/api/operator/votes/{root}/runoff"),
+        json!({}),
+    )
+    .await;
+    let run1_id = run1["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(names(&run1["vote"]["items"]), items[7..11].to_vec());
+    assert_eq!(run1["vote"]["runoff_of"]["vote"], root.as_str());
+    assert_eq!(run1["vote"]["runoff_of"]["seats"], 3);
+    assert_eq!(
+        run1["vote"]["runoff_of"]["candidates"],
+        json!([7, 8, 9, 10])
+    );
+    assert_eq!(
+        run1["vote"]["max_yes"], 3,
+        "a deputy marks at most the seats"
+    );
+    assert_eq!(
+        run1["vote"]["runoff_of"]["bundle_sha256"],
+        public_vote(&app, &root).await["bundle_sha256"]
+    );
+    // Once per parent.
+    app.post(
+        &format!("/api/operator/votes/{root}/runoff"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(409, "runoff_conflict");
+    // A second tie: one candidate with 8, three tied at 6 for the 2 seats left.
+    let v = run(&app, &run1_id, &tokens, &ballots(10, &[8, 6, 6, 6], 3)).await;
+    assert_eq!(v["runoff_due"]["seats"], 2, "{v}");
+    let run2 = post(
+        &app,
+        &format!("/api/operator/votes/{run1_id}/runoff"),
+        json!({}),
+    )
+    .await;
+    let run2_id = run2["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(names(&run2["vote"]["items"]), items[8..11].to_vec());
+    assert_eq!(run2["vote"]["runoff_of"]["candidates"], json!([1, 2, 3]));
+    // A deputy may not mark more than the two seats.
+    post(
+        &app,
+        &format!("/api/operator/votes/{run2_id}/open"),
+        json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/tablet/votes/{run2_id}/cast"),
+        Auth::Token(&tokens[0].1),
+        json!({ "vote_id": run2_id, "ballot_id": ballot_id(), "choices": [0, 0, 0] }),
+    )
+    .await
+    .err(400, "too_many_yes");
+    cast_all(&app, &run2_id, &tokens, &ballots(10, &[8, 7, 4], 2)).await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{run2_id}/close"),
+        json!({}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{run2_id}/announce"),
+        json!({}),
+    )
+    .await;
+    let r3 = result(&app, &run2_id).await;
+    assert_eq!(
+        names(&r3["outcome"]["selected"]),
+        vec![items[8].clone(), items[9].clone()]
+    );
+    assert!(r3["outcome"]["tie"].is_null());
+
+    // A cancelled motion, re-voted.
+    let motion = app
+        .create_vote("关于某事项的决定", &rules[2], &["关于某事项的决定"])
+        .await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{motion}/open"),
+        json!({}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{motion}/cancel"),
+        json!({ "reason": "表决器故障" }),
+    )
+    .await;
+    let again = post(
+        &app,
+        &format!("/api/operator/votes/{motion}/revote"),
+        json!({}),
+    )
+    .await;
+    let again_id = again["vote"]["id"].as_str().unwrap().to_string();
+    run(&app, &again_id, &tokens, &vec![vec![0u8]; 10]).await;
+
+    // A manual count replacing another cancelled motion, co-signed by two scrutineers.
+    let hands = app
+        .create_vote("关于另一事项的决定", &rules[2], &["关于另一事项的决定"])
+        .await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{hands}/open"),
+        json!({}),
+    )
+    .await;
+    // Not while it is open.
+    let count = json!({
+        "method": "show_of_hands", "present": 10, "counts": [[8, 1, 1]],
+        "counted_by": ["监票人甲", "监票人乙"], "note": "电子表决系统故障，改为举手表决",
+    });
+    app.post(
+        &format!("/api/operator/votes/{hands}/manual-count"),
+        Auth::Operator,
+        count.clone(),
+    )
+    .await
+    .err(409, "revote_conflict");
+    post(
+        &app,
+        &format!("/api/operator/votes/{hands}/cancel"),
+        json!({ "reason": "电子表决系统故障" }),
+    )
+    .await;
+    // A count above the roll, or of the wrong shape, is refused and nothing is made.
+    let before = app.store.votes().unwrap().len();
+    let mut over = count.clone();
+    over["counts"] = json!([[9, 1, 1]]);
+    let e = app
+        .post(
+            &format!("/api/operator/votes/{hands}/manual-count"),
+            Auth::Operator,
+            over,
+        )
+        .await
+        .err(400, "bad_manual_count");
+    assert!(e["message"].to_string().contains("counts"), "{e}");
+    let mut shape = count.clone();
+    shape["counts"] = json!([[8, 1]]);
+    app.post(
+        &format!("/api/operator/votes/{hands}/manual-count"),
+        Auth::Operator,
+        shape,
+    )
+    .await
+    .err(400, "bad_manual_count");
+    assert_eq!(app.store.votes().unwrap().len(), before);
+    let manual = post(
+        &app,
+        &format!("/api/operator/votes/{hands}/manual-count"),
+        count,
+    )
+    .await;
+    let manual_id = manual["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(manual["vote"]["state"], "closed");
+    assert_eq!(manual["vote"]["manual"]["heading_zh"], "举手表决结果");
+    assert_eq!(manual["vote"]["revote_of"]["vote"], hands.as_str());
+    // Not announced on the operator's word alone.
+    let e = app
+        .post(
+            &format!("/api/operator/votes/{manual_id}/announce"),
+            Auth::Operator,
+            json!({}),
+        )
+        .await
+        .err(409, "cosignatures_missing");
+    assert!(e.to_string().contains("1名监票人会签"), "{e}");
+    for (key, token) in &scrutineers {
+        let b = app
+            .get(
+                &format!("/api/scrutineer/votes/{manual_id}/bundle"),
+                Auth::Token(token),
+            )
+            .await
+            .ok();
+        let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
+        let signature = piaojue_core::crypto::hex(&key.sign(Domain::Result, &body));
+        app.post(
+            &format!("/api/scrutineer/votes/{manual_id}/cosign"),
+            Auth::Token(token),
+            json!({ "signature": signature }),
+        )
+        .await
+        .ok();
+    }
+    post(
+        &app,
+        &format!("/api/operator/votes/{manual_id}/announce"),
+        json!({}),
+    )
+    .await;
+    let rm = result(&app, &manual_id).await;
+    assert!(
+        rm["announcement"].as_str().unwrap().contains("赞成8票"),
+        "{rm}"
+    );
+
+    // 人大评: a 测评 of exactly the projects the 票决 adopted, in rank order.
+    let e = app
+        .post(
+            "/api/operator/votes/from-bundle",
+            Auth::Operator,
+            json!({ "title": "测评", "rules_sha256": rules[1], "source_vote": again_id }),
+        )
+        .await
+        .err(400, "bad_source_bundle");
+    assert!(
+        e["message"].as_str().unwrap().contains("不是票决")
+            || e["message"].as_str().unwrap().contains("not a 票决"),
+        "{e}"
+    );
+    let root_bundle = app
+        .get(&format!("/api/public/votes/{root}/bundle"), Auth::None)
+        .await
+        .ok();
+    let mut forged = root_bundle.clone();
+    forged["body"] = json!(STANDARD.encode(b"{}"));
+    app.post(
+        "/api/operator/votes/from-bundle",
+        Auth::Operator,
+        json!({ "title": "测评", "rules_sha256": rules[1], "bundle": forged }),
+    )
+    .await
+    .err(400, "bad_source_bundle");
+    assert_eq!(
+        app.store.votes().unwrap().len(),
+        before + 1,
+        "nothing half-made"
+    );
+    let sat = post(
+        &app,
+        "/api/operator/votes/from-bundle",
+        json!({ "title": "2026年民生实事项目满意度测评", "rules_sha256": rules[1], "bundle": root_bundle }),
+    )
+    .await;
+    let sat_id = sat["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&sat["vote"]["items"]),
+        names(&r1["outcome"]["selected"])
+    );
+    assert_eq!(
+        sat["vote"]["source"]["appliance_key"],
+        app.store.meta().public_key.as_str()
+    );
+    run(&app, &sat_id, &tokens, &vec![vec![0u8; 7]; 10]).await;
+
+    // The archive, from the stopped appliance.
+    let key_hex = app.store.meta().public_key.clone();
+    let dir = app.stop().await;
+    let data = dir.path().join("data");
+    let tar_path = dir.path().join("session.tar");
+    let out = Command::new(BIN)
+        .arg("archive")
+        .arg(&data)
+        .arg(&tar_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, text) = verify_archive(&tar_path, &key_hex);
+    assert_eq!(code, 0, "{text}");
+    let final_list = format!(
+        "final list of {root} (10): {}",
+        [&items[..7], &items[7..10]].concat().join("、")
+    );
+    assert!(text.contains(&final_list), "{text}");
+    for link in [
+        format!("link.{run1_id}.runoff_of"),
+        format!("link.{run2_id}.runoff_of"),
+        format!("link.{again_id}.revote_of"),
+        format!("link.{manual_id}.revote_of"),
+        format!("link.{sat_id}.source"),
+    ] {
+        assert!(text.contains(&format!("ok   {link}")), "{link}: {text}");
+    }
+    let files = read_tar(&tar_path);
+    assert_eq!(files[0].0, "manifest.json");
+    let report = &files.iter().find(|(n, _)| n == "report.html").unwrap().1;
+    let report = String::from_utf8_lossy(report);
+    assert!(
+        report.contains("表决情况报告") && report.contains("表决器故障"),
+        "{report}"
+    );
+    let key = piaojue::appliance::load_key(&data).unwrap();
+    let find = |vote: &str| {
+        files
+            .iter()
+            .position(|(n, _)| n.starts_with("bundles/") && n.ends_with(&format!("-{vote}.json")))
+            .unwrap()
+    };
+    let tampered = dir.path().join("tampered.tar");
+    let rejects = |files: Vec<(String, Vec<u8>)>, what: &str, expect: &str| {
+        write_tar(&tampered, &files);
+        let (code, text) = verify_archive(&tampered, &key_hex);
+        assert_eq!(code, 1, "{what}: {text}");
+        assert!(
+            text.contains(expect),
+            "{what}: expected `{expect}` in {text}"
+        );
+    };
+    // A bundle removed.
+    let mut removed = files.clone();
+    removed.remove(find(&run1_id));
+    rejects(
+        removed,
+        "a bundle removed",
+        "is listed in the manifest but missing",
+    );
+    // Two bundles swapped.
+    let mut swapped = files.clone();
+    let (a, b) = (find(&run1_id), find(&run2_id));
+    let tmp = swapped[a].1.clone();
+    swapped[a].1 = swapped[b].1.clone();
+    swapped[b].1 = tmp;
+    rejects(
+        swapped,
+        "two bundles swapped",
+        &format!("FAIL bundle.{run1_id}"),
+    );
+    // A link edited (the run-off's seats), even with the appliance's own signature.
+    let mut edited = files.clone();
+    let i = find(&run2_id);
+    edited[i].1 = resign(&edited[i].1, &key, |b| {
+        b["procedure"]["runoff_of"]["candidates"] = json!([0, 1, 2]);
+    });
+    rejects(
+        edited,
+        "a link edited",
+        &format!("FAIL link.{run2_id}.runoff_of"),
+    );
+    // A manual count changed: the scrutineers' co-signatures no longer hold.
+    let mut changed = files.clone();
+    let i = find(&manual_id);
+    changed[i].1 = resign(&changed[i].1, &key, |b| {
+        b["counts"] = json!([[9, 0, 1]]);
+    });
+    rejects(
+        changed,
+        "a manual count changed",
+        &format!("FAIL bundle.{manual_id}"),
+    );
+    // Files reordered in the tar change nothing; a file added is refused.
+    let mut extra = files.clone();
+    extra.push(("bundles/999-v99.json".into(), b"{}".to_vec()));
+    rejects(extra, "a file added", "not in the manifest");
+    // The manifest edited: its signature fails.
+    let mut manifest = files.clone();
+    let mut env: Value = serde_json::from_slice(&manifest[0].1).unwrap();
+    let mut body: Value =
+        serde_json::from_slice(&STANDARD.decode(env["body"].as_str().unwrap()).unwrap()).unwrap();
+    body["votes"][0]["title"] = json!("改过的标题");
+    env["body"] = json!(STANDARD.encode(body.to_string()));
+    manifest[0].1 = serde_json::to_vec(&env).unwrap();
+    rejects(manifest, "the manifest edited", "does not verify");
+}
