@@ -291,7 +291,7 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
                 .sha256,
         );
     }
-    let votes: [(&str, usize, Vec<&str>); 3] = [
+    let votes: [(&str, usize, Vec<&str>); 2] = [
         (
             "2026年县政府民生实事项目票决",
             0,
@@ -306,23 +306,33 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
             ],
         ),
         (
-            "2025年民生实事项目实施情况满意度测评",
-            1,
-            vec![
-                "教育惠民工程",
-                "老年护理照料中心",
-                "城乡供水一体化",
-                "农贸市场改造",
-                "全民健身场地建设",
-            ],
-        ),
-        (
             "关于县人民政府工作报告的决议",
             2,
             vec!["关于县人民政府工作报告的决议"],
         ),
     ];
-    for (title, rules, items) in &votes {
+    // 人大评: last year's 票决, signed by last year's (demo) appliance, and this year's 测评
+    // of the projects it adopted, built from its bundle (kept beside the demo's codes).
+    let last_year = crate::demo::last_year_bundle(&demo.join("last-year-appliance"), DEMO_RULES[0])
+        .await
+        .map_err(ApplianceError::Setup)?;
+    let last_year_file = demo.join("last-year-bundle.json");
+    fs::write(&last_year_file, &last_year).map_err(io(&last_year_file))?;
+    let satisfaction = "2025年民生实事项目实施情况满意度测评";
+    let from_last_year = |mode| {
+        session.satisfaction_from(
+            if mode == Mode::Plain {
+                satisfaction.into()
+            } else {
+                format!("{satisfaction}（加密投票）")
+            },
+            hashes[1].clone(),
+            crate::session::procedures::SourceInput::Bundle(last_year.clone()),
+            None,
+            Some(mode),
+        )
+    };
+    for (n, (title, rules, items)) in votes.iter().enumerate() {
         let items = items.iter().map(|s| (*s).to_string()).collect();
         session
             .create_vote(
@@ -333,6 +343,9 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
             )
             .await
             .map_err(setup)?;
+        if n == 0 {
+            from_last_year(Mode::Plain).await.map_err(setup)?;
+        }
     }
     // The encrypted mode: simulated scrutineers hold the key ceremony now; the same three
     // votes again, encrypted (the plain ones stay, one of each kind, beside them).
@@ -340,7 +353,7 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
     crate::demo::setup(&session, &demo, &ids)
         .await
         .map_err(ApplianceError::Setup)?;
-    for (title, rules, items) in votes {
+    for (n, (title, rules, items)) in votes.into_iter().enumerate() {
         let items = items.into_iter().map(str::to_string).collect();
         session
             .create_vote(
@@ -351,6 +364,9 @@ pub async fn create_demo(data: &Path, deputies: usize) -> Result<Session, Applia
             )
             .await
             .map_err(setup)?;
+        if n == 0 {
+            from_last_year(Mode::Encrypted).await.map_err(setup)?;
+        }
     }
     Ok(session)
 }

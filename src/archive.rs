@@ -30,7 +30,19 @@ pub async fn write(data: &Path, out: &Path) -> Result<Manifest, String> {
     let key = Arc::new(crate::appliance::load_key(data).map_err(|e| e.to_string())?);
     let store = Store::open(data, &key.public_hex())
         .map_err(|e| format!("{e} (piaojue archive reads a stopped appliance's data directory)"))?;
-    let session = Session::new(store.clone(), key.clone());
+    let session = Session::new(store, key.clone());
+    let (manifest, files) = collect(&session, &key).await?;
+    write_tar(out, &files)?;
+    Ok(manifest)
+}
+
+/// The session's archive as files (name → bytes): the signed manifest, every bundle in
+/// chain order, the 测评 sources and the report. Also what the console's report is made of.
+pub async fn collect(
+    session: &Session,
+    key: &crypto::ApplianceKey,
+) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), String> {
+    let store = session.store().clone();
     let meta = store.meta().clone();
     let r = |e: piaojue_core::refusal::Refusal| e.to_string();
     let mut votes = store.votes().map_err(r)?;
@@ -159,15 +171,14 @@ pub async fn write(data: &Path, out: &Path) -> Result<Manifest, String> {
         votes: entries,
         chain,
     };
-    let envelope = ManifestEnvelope::sign(&manifest, &key).map_err(|e| e.to_string())?;
+    let envelope = ManifestEnvelope::sign(&manifest, key).map_err(|e| e.to_string())?;
     files.insert(
         MANIFEST_FILE.into(),
         serde_json::to_vec_pretty(&envelope).map_err(|e| e.to_string())?,
     );
     let report = archive::report_from(&files, &manifest);
     files.insert(REPORT_FILE.into(), report.into_bytes());
-    write_tar(out, &files)?;
-    Ok(manifest)
+    Ok((manifest, files))
 }
 
 /// A reproducible tar: fixed times, owners and modes; the manifest first.

@@ -511,3 +511,95 @@ pub async fn simulate(session: &Session, demo: &Path, vote: &str) -> Result<u64,
     }
     Ok(cast)
 }
+
+/// Last year's (2025) candidates: the first five were adopted, the last two were not.
+pub const LAST_YEAR_CANDIDATES: [&str; 7] = [
+    "教育惠民工程",
+    "老年护理照料中心",
+    "城乡供水一体化",
+    "农贸市场改造",
+    "全民健身场地建设",
+    "城区夜景亮化",
+    "乡镇文化站提升",
+];
+
+/// The demo's "last year": a real 票决 of 2025's candidates on a demo appliance of its own in
+/// `dir` (a key made now), run through the session as tablets would; returns its signed
+/// bundle, from which this year's 测评 is built (人大评). The directory is removed after.
+pub async fn last_year_bundle(dir: &Path, rules: &[u8]) -> Result<Vec<u8>, String> {
+    const DEPUTIES: usize = 60;
+    crate::appliance::init_session(
+        dir,
+        "某县第十八届人民代表大会第二次会议（演示）",
+        None,
+        &[],
+        true,
+    )
+    .map_err(|e| e.to_string())?;
+    let key = std::sync::Arc::new(crate::appliance::load_key(dir).map_err(|e| e.to_string())?);
+    let store = crate::store::Store::open(dir, &key.public_hex()).map_err(|e| e.to_string())?;
+    let session = Session::new(store, key);
+    let e = |e: piaojue_core::refusal::Refusal| e.to_string();
+    let roster = crate::appliance::demo_roster(DEPUTIES);
+    session.import_roster(roster.clone()).await.map_err(e)?;
+    for d in &roster {
+        session
+            .set_presence(
+                d.id.clone(),
+                Presence::Present,
+                crate::store::Actor::Operator,
+                Some("到会".into()),
+            )
+            .await
+            .map_err(e)?;
+    }
+    let adopted = session.adopt_rules(rules.to_vec()).await.map_err(e)?;
+    let vote = session
+        .create_vote(
+            "2025年县政府民生实事项目票决".into(),
+            adopted.sha256,
+            LAST_YEAR_CANDIDATES
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect(),
+            Some(Mode::Plain),
+        )
+        .await
+        .map_err(e)?;
+    session.open_vote(vote.id.clone()).await.map_err(e)?;
+    // 赞成 per candidate: five above half of the 60 seated, two below; at most 5 per ballot.
+    let yes = [55usize, 52, 49, 44, 40, 25, 18];
+    let mut room = vec![5usize; DEPUTIES];
+    let mut ballots = vec![vec![1u8; yes.len()]; DEPUTIES];
+    for (item, &n) in yes.iter().enumerate() {
+        let mut order: Vec<usize> = (0..DEPUTIES).collect();
+        order.sort_by_key(|&d| (std::cmp::Reverse(room[d]), d));
+        for &d in order.iter().take(n) {
+            room[d] -= 1;
+            ballots[d][item] = 0;
+        }
+    }
+    for (d, choices) in roster.iter().zip(ballots) {
+        let ballot_id = piaojue_core::crypto::hex(
+            &piaojue_core::crypto::random::<16>().map_err(|e| e.to_string())?,
+        );
+        session
+            .cast(
+                &vote.id,
+                &d.id,
+                piaojue_core::ballot::CastRequest {
+                    vote_id: vote.id.to_string(),
+                    ballot_id,
+                    choices,
+                },
+            )
+            .await
+            .map_err(e)?;
+    }
+    session.close_vote(vote.id.clone()).await.map_err(e)?;
+    session.announce_vote(vote.id.clone()).await.map_err(e)?;
+    let bytes = session.bundle_bytes(vote.id.as_str()).await.map_err(e)?;
+    drop(session);
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(bytes)
+}

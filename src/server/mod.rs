@@ -228,6 +228,7 @@ pub fn app(state: AppState) -> Router {
         .route("/votes/{id}/result", get(operator::result))
         .route("/votes/{id}/bundle", get(operator::bundle))
         .route("/audit", get(operator::audit))
+        .route("/report", get(operator::report))
         .route("/scrutineers", get(scrutineer::list).post(scrutineer::add))
         .route("/demo/checkin", post(operator::demo_checkin))
         .route("/demo/simulate/{id}", post(operator::demo_simulate))
@@ -491,13 +492,16 @@ async fn security_headers(
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    );
+    // A page with its own (stricter) policy keeps it: the session report.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

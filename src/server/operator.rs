@@ -487,6 +487,34 @@ pub async fn satisfaction_from(
     Ok(ok(json!({ "vote": vote_summary(&state, &vote)? })))
 }
 
+/// The printable session report (会议表决情况报告), as the archive holds it: HTML for the
+/// browser's print, its one style allowed by hash and nothing else.
+pub async fn report(_op: Operator, State(state): State<AppState>) -> ApiResult<Response> {
+    let key = state.session.key();
+    let (_, files) = crate::archive::collect(&state.session, &key)
+        .await
+        .map_err(|e| Refusal::internal("内部错误", e))?;
+    let html = files
+        .get(piaojue_core::archive::REPORT_FILE)
+        .cloned()
+        .unwrap_or_default();
+    use base64::Engine as _;
+    let style = base64::engine::general_purpose::STANDARD.encode(piaojue_core::crypto::sha256(
+        piaojue_core::archive::REPORT_STYLE.as_bytes(),
+    ));
+    let csp = format!(
+        "default-src 'none'; style-src 'sha256-{style}'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CONTENT_SECURITY_POLICY, csp),
+        ],
+        html,
+    )
+        .into_response())
+}
+
 /// The tally of a closed vote, privately, before it is announced.
 pub async fn result(
     _op: Operator,

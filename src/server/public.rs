@@ -115,6 +115,7 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
             _ => None,
         },
         "source": vote.source,
+        "source_summary": vote.source_summary,
         "manual": vote.manual.as_ref().map(|m| json!({
             "method": m.method,
             "heading_zh": m.method.heading_zh(),

@@ -150,6 +150,11 @@ impl Session {
     }
 
     /// The store, for reads.
+    /// The appliance key (signs the archive's manifest).
+    pub fn key(&self) -> Arc<ApplianceKey> {
+        self.key.clone()
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -533,6 +538,10 @@ pub struct Vote {
     /// A 测评 built from a 票决 bundle: that bundle and the key that signed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<piaojue_core::procedure::Source>,
+    /// For the console: the source 票决's projects with their 赞成 and rank (display only;
+    /// the link is `source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_summary: Option<serde_json::Value>,
     /// A manual count (举手 or 纸质票): how and by whom it was counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual: Option<piaojue_core::procedure::Manual>,
@@ -583,6 +592,7 @@ impl Vote {
             runoff_of: None,
             runoff_by: None,
             source: None,
+            source_summary: None,
             manual: None,
             chair_decision: None,
             roll: None,

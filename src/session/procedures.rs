@@ -294,6 +294,7 @@ impl Session {
                     });
                     new.runoff_of = o.runoff_of.clone();
                     new.source = o.source.clone();
+                    new.source_summary = o.source_summary.clone();
                 }
                 let manual = Manual {
                     method: input.method,
@@ -433,7 +434,14 @@ impl Session {
             bundle_sha256: decided.body_sha256.clone(),
             appliance_key: key_hex,
         };
-        self.create_vote_linked(title, rules_sha256, items, mode, Some((link, bytes)))
-            .await
+        let summary = decided.summary();
+        self.create_vote_linked(
+            title,
+            rules_sha256,
+            items,
+            mode,
+            Some((link, bytes, summary)),
+        )
+        .await
     }
 }

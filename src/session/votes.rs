@@ -127,7 +127,7 @@ impl Session {
         rules_sha256: String,
         items: Vec<String>,
         mode: Option<Mode>,
-        source: Option<(piaojue_core::procedure::Source, Vec<u8>)>,
+        source: Option<(piaojue_core::procedure::Source, Vec<u8>, serde_json::Value)>,
     ) -> Result<Vote, Refusal> {
         let cache = self.rules.clone();
         let votes = self.votes.clone();
@@ -175,8 +175,9 @@ impl Session {
                     .map_err(|e| Refusal::BadItems(e.to_string()))?;
                 let n = tx.last_vote_number()? + 1;
                 let mut vote = Vote::draft(n, title, rules_sha256.clone(), items, mode);
-                if let Some((link, bytes)) = source {
+                if let Some((link, bytes, summary)) = source {
                     vote.source = Some(link);
+                    vote.source_summary = Some(summary);
                     vote.procedure()
                         .unwrap_or_default()
                         .check_shape(&rules, vote.items.len())
@@ -563,6 +564,7 @@ impl Session {
                 // A re-vote of a run-off or of a 测评 keeps its link.
                 new.runoff_of = old.runoff_of.clone();
                 new.source = old.source.clone();
+                new.source_summary = old.source_summary.clone();
                 tx.set_last_vote_number(n);
                 old.revoted_by = Some(new.id.clone());
                 votes.put(tx, &old)?;

@@ -295,6 +295,33 @@ impl Decided {
         effective_rules(self.procedure.as_ref(), &doc)
     }
 
+    /// What a 测评 shows beside its own result: the source 票决's session, vote and, for each
+    /// adopted project in rank order, its 赞成 and rank.
+    pub fn summary(&self) -> Value {
+        let items = self.outcome.get("items").and_then(Value::as_array);
+        let projects: Vec<Value> = self
+            .selected()
+            .into_iter()
+            .map(|name| {
+                let row = items.and_then(|a| a.iter().find(|i| i["item"] == name.as_str()));
+                let yes = row
+                    .and_then(|r| r["counts"].as_object())
+                    .and_then(|c| c.values().next())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let rank = row.map_or(Value::Null, |r| r["rank"].clone());
+                serde_json::json!({ "item": name, "yes": yes, "rank": rank })
+            })
+            .collect();
+        serde_json::json!({
+            "session": self.session,
+            "vote_id": self.vote_id,
+            "title": self.title,
+            "bundle_sha256": self.body_sha256,
+            "projects": projects,
+        })
+    }
+
     /// The adopted projects in rank order (`selected`), for a 票决.
     pub fn selected(&self) -> Vec<String> {
         self.outcome

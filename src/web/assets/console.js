@@ -261,7 +261,15 @@ function voteActions(v) {
         }, true)];
     case "announced":
       return [b("查看结果", "tally", () => showResult(v)),
-        h("a", { href: "/console/notice#vote=" + v.id, target: "_blank", id: "notice-" + v.id }, "打印公告")];
+        h("a", { href: "/console/notice#vote=" + v.id, target: "_blank", id: "notice-" + v.id }, "打印公告"),
+        // The run-off the rules call for: a tie at the cut, or seats left.
+        v.runoff_due ? b(v.runoff_due.reason === "tie" ? "对并列项目重新票决" : "就剩余名额另行票决", "runoff", () => {
+          if (window.confirm(v.runoff_due.reason_zh + "：《" + v.title + "》剩余 " + v.runoff_due.seats + " 个名额？\n新票决只列入相应的候选项目，并注明它来自 " + v.id + " 的结果包。")) {
+            call("POST", "/api/operator/votes/" + v.id + "/runoff", {}, { where: "vote-" + v.id })
+              .then((r) => { note("已建立 " + r.vote.id + "《" + r.vote.title + "》：" + r.vote.items.join("、") + "，" + r.vote.runoff_of.seats + " 个名额。"); return load(); })
+              .catch(() => {});
+          }
+        }, true) : null];
     default:
       return [h("span", { class: "muted", id: "reason-" + v.id }, v.cancelled_reason || v.failed_reason ? "原因：" + (v.cancelled_reason || v.failed_reason) : ""),
         v.state === "failed" && v.bundle_url ? h("a", { href: v.bundle_url, id: "bundle-" + v.id, download: v.id + "-bundle.json" }, " 下载结果包（不含合计）") : null,
@@ -275,7 +283,8 @@ function voteActions(v) {
             }
           })
           : null,
-        v.revoted_by ? h("span", { class: "muted", id: "revoted-" + v.id }, " 已重新" + n + "：" + v.revoted_by) : null];
+        v.revoted_by ? h("span", { class: "muted", id: "revoted-" + v.id }, " 已重新" + n + "：" + v.revoted_by) : null,
+        (v.state === "cancelled" || v.state === "failed") && !v.revoted_by ? manualForm(v) : null];
   }
 }
 
@@ -347,6 +356,55 @@ function notVoted(v, r) {
   return null;
 }
 
+/** The links a vote's result records (docs/procedures.md), in the secretariat's words. */
+function procedureLines(v) {
+  const lines = [];
+  if (v.runoff_of) lines.push(h("div", { class: "muted", id: "runoff-of-" + v.id }, (v.runoff_of.reason === "tie" ? "对得票相等的项目重新票决" : "就剩余名额另行票决") + "：来自 " + v.runoff_of.vote + "，" + v.runoff_of.seats + " 个名额"));
+  if (v.runoff_by) lines.push(h("div", { class: "muted", id: "runoff-by-" + v.id }, "已重新票决：" + v.runoff_by));
+  if (v.source) lines.push(h("div", { class: "muted", id: "source-" + v.id }, "测评项目来自票决结果" + (v.source_summary ? "《" + v.source_summary.title + "》（" + v.source_summary.session + "）" : "") + " " + v.source.bundle_sha256.slice(0, 16) + "…，签名公钥 " + v.source.appliance_key.slice(0, 16) + "…"));
+  if (v.manual) lines.push(h("div", { class: "manual-mark", id: "manual-" + v.id }, v.manual.heading_zh + "：计票人 " + v.manual.counted_by.join("、")));
+  if (v.chair_decision) lines.push(h("div", { class: "muted", id: "chair-" + v.id }, "会议主持人确定：" + v.chair_decision.items.join("、")));
+  return lines;
+}
+
+/** 人工计票 (举手 / 纸质票) for a cancelled or failed vote: counts per item and option, 实到,
+ *  who counted; the scrutineers then co-sign it before it is announced. */
+function manualForm(v) {
+  const method = h("select", { id: "manual-method-" + v.id }, h("option", { value: "show_of_hands" }, "举手表决"), h("option", { value: "paper" }, "纸质票"));
+  const present = h("input", { id: "manual-present-" + v.id, type: "number", min: 0, size: 5, placeholder: "实到人数", value: status.attendance ? String(status.attendance.present) : "" });
+  const counts = h("textarea", { id: "manual-counts-" + v.id, rows: Math.min(6, v.items.length), cols: 30,
+    placeholder: v.items.map((i) => i + "：" + (v.options || []).join(" ")).join("\n") });
+  const by = h("input", { id: "manual-by-" + v.id, placeholder: "计票人（用顿号分隔）", size: 24 });
+  const why = h("input", { id: "manual-note-" + v.id, placeholder: "说明（如：电子表决系统故障）", size: 24 });
+  const submit = h("button", { id: "manual-submit-" + v.id, onclick: () => {
+    const rows = counts.value.trim().split("\n").map((l) => l.replace(/^[^：:]*[：:]/, "").trim().split(/\s+/).map(Number));
+    const body = { method: method.value, present: Number(present.value), counts: rows,
+      counted_by: by.value.split(/[、,，]/).map((x) => x.trim()).filter(Boolean), note: why.value };
+    if (!window.confirm("录入《" + v.title + "》的" + (body.method === "paper" ? "纸质票计票" : "举手表决") + "结果？\n将生成标明人工计票的结果包，须经监票人会签后方可宣布。")) return;
+    call("POST", "/api/operator/votes/" + v.id + "/manual-count", body, { where: "vote-" + v.id })
+      .then((r) => { note("已录入人工计票结果 " + r.vote.id + "，请监票人核对并会签（piaojue scrutineer cosign）。"); return load(); })
+      .catch(() => {});
+  } }, "录入人工计票结果");
+  return h("details", { class: "manual-form", id: "manual-form-" + v.id }, h("summary", {}, "人工计票（举手 / 纸质票）"),
+    h("p", { class: "muted" }, "每行一项，依次填写各选项（" + (v.options || []).join("、") + "）的票数，用空格分隔。"),
+    method, present, counts, by, why, submit);
+}
+
+/** A 测评 built from a 票决 bundle: each project's 票决 result beside its 测评 result. */
+function sideBySide(v, r) {
+  if (!v.source_summary || !r.outcome || !Array.isArray(r.outcome.items)) return null;
+  const rated = new Map(r.outcome.items.map((i) => [i.item, i]));
+  const pct = (x) => (typeof x === "number" ? (x * 100).toFixed(1) + "%" : "—");
+  return h("div", { id: "side-by-side" }, h("h3", {}, "代表决 → 人大评：票决结果与满意度测评"),
+    h("p", { class: "muted" }, "票决：《" + v.source_summary.title + "》（" + v.source_summary.session + "）"),
+    h("table", {}, h("tr", {}, h("th", {}, "项目"), h("th", {}, "票决赞成票"), h("th", {}, "票决名次"), h("th", {}, "满意率"), h("th", {}, "综合满意率"), h("th", {}, "测评等次")),
+      v.source_summary.projects.map((p) => {
+        const m = rated.get(p.item);
+        return h("tr", {}, h("td", {}, p.item), h("td", {}, String(p.yes ?? "—")), h("td", {}, p.rank ? "第" + p.rank + "名" : "—"),
+          h("td", {}, pct(m?.rates?.["满意率"])), h("td", {}, pct(m?.rates?.["综合满意率"])), h("td", {}, m?.tier || "—"));
+      })));
+}
+
 async function showResult(v) {
   let r, bundle;
   try {
@@ -360,7 +418,9 @@ async function showResult(v) {
   const roll = r.vote.roll || v.roll;
   const count = roll && typeof roll.enabled === "number" ? roll.enabled - (typeof r.cast === "number" ? r.cast : roll.cast || 0) : null;
   show(box, h("h2", {}, "计票结果：" + v.title + (v.state === "closed" ? "（尚未宣布，仅秘书处可见）" : "")),
+    v.manual ? h("p", { class: "manual-mark" }, v.manual.heading_zh + "（计票人：" + v.manual.counted_by.join("、") + "；" + v.manual.note + "）") : null,
     h("pre", { class: "announcement", id: "announcement" }, r.announcement),
+    sideBySide(v, r),
     h("div", { id: "not-voted" },
       h("h3", {}, "未按表决器的代表" + (missing ? "（" + missing.length + "名）" : count !== null ? "（" + count + "名）" : "")),
       missing
@@ -382,7 +442,8 @@ function votes() {
     const row = h("tr", { id: "vote-" + v.id, class: encrypted(v) && v.state === "closed" ? "has-steps" : null },
       h("td", {}, v.id), h("td", {}, v.title, h("div", { class: "muted kind" }, [secrecy(v), kindZh[v.kind] || noun(v.kind)].filter(Boolean).join("") + " · " + v.items.length + "项"),
         h("div", { class: "mode " + (encrypted(v) ? "mode-encrypted" : "mode-plain"), id: "mode-" + v.id }, modeName(v)),
-        v.revote_of ? h("div", { class: "muted", id: "revote-of-" + v.id }, "重新表决 " + v.revote_of.vote + "（" + (v.revote_of.state === "failed" ? "宣告失败" : "已取消") + "：" + v.revote_of.reason + "）") : null),
+        v.revote_of ? h("div", { class: "muted", id: "revote-of-" + v.id }, "重新表决 " + v.revote_of.vote + "（" + (v.revote_of.state === "failed" ? "宣告失败" : "已取消") + "：" + v.revote_of.reason + "）") : null,
+        ...procedureLines(v)),
       h("td", { class: "state" }, stateName(v), left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
       h("td", {}, turnoutBar(v.turnout)),
       h("td", {}, h("div", { class: "row" }, voteActions(v)), errorBox("vote-" + v.id)),
@@ -398,6 +459,8 @@ function votes() {
     h("option", { value: "encrypted" }, "加密投票"),
     h("option", { value: "plain" }, "普通投票"));
   return h("section", {}, h("h2", {}, "表决"),
+    h("p", {}, h("a", { href: "/api/operator/report", target: "_blank", id: "session-report" }, "会议表决情况报告（可打印）"),
+      h("span", { class: "muted" }, " · 会后存档：piaojue archive 数据目录 输出文件.tar，再用 piaojue verify --archive 核验")),
     h("table", {}, h("thead", {}, h("tr", {}, ["编号", "事项", "状态", "投票进度", "操作", ""].map((t) => h("th", {}, t)))), h("tbody", {}, rows.flat())),
     resultView,
     h("h3", {}, "新建表决"),

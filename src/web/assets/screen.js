@@ -205,10 +205,30 @@ function closedView(v) {
   ];
 }
 
-function announcedView(v, r, e2eStatus) {
+/** A run-off's earlier rounds (root first) and the list all rounds adopted, each project
+ *  with the 赞成 of the round that adopted it. */
+function roundsView(v, r, rounds) {
+  if (!rounds.length) return null;
+  const yes = (round, item) => {
+    const row = (round.outcome?.items || []).find((i) => i.item === item);
+    const c = row ? Object.values(row.counts || {})[0] : null;
+    return typeof c === "number" ? c : "—";
+  };
+  const all = [...rounds, { v, r }];
+  const adopted = all.flatMap(({ v: rv, r: rr }) => (rr.outcome?.selected || []).map((item) => ({ item, from: rv.id, yes: yes(rr, item) })));
+  return h("div", { class: "rounds", id: "rounds" },
+    h("p", { class: "rule", id: "runoff-line" }, (v.runoff_of.reason === "tie" ? "对得票相等的项目重新票决" : "就剩余名额另行票决") + "：" + v.runoff_of.seats + " 个名额"),
+    h("p", { class: "final-list", id: "final-list" }, "最终确定的项目（" + adopted.length + "个）：" +
+      adopted.map((a) => a.item + "（" + a.from + " 赞成" + a.yes + "票）").join("、")));
+}
+
+function announcedView(v, r, e2eStatus, rounds = []) {
   return [
     h("h2", { id: "title" }, kindLine(v) + "：" + v.title),
+    v.manual ? h("p", { class: "manual-heading", id: "manual-heading" }, v.manual.heading_zh) : null,
+    v.manual ? h("p", { class: "rule", id: "manual-by" }, "计票人：" + v.manual.counted_by.join("、") + "（" + v.manual.note + "）") : null,
     h("p", { class: "summary", id: "announcement" }, summary(r)),
+    roundsView(v, r, rounds),
     h("div", { class: "result" },
       pagedBox(resultRows(r.outcome), "result", v.id + ":announced"),
       h("div", { class: "qr" }, h("img", { src: "/api/public/votes/" + v.id + "/qr.svg", alt: "结果包二维码", id: "qr" }),
@@ -273,7 +293,15 @@ async function render() {
   } else if (announced) {
     const r = await api("GET", announced.result_url);
     const s = encrypted(announced) ? await api("GET", "/api/public/votes/" + announced.id + "/e2e").catch(() => null) : null;
-    body = announcedView(announced, r, s);
+    // A run-off: its earlier rounds, root first, for the combined list.
+    const rounds = [];
+    for (let p = announced.runoff_of?.vote; p; ) {
+      const pv = votes.find((x) => x.id === p);
+      if (!pv || !pv.result_url) break;
+      rounds.unshift({ v: pv, r: await api("GET", pv.result_url) });
+      p = pv.runoff_of?.vote;
+    }
+    body = announcedView(announced, r, s, rounds);
     key = announced.id + ":announced";
   } else {
     body = [h("h2", {}, "请代表们就座，等待表决开始"),
