@@ -667,6 +667,8 @@ pub async fn demo_simulate(
         .ok_or_else(|| Refusal::RulesUnknown(vote.rules_sha256.clone()))?;
     let rules = piaojue_core::rules::Rules::from_json(adopted.document.as_bytes())
         .map_err(|e| Refusal::internal("内部错误", e))?;
+    // A run-off's ballots take at most its seats' 赞成.
+    let rules = vote.rules_under(&rules)?;
     let mut cast = 0;
     for d in state.store.deputies()? {
         if d.presence != Presence::Present

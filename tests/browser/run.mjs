@@ -12,6 +12,7 @@ import { runE2eBrowser } from "./e2e.mjs";
 import { encryptedVote, encryptedModes, encryptedFailed } from "./encrypted.mjs";
 import { message, DOMAIN } from "../../src/web/assets/sig.js";
 import { signHex, torsionSignatureHex } from "../js/forge.mjs";
+import { hallProcedures } from "./procedures.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -679,6 +680,10 @@ test("console: 默认 / 加密投票 / 普通投票 at creation, a refusal sayin
 });
 test("an encrypted vote the scrutineers cannot decrypt: 宣告表决失败 on the console with its reason, the hall screen's declaration, the verify page's verdict", async () => {
   for (const c of await encryptedFailed(ctx)) console.log("       note: the console met " + c);
+});
+
+test("hall procedures: a show of hands from the console's form, co-signed, 举手表决结果 on the hall screen; a paper count's tie, 对并列项目重新票决, the final list; 测评 beside last year's 票决; the session report", async () => {
+  await hallProcedures(ctx);
 });
 
 let passed = 0;
