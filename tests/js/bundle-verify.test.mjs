@@ -20,7 +20,7 @@ import {
 import { sealShare } from "../../src/web/assets/e2e/transport.js";
 import { chachaPolyOpen, hkdf32 } from "../../src/web/assets/e2e/bundle-verify.js";
 import { sha256 } from "../../src/web/assets/vendor/noble-hashes/sha2.js";
-import { parseRules, makeCounts, checkItems, decide } from "../../src/web/assets/rules.js";
+import { parseRules, makeCounts, checkItems, decide, forRunoff } from "../../src/web/assets/rules.js";
 import { message, DOMAIN, sha256Hex } from "../../src/web/assets/sig.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -622,6 +622,92 @@ test("a declared-failed bundle verifies without a result, and only when declared
   if (cliReadsKeys) assert.deepEqual(rustFailed(resultBody(opening)), ["V15"], "a counted vote's opening roll call (live CLI)");
   // A failed vote's ballots are still every ballot's: a tampered one fails as it would.
   await fails("a ballot's ciphertext", failedBody((b) => flip(b, "/votes/0/ballots/1/items/0/B", 5)), "V5");
+});
+
+// ------------------------------------------------------------------------------------------------
+// The result keys' `procedure` (procedure.rs; ResultKeys::check): the effective rules (a
+// run-off's), a manual count refused (it has a plain bundle), then the shape, all as `rules`.
+
+const PS_RULES = fs.readFileSync(join(root, "firmware-config/rules/project-selection.json"), "utf8");
+
+/** The tiny election's per-item 票决 (4 projects, max_yes 2 in its manifest) alone, as a
+ *  run-off for `seats` seats under the shipped 票决 rules (select_n 5, max_yes 5) with `extra`
+ *  rules fields: max_yes min(5, seats) must be the manifest's 2. */
+function runoffKeys({ seats = 2, extra, decideUnder } = {}, change) {
+  const b = tiny();
+  b.votes = [b.votes[1]];
+  const doc = extra ? PS_RULES.replace('"kind": "project_selection",', '"kind": "project_selection", ' + extra + ",") : PS_RULES;
+  const document = parseRules(new TextEncoder().encode(doc));
+  const vm = JSON.parse(Buffer.from(b.votes[0].vote_manifest_hex, "hex").toString("utf8"));
+  const runoffRules = forRunoff(document, seats) || document;
+  const rules = decideUnder === "document" ? document : runoffRules;
+  const form = formFor(runoffRules, vm.items.length);
+  const counts = countsInRulesOrder(form, rules.options.length, b.votes[0].result.counts).map((row) => row.map(Number));
+  const roll = { seated: 7, present: 6, enabled: b.votes[0].roll_call.credentials.length, cast: b.votes[0].ballots.length };
+  let warnings;
+  try { warnings = checkItems(rules, vm.items.length); } catch { warnings = []; } // as the verifier: select_n 5 of 4 is no warning
+  const outcome = decide(rules, makeCounts(rules, vm.items, roll, counts), warnings);
+  Object.assign(b, {
+    result_format: RESULT_FORMAT, session: "第三次会议", appliance_key: manifestOf(b).appliance_key,
+    vote_record: { vote_id: vm.vote_id, title: "民生实事项目重新票决", kind: "project_selection", mode: "encrypted", items: vm.items,
+      opened_at: "2026-03-05T09:00:00+08:00", closed_at: "2026-03-05T09:01:00+08:00", roll },
+    rules_sha256: sha256Hex(new TextEncoder().encode(doc)), rules_document: doc,
+    counts, outcome: JSON.parse(JSON.stringify(outcome)), announcement: outcome.announcement,
+    chain: { previous_bundle_sha256: "cd".repeat(32), audit_head: { seq: 43, hash: "ab".repeat(32) } }, demo: false,
+    procedure: { runoff_of: { vote: "v1", bundle_sha256: "cd".repeat(32), reason: "shortfall", candidates: [0, 2, 3, 6], seats } },
+  });
+  if (change) change(b);
+  return JSON.stringify(b);
+}
+
+test("the result keys' procedure: a re-vote or a run-off passes, a manual count and a bad shape fail `rules`", async () => {
+  const cliReadsKeys = haveBin && rustFailed(resultBody((b) => { b.result_format = "x"; })).includes("rules");
+  const detail = (r) => r.checks.find((c) => c.name === "rules").detail;
+  const run = async (why, text, failed) => {
+    const r = await verifyV2(text, { full: !!cliReadsKeys });
+    assert.deepEqual(r.failed, failed, why + ": " + JSON.stringify(r.checks.filter((c) => c.ok === false)));
+    if (cliReadsKeys) assert.deepEqual(rustFailed(text), r.failed, why + " (live CLI)");
+    return r;
+  };
+  const REVOTE = { revote_of: { vote: "v1", state: "failed", reason: "解密未能完成，宣告失败" } };
+  const revote = await run("a re-vote of a failed vote", resultBody((b) => { b.procedure = REVOTE; }), []);
+  assert.deepEqual(revote.result.procedure.revote_of, REVOTE.revote_of);
+  assert.equal(revote.result.procedure.manual, null);
+  assert.equal((await run("no procedure", resultBody(), [])).result.procedure, null);
+  await run("procedure: null", resultBody((b) => { b.procedure = null; }), []);
+  // ResultKeys::check has no "present but empty" (the v1 verifier fails it): `{}` passes here.
+  await run("an empty procedure", resultBody((b) => { b.procedure = {}; }), []);
+  const rules = async (why, change, re) => {
+    const r = await run(why, resultBody(change), ["rules"]);
+    assert.match(detail(r), re, why);
+  };
+  await rules("an unknown field", (b) => { b.procedure = { ...REVOTE, chair: "主持人" }; }, /do not parse/);
+  await rules("an unknown field in revote_of", (b) => { b.procedure = { revote_of: { ...REVOTE.revote_of, by: "秘书处" } }; }, /do not parse/);
+  await rules("a manual count", (b) => { b.procedure = { manual: { method: "paper", counted_by: ["计票人"], note: "改用纸质票" } }; },
+    /^procedure.manual: a manual count has a plain bundle$/);
+  await rules("a manual count, and a bad re-vote state: the manual count is named", (b) => { b.procedure = { manual: { method: "paper", counted_by: ["计票人"], note: "改用纸质票" }, revote_of: { ...REVOTE.revote_of, state: "closed" } }; },
+    /^procedure.manual/);
+  await rules("a re-vote of a closed vote", (b) => { b.procedure = { revote_of: { ...REVOTE.revote_of, state: "closed" } }; }, /^procedure.revote_of.state/);
+  await rules("a run-off of a motion", (b) => { b.procedure = { runoff_of: { vote: "v1", bundle_sha256: "ab".repeat(32), reason: "tie", candidates: [0], seats: 1 } }; },
+    /^procedure.runoff_of.seats: 1 seats is not a run-off of this rules document$/);
+  await rules("a source on a motion", (b) => { b.procedure = { source: { bundle_sha256: "ab".repeat(32), appliance_key: "cd".repeat(32) } }; }, /^procedure.source: only a 满意度测评/);
+  // A run-off of the per-item 票决: decided under its seats; its form is the run-off rules'.
+  const ok = await run("a run-off for two seats", runoffKeys(), []);
+  assert.match(ok.announcement, /拟确定2个，以全体代表的过半数（4票）赞成为通过/);
+  const most = await run("a run-off under runoff_majority: false", runoffKeys({ extra: '"runoff_majority": false' }), []);
+  assert.match(most.announcement, /^应到代表7名，实到6名。候选项目4个，拟确定2个，以得票多的确定。\n得票情况（按赞成票排序）：\n第1名/);
+  for (const [why, opts, change, re] of [
+    ["a run-off decided under the document's five places", { decideUnder: "document" }, undefined, /^outcome/],
+    ["a run-off for one seat: max_yes 1 is not the manifest's 2", { seats: 1, decideUnder: "document" }, undefined, /^vote manifest: max_yes/],
+    ["a run-off of 0 seats", { seats: 0 }, undefined, /^procedure.runoff_of.seats: 0 seats/],
+    ["a run-off of more seats than select_n", { seats: 6 }, undefined, /^procedure.runoff_of.seats: 6 seats/],
+    ["a run-off's candidates not its items", {}, (b) => { b.procedure.runoff_of.candidates = [0, 2, 3]; }, /^procedure.runoff_of.candidates: 3 candidates for 4 items/],
+    ["a run-off's candidates out of order", {}, (b) => { b.procedure.runoff_of.candidates = [0, 3, 2, 6]; }, /^procedure.runoff_of.candidates: distinct/],
+    ["a run-off's reason unknown", {}, (b) => { b.procedure.runoff_of.reason = "draw"; }, /do not parse/],
+  ]) {
+    const r = await run(why, runoffKeys(opts, change), ["rules"]);
+    assert.match(detail(r), re, why);
+  }
 });
 
 test("chain.previous: the previous bundle's body hash, v1 or v2", async () => {

@@ -10,7 +10,9 @@ import fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { verifyBundle } from "../../src/web/assets/checks.js";
+import { verifyBundle, procedureShape, describeProcedure } from "../../src/web/assets/checks.js";
+import { parseRules, forRunoff, makeCounts, checkItems, decide } from "../../src/web/assets/rules.js";
+import { procedureLines } from "../../src/web/assets/verify.js";
 import { message, DOMAIN } from "../../src/web/assets/sig.js";
 import { publicKeyHex, signHex, torsionSignatureHex } from "./forge.mjs";
 
@@ -79,6 +81,76 @@ const goldenFails = (name) => {
 const FRESH = "e5".repeat(32);
 const motion = (edit, opts) => envelope(body("motion.json", edit), opts);
 
+// ------------------------------------------------------------------------------------------------
+// Procedures (procedure.rs, docs/procedures.md): bodies the appliance would write, outcome and
+// announcement made by the JS engine; the CLI then re-decides them on its own.
+
+const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+
+/** The outcome and announcement `rules` give for the body's items, roll and counts. */
+function redecide(b, rules) {
+  const counts = makeCounts(rules, b.items, b.roll, b.counts);
+  let warnings;
+  try { warnings = checkItems(rules, b.items.length); } catch { warnings = []; }
+  const outcome = decide(rules, counts, warnings);
+  b.outcome = JSON.parse(JSON.stringify(outcome));
+  b.announcement = outcome.announcement;
+}
+
+/** A rules document with `extra` (JSON text of fields) added after its `"kind"` line, and its hash. */
+function withRules(b, extra) {
+  b.rules_document = b.rules_document.replace(/("kind": ?"[a-z_]+",)/, "$1 " + extra + ",");
+  b.rules_sha256 = sha256(b.rules_document);
+}
+
+// The golden 票决 ties 背街小巷改造提升 and 公共停车泊位新增 (items 4 and 5, 22 each) for the 5th
+// place under revote_tied: its run-off is between those two, for one seat.
+const PARENT = body("project-selection.json");
+const RUNOFF_ITEMS = [4, 5].map((i) => JSON.parse(PARENT).items[i]);
+/** 38 ballots of the run-off: `yes` for the first candidate, `no` for it (赞成 the second), the rest 弃权. */
+const runoffBallots = (yes, no) => [...Array(yes).fill([0, 1]), ...Array(no).fill([1, 0]), ...Array(38 - yes - no).fill([2, 2])];
+
+/** A run-off body (v2 of the session, naming its parent v1): the tied candidates, one seat,
+ *  decided under Rules::for_runoff. `opts.rules` adds to the rules document (e.g. runoff_majority);
+ *  `opts.decideUnder` picks the rules the outcome is made under; `edit` changes it after. */
+function runoffBody({ yes = 25, no = 10, rules: extra, decideUnder, seats = 1 } = {}, edit) {
+  return body("project-selection.json", (b) => {
+    Object.assign(b, { vote_id: "v2", title: b.title + "（重新票决）", items: RUNOFF_ITEMS.slice(), previous_bundle_sha256: sha256(PARENT) });
+    if (extra) withRules(b, extra);
+    b.procedure = { runoff_of: { vote: "v1", bundle_sha256: sha256(PARENT), reason: "tie", candidates: [4, 5], seats } };
+    b.ballots = runoffBallots(yes, no).map((x) => x.slice()).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    b.counts = [0, 1].map((i) => [0, 1, 2].map((c) => b.ballots.filter((x) => x[i] === c).length));
+    const document = parseRules(new TextEncoder().encode(b.rules_document));
+    redecide(b, decideUnder === "document" ? document : forRunoff(document, seats));
+    if (edit) edit(b);
+  });
+}
+const runoff = (opts, edit) => envelope(runoffBody(opts, edit));
+
+/** A motion counted by hand (举手表决): no ballots, receipts or cast; the counters' counts;
+ *  at least one co-signature by a scrutineer signed into the vote. */
+const MANUAL = { method: "show_of_hands", counted_by: ["计票人 王某", "监票人 李某"], note: "表决器故障，改用举手方式表决" };
+function manualBody(edit, name = "motion.json") {
+  return body(name, (b) => {
+    b.scrutineers = structuredClone(pinnedScrutineers);
+    b.procedure = { manual: structuredClone(MANUAL) };
+    b.ballots = [];
+    b.receipts = [];
+    delete b.roll.cast;
+    delete b.named;
+    b.counts = [[31, 5, 2]];
+    const rules = parseRules(new TextEncoder().encode(b.rules_document));
+    b.cosignatures_required = Math.max(rules.cosignatures_required, 1);
+    redecide(b, rules);
+    if (edit) edit(b);
+  });
+}
+const manual = (edit, opts = {}) => envelope(manualBody(edit, opts.name), { cosigners: [["总监票人", SCRUTINEER]], ...opts });
+
+/** A golden body's text with `procedure` added at its end (the floats of a 测评 kept as written). */
+const withProcedure = (name, procedure) => body(name).replace(/\}$/, ',"procedure":' + JSON.stringify(procedure) + "}");
+const REVOTE = { revote_of: { vote: "v1", state: "cancelled", reason: "表决器故障，表决取消" } };
+
 /** [case, bundle text, the failing check names expected (in order), options]. */
 const CASES = [
   ["golden motion (appliance key as published)", read("motion.json").toString(), [], { key: GOLDEN_KEY }],
@@ -144,6 +216,70 @@ const CASES = [
   ["a signature entry as a sequence", (() => { const e = JSON.parse(motion()); const s = e.signatures[0]; e.signatures[0] = [s.role, null, s.public_key, s.signature]; return JSON.stringify(e); })(), []],
   ["a signature entry as a short sequence", (() => { const e = JSON.parse(motion()); e.signatures[0] = ["appliance"]; return JSON.stringify(e); })(), ["envelope"]],
   ["a duplicate body field", envelope(body("motion.json").replace('"secret":true', '"secret":true,"secret":true')), ["body"]],
+  // Rules document fields read as Rust reads them.
+  ["a motion's rules with runoff_majority (unused: a warning)", motion((b) => { withRules(b, '"runoff_majority": false'); redecide(b, parseRules(new TextEncoder().encode(b.rules_document))); }), []],
+  ["a motion's rules with manual_checkin_cosign", motion((b) => { withRules(b, '"manual_checkin_cosign": true'); }), []],
+  ["runoff_majority not a boolean", motion((b) => { withRules(b, '"runoff_majority": 1'); }), ["rules.parse"]],
+  // Procedures: a re-vote, a run-off, a 测评 from a 票决 bundle, a manual count.
+  ["a re-vote of a cancelled vote", envelope(withProcedure("motion.json", REVOTE)), []],
+  ["a re-vote of a failed vote, written as a sequence", envelope(withProcedure("motion.json", { revote_of: ["v12", "failed", "解密未能完成"] })), []],
+  ["procedure: null is no procedure", envelope(withProcedure("motion.json", null)), []],
+  ["an empty procedure", envelope(withProcedure("motion.json", {})), ["procedure"]],
+  ["a procedure with every part null", envelope(withProcedure("motion.json", { revote_of: null, runoff_of: null, source: null, manual: null })), ["procedure"]],
+  ["a procedure with an unknown field", envelope(withProcedure("motion.json", { ...REVOTE, chair: "主持人" })), ["body"]],
+  ["revote_of with an unknown field", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, by: "秘书处" } })), ["body"]],
+  ["a re-vote of a closed vote", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, state: "closed" } })), ["procedure"]],
+  ["a re-vote's reason blank", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, reason: " \u3000" } })), ["procedure"]],
+  ["a re-vote's reason with a control character", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, reason: "原因\u0085" } })), ["procedure"]],
+  ["a re-vote's reason of 500 characters", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, reason: "𠀀".repeat(500) } })), []],
+  ["a re-vote's reason of 501 characters", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, reason: "因".repeat(501) } })), ["procedure"]],
+  ["a re-vote of no vote id", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, vote: "v01" } })), ["procedure"]],
+  ["a run-off among the tied candidates, re-decided under its one seat", runoff(), []],
+  ["a run-off where no candidate meets the majority", runoff({ yes: 20, no: 15 }), []],
+  ["a run-off under runoff_majority: false (以得票多的确定)", runoff({ yes: 20, no: 15, rules: '"runoff_majority": false' }), []],
+  ["a run-off under runoff_majority: false, tied again", runoff({ yes: 17, no: 17, rules: '"runoff_majority": false' }), []],
+  ["a run-off under runoff_majority: false with no 赞成 at all", runoff({ yes: 0, no: 0, rules: '"runoff_majority": false' }), []],
+  ["a run-off under runoff_majority: false, 1 赞成 of 38", runoff({ yes: 1, no: 0, rules: '"runoff_majority": false' }), []],
+  ["a run-off decided under the document's five places", runoff({ decideUnder: "document" }), ["outcome.rerun", "announcement"]],
+  ["a run-off under runoff_majority: false decided with the majority", runoff({ yes: 20, no: 15, rules: '"runoff_majority": false', decideUnder: "document" }), ["outcome.rerun", "announcement"]],
+  ["a run-off ballot with two 赞成 for one seat", runoff({}, (b) => { b.ballots[b.ballots.length - 1] = [0, 0]; b.ballots.sort((x, y) => x[0] - y[0] || x[1] - y[1]); }), ["ballots.wellformed", "counts.recount", "outcome.rerun", "announcement"]],
+  ["a run-off of 0 seats", runoff({}, (b) => { b.procedure.runoff_of.seats = 0; }), ["procedure"]],
+  ["a run-off of more seats than the document's select_n", runoff({}, (b) => { b.procedure.runoff_of.seats = 6; }), ["procedure"]],
+  ["a run-off of two seats among two candidates", runoff({ seats: 2 }), []],
+  ["a run-off whose candidates are not its items", runoff({}, (b) => { b.procedure.runoff_of.candidates = [3, 4, 5]; }), ["procedure"]],
+  ["a run-off's candidates out of order", runoff({}, (b) => { b.procedure.runoff_of.candidates = [5, 4]; }), ["procedure"]],
+  ["a run-off's candidates repeated", runoff({}, (b) => { b.procedure.runoff_of.candidates = [4, 4]; }), ["procedure"]],
+  ["a run-off's parent hash in upper case", runoff({}, (b) => { b.procedure.runoff_of.bundle_sha256 = b.procedure.runoff_of.bundle_sha256.toUpperCase(); }), ["procedure"]],
+  ["a run-off's parent not a vote id", runoff({}, (b) => { b.procedure.runoff_of.vote = "V1"; }), ["procedure"]],
+  ["a run-off's reason unknown", runoff({}, (b) => { b.procedure.runoff_of.reason = "draw"; }), ["body"]],
+  ["a run-off's seats negative", runoff({}, (b) => { b.procedure.runoff_of.seats = -1; }), ["body"]],
+  ["a run-off of a motion", envelope(withProcedure("motion.json", { runoff_of: { vote: "v1", bundle_sha256: "ab".repeat(32), reason: "tie", candidates: [0], seats: 1 } })), ["procedure"]],
+  ["a 测评 of the projects of a 票决 bundle", envelope(withProcedure("satisfaction.json", { source: { bundle_sha256: sha256(PARENT), appliance_key: KEY } })), []],
+  ["a source on a motion", envelope(withProcedure("motion.json", { source: { bundle_sha256: sha256(PARENT), appliance_key: KEY } })), ["procedure"]],
+  ["a source key not hex", envelope(withProcedure("satisfaction.json", { source: { bundle_sha256: sha256(PARENT), appliance_key: "key" } })), ["procedure"]],
+  ["a manual count (举手表决), co-signed", manual(), []],
+  ["a manual count on paper of a named motion, no names", manual((b) => { b.procedure.manual.method = "paper"; }, { name: "named-motion.json" }), []],
+  ["a manual count with names", manual((b) => { b.named = [{ deputy: "d0001", name: "某", choices: [0] }]; }), ["named"]],
+  ["a manual count without a co-signature", manual(undefined, { cosigners: [] }), ["cosignatures.required"]],
+  ["a manual count saying no co-signature is required", manual((b) => { b.cosignatures_required = 0; }), ["rules.kind"]],
+  ["a manual count with ballots", manual((b) => { b.ballots = [[0]]; }), ["roll"]],
+  ["a manual count with receipts", manual((b) => { b.receipts = ["082F-6TYX-DHRB-TTDP"]; }), ["roll"]],
+  ["a manual count with a cast", manual((b) => { b.roll.cast = 38; b.outcome.roll.cast = 38; }), ["roll"]],
+  ["a manual count above the deputies present", manual((b) => { b.counts = [[41, 0, 0]]; }), ["outcome.rerun"]],
+  ["a manual count's outcome flipped", manual((b) => { b.outcome.passed = b.outcome.items[0].passed = false; }), ["outcome.rerun"]],
+  ["a manual count with no counter", manual((b) => { b.procedure.manual.counted_by = []; }), ["procedure"]],
+  ["a manual count with 21 counters", manual((b) => { b.procedure.manual.counted_by = Array.from({ length: 21 }, (_, i) => "计票人" + i); }), ["procedure"]],
+  ["a manual count's note empty", manual((b) => { b.procedure.manual.note = ""; }), ["procedure"]],
+  ["a manual count by an unknown method", manual((b) => { b.procedure.manual.method = "voice"; }), ["body"]],
+  ["a manual count with an unknown field", manual((b) => { b.procedure.manual.place = "主会场"; }), ["body"]],
+  ["a run-off counted on paper", envelope(runoffBody({}, (b) => {
+    b.scrutineers = structuredClone(pinnedScrutineers);
+    b.procedure.manual = { ...structuredClone(MANUAL), method: "paper" };
+    b.ballots = []; b.receipts = []; delete b.roll.cast;
+    b.counts = [[30, 6, 2], [6, 30, 2]];
+    b.cosignatures_required = 1;
+    redecide(b, forRunoff(parseRules(new TextEncoder().encode(b.rules_document)), 1));
+  }), { cosigners: [["总监票人", SCRUTINEER]] }), []],
 ];
 
 function cli(file, opts) {
@@ -179,6 +315,45 @@ test("the page's checks give the CLI's verdicts, check for check, on good and fo
   });
   if (haveBin) assert.equal(compared, CASES.length);
   else console.log("# no piaojue binary at " + BIN + ": the CLI comparison was skipped");
+});
+
+test("the procedure check's detail and refusals are the Rust verifier's words", () => {
+  const detail = (text, name) => verifyBundle(new TextEncoder().encode(text), { key: KEY }).checks.find((c) => c.name === name).detail;
+  assert.equal(detail(runoff(), "procedure"), "run-off of v1 (对得票相等的项目重新票决), 1 seats");
+  assert.equal(detail(manual(), "procedure"), "举手表决结果 counted by 计票人 王某、监票人 李某");
+  assert.equal(detail(manual(), "roll"), "manual count: no ballots or receipts; present 40 ≤ seated 40");
+  assert.equal(detail(manual(), "counts.recount"), "manual count: the counts as the counters reported them, co-signed by the scrutineers");
+  assert.equal(detail(envelope(withProcedure("motion.json", REVOTE)), "procedure"), "re-vote of v1 (cancelled: 表决器故障，表决取消)");
+  assert.equal(detail(envelope(withProcedure("motion.json", {})), "procedure"), "procedure: present but empty");
+  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.seats = 0; }), "procedure"), "procedure.runoff_of.seats: 0 seats is not a run-off of this rules document");
+  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.candidates = [3, 4, 5]; }), "procedure"), "procedure.runoff_of.candidates: 3 candidates for 2 items");
+  assert.equal(detail(manual((b) => { b.procedure.manual.counted_by = []; }), "procedure"), "procedure.manual.counted_by: 1 to 20 names");
+  assert.equal(detail(manual((b) => { b.named = []; }), "named"), "a manual count publishes no named choices");
+  const source = { source: { bundle_sha256: "ab".repeat(32), appliance_key: KEY } };
+  assert.equal(describeProcedure(source), "测评 of the projects of bundle abababababababab");
+  // The shape alone, under a 票决 document: the run-off's seats against its select_n.
+  const ps = parseRules(new TextEncoder().encode(JSON.parse(PARENT).rules_document));
+  const ro = (seats, candidates = [0, 1]) => ({ runoff_of: { vote: "v1", bundle_sha256: "ab".repeat(32), reason: "shortfall", candidates, seats } });
+  assert.equal(procedureShape(ro(5), ps, 2), null);
+  assert.match(procedureShape(ro(6), ps, 2), /^procedure.runoff_of.seats: 6 seats/);
+  assert.match(procedureShape(source, ps, 2), /only a 满意度测评/);
+  assert.match(procedureShape({ revote_of: { vote: "v" + "1".repeat(20), state: "failed", reason: "x" } }, ps, 2), /not a vote id/);
+  assert.equal(procedureShape({ revote_of: { vote: "v" + "9".repeat(19), state: "failed", reason: "x" } }, ps, 2), null);
+});
+
+test("the verify page reads the procedure out in Chinese", () => {
+  const got = verifyBundle(new TextEncoder().encode(runoff()), { key: KEY });
+  assert.deepEqual(procedureLines(got.body.procedure), ["对得票相等的项目重新票决：v1 的 2 个候选项目，1 个名额（原票决结果正文 SHA-256 " + sha256(PARENT).slice(0, 16) + "…）"]);
+  assert.deepEqual(procedureLines(verifyBundle(new TextEncoder().encode(manual()), { key: KEY }).body.procedure),
+    ["举手表决结果，计票人：计票人 王某、监票人 李某；说明：表决器故障，改用举手方式表决"]);
+  assert.deepEqual(procedureLines({ revote_of: { vote: "v2", state: "cancelled", reason: "表决器故障" }, runoff_of: null, source: { bundle_sha256: "ab".repeat(32), appliance_key: "cd".repeat(32) }, manual: { method: "paper", counted_by: ["甲"], note: "改用纸质票" } }), [
+    "重新表决：v2（已取消：表决器故障）",
+    "满意度测评，项目来自票决结果 abababababababab…（签名设备公钥 cdcdcdcdcdcdcdcd…）",
+    "纸质票计票结果，计票人：甲；说明：改用纸质票",
+  ]);
+  assert.deepEqual(procedureLines({ revote_of: { vote: "v5", state: "failed", reason: "解密未能完成" } }), ["重新表决：v5（已宣告失败：解密未能完成）"]);
+  assert.deepEqual(procedureLines(null), []);
+  assert.equal(verifyBundle(new TextEncoder().encode(motion()), { key: KEY }).body.procedure, null);
 });
 
 test("without a pinned key the page fails key.pinned, as the core verifier does", () => {

@@ -3,7 +3,7 @@
 // the CLI cannot disagree about a bundle. Pure ES module (no DOM): runs in the page and in
 // Node (tests/js/checks.test.mjs). Each check is { name, ok, detail }.
 import { sha256Hex, verifyDetailed, publicKey, unhex, bytesToHex, DOMAIN, SIG_ERROR } from "./sig.js";
-import { parseJson, decodeUtf8, T, F64, RulesError, RawRoll, parseRules, checkItems, makeCounts, decide, RATE_KEYS, KIND_ZH, rustTrim } from "./rules.js";
+import { parseJson, decodeUtf8, T, F64, RulesError, RawRoll, parseRules, checkItems, makeCounts, decide, RATE_KEYS, KIND_ZH, rustTrim, charCount, hasControl, forRunoff } from "./rules.js";
 
 export const ENVELOPE_FORMAT = "piaojue-bundle/1";
 export const BODY_FORMAT = "piaojue-result/1";
@@ -38,6 +38,18 @@ const Intervention = T.struct({
   deputy: [T.string, true], seq: [T.u32, true], time: [T.string, true], reason: [T.string, true], actor: [T.string, true],
   cosignature: d(InterventionCosignature),
 });
+// procedure.rs: how the vote came about (docs/procedures.md); every struct deny_unknown_fields.
+const RevoteOf = T.struct({ vote: [T.string, true], state: [T.string, true], reason: [T.string, true] }, true, "struct RevoteOf");
+const RunoffOf = T.struct({
+  vote: [T.string, true], bundle_sha256: [T.string, true], reason: [T.oneOf({ tie: "tie", shortfall: "shortfall" }, "a run-off reason"), true],
+  candidates: [T.vec(T.u32), true], seats: [T.u32, true],
+}, true, "struct RunoffOf");
+const Source = T.struct({ bundle_sha256: [T.string, true], appliance_key: [T.string, true] }, true, "struct Source");
+const Manual = T.struct({ method: [T.oneOf({ show_of_hands: "show_of_hands", paper: "paper" }, "a manual count method"), true],
+  counted_by: [T.vec(T.string), true], note: [T.string, true] }, true, "struct Manual");
+/** procedure::Procedure (all parts optional, omitted when None), as serde reads it. */
+export const Procedure = T.struct({ revote_of: d(RevoteOf), runoff_of: d(RunoffOf), source: d(Source), manual: d(Manual) }, true, "struct Procedure");
+
 const ResultBody = T.struct({
   format: [T.string, true], session: [T.string, true], appliance_key: [T.string, true], vote_id: [T.string, true], title: [T.string, true],
   kind: [T.oneOf({ motion: "motion", project_selection: "project_selection", satisfaction: "satisfaction" }, "a vote kind"), true],
@@ -46,8 +58,84 @@ const ResultBody = T.struct({
   receipts: [T.vec(T.string), true], ballots: [T.vec(T.vec(T.u8)), true], named: d(T.vec(NamedChoice)),
   counts: [T.vec(T.vec(T.u64)), true], outcome: [T.any, true], announcement: [T.string, true], audit_head: [AuditHead, true],
   previous_bundle_sha256: o(T.string), cosignatures_required: [T.u32, true], scrutineers: d(T.vec(PinnedScrutineer)),
-  interventions: d(T.vec(Intervention)), demo: d(T.bool),
+  interventions: d(T.vec(Intervention)), demo: d(T.bool), procedure: d(Procedure),
 });
+
+// ------------------------------------------------------------------------------------------------
+// The procedure (procedure.rs): what can be checked without the linked bundles.
+
+export const RUNOFF_REASON_ZH = { tie: "对得票相等的项目重新票决", shortfall: "就剩余名额另行票决" };
+export const MANUAL_METHOD_ZH = { show_of_hands: "举手表决结果", paper: "纸质票计票结果" };
+export const MAX_COUNTERS = 20;
+export const MAX_PROCEDURE_TEXT_CHARS = 500;
+export const MANUAL_MIN_COSIGNATURES = 1;
+
+const procedureText = (field, s) =>
+  rustTrim(s) === "" || charCount(s) > MAX_PROCEDURE_TEXT_CHARS || hasControl(s) ? field + ": 1 to " + MAX_PROCEDURE_TEXT_CHARS + " characters, no control characters" : null;
+const isHex64 = (s) => /^[0-9a-f]{64}$/.test(s);
+/** ids::VoteId::parse: `v` and a number without leading zeros (at most 19 digits). */
+const isVoteId = (s) => /^v[1-9][0-9]{0,18}$/.test(s);
+const notARunoff = (seats) => "procedure.runoff_of.seats: " + seats + " seats is not a run-off of this rules document";
+
+/** Procedure::is_empty. */
+export const procedureIsEmpty = (p) => !p.revote_of && !p.runoff_of && !p.source && !p.manual;
+
+/** Procedure::check_shape against the rules document and the vote's item count: null or why not. */
+export function procedureShape(p, rules, items) {
+  const r = p.revote_of;
+  if (r) {
+    if (r.state !== "cancelled" && r.state !== "failed") return "procedure.revote_of.state: `cancelled` or `failed`";
+    const e = procedureText("procedure.revote_of.reason", r.reason);
+    if (e) return e;
+    if (!isVoteId(r.vote)) return "procedure.revote_of.vote: not a vote id";
+  }
+  const ro = p.runoff_of;
+  if (ro) {
+    if (!isVoteId(ro.vote)) return "procedure.runoff_of.vote: not a vote id";
+    if (!isHex64(ro.bundle_sha256)) return "procedure.runoff_of.bundle_sha256: 64 lowercase hex digits";
+    if (ro.candidates.length !== items) return "procedure.runoff_of.candidates: " + ro.candidates.length + " candidates for " + items + " items";
+    if (ro.candidates.some((c, i) => i + 1 < ro.candidates.length && c >= ro.candidates[i + 1])) return "procedure.runoff_of.candidates: distinct, in the parent's order";
+    if (forRunoff(rules, ro.seats) === null) return notARunoff(ro.seats);
+  }
+  const s = p.source;
+  if (s) {
+    if (!isHex64(s.bundle_sha256) || !isHex64(s.appliance_key)) return "procedure.source: bundle_sha256 and appliance_key are 64 lowercase hex digits";
+    if (rules.kind !== "satisfaction") return "procedure.source: only a 满意度测评 is built from a bundle";
+  }
+  const m = p.manual;
+  if (m) {
+    if (m.counted_by.length === 0 || m.counted_by.length > MAX_COUNTERS) return "procedure.manual.counted_by: 1 to " + MAX_COUNTERS + " names";
+    for (let i = 0; i < m.counted_by.length; i++) {
+      const e = procedureText("procedure.manual.counted_by[" + i + "]", m.counted_by[i]);
+      if (e) return e;
+    }
+    const e = procedureText("procedure.manual.note", m.note);
+    if (e) return e;
+  }
+  return null;
+}
+
+/** Procedure::rules_for / procedure::effective_rules: the rules the vote is decided under
+ *  (a run-off's, Rules::for_runoff), as { rules } or { error }. `p` may be null. */
+export function procedureRules(p, rules) {
+  if (!p || !p.runoff_of) return { rules };
+  const r = forRunoff(rules, p.runoff_of.seats);
+  return r === null ? { error: notARunoff(p.runoff_of.seats) } : { rules: r };
+}
+
+/** Procedure::cosignatures_required: a manual count is never announced without a co-signature. */
+export const procedureCosignatures = (p, rules) =>
+  p && p.manual ? Math.max(rules.cosignatures_required, MANUAL_MIN_COSIGNATURES) : rules.cosignatures_required;
+
+/** bundle.rs describe_procedure: the `procedure` check's detail. */
+export function describeProcedure(p) {
+  const parts = [];
+  if (p.revote_of) parts.push("re-vote of " + p.revote_of.vote + " (" + p.revote_of.state + ": " + p.revote_of.reason + ")");
+  if (p.runoff_of) parts.push("run-off of " + p.runoff_of.vote + " (" + RUNOFF_REASON_ZH[p.runoff_of.reason] + "), " + p.runoff_of.seats + " seats");
+  if (p.source) parts.push("测评 of the projects of bundle " + p.source.bundle_sha256.slice(0, 16));
+  if (p.manual) parts.push(MANUAL_METHOD_ZH[p.manual.method] + " counted by " + p.manual.counted_by.join("、"));
+  return parts.join("; ");
+}
 
 /** bundle::parse: the envelope and the body's bytes, or why not (throws a string). */
 export function parseBundle(bytes) {
@@ -348,16 +436,31 @@ function checkContent(checks, body, check) {
   const fail = (name, detail) => checks.push({ name, ok: false, detail });
   const hash = sha256Hex(utf8.encode(body.rules_document));
   check("rules.hash", hash === body.rules_sha256 ? null : "the rules document hashes to " + hash + ", not the adopted " + body.rules_sha256, "the rules document hashes to " + hash);
-  let rules;
+  let document;
   try {
-    rules = parseRules(utf8.encode(body.rules_document));
-    pass("rules.parse", rules.title + " (" + KIND_ZH[rules.kind] + ")");
+    document = parseRules(utf8.encode(body.rules_document));
+    pass("rules.parse", document.title + " (" + KIND_ZH[document.kind] + ")");
   } catch (e) {
     if (!(e instanceof RulesError)) throw e;
     fail("rules.parse", "rules_document: " + e.message);
     return;
   }
-  check("rules.kind", rules.kind === body.kind && rules.secret === body.secret && rules.cosignatures_required === body.cosignatures_required ? null
+  // The procedure: its shape against the document and the items; a run-off is decided under
+  // its seats, a manual count takes the counters' counts and needs a co-signature.
+  const procedure = body.procedure;
+  if (procedure !== null) {
+    const shape = procedureIsEmpty(procedure) ? "procedure: present but empty" : procedureShape(procedure, document, body.items.length);
+    check("procedure", shape, shape === null ? describeProcedure(procedure) : null);
+    if (shape !== null) return;
+  }
+  const effective = procedureRules(procedure, document);
+  if (effective.error) {
+    fail("procedure", effective.error);
+    return;
+  }
+  const rules = effective.rules;
+  const manual = !!(procedure && procedure.manual);
+  check("rules.kind", rules.kind === body.kind && rules.secret === body.secret && procedureCosignatures(procedure, rules) === body.cosignatures_required ? null
     : "the body's kind, secret or cosignatures_required differ from the rules", "kind, secrecy and co-signatures agree with the rules");
   const bad = [];
   body.ballots.forEach((b, i) => { const e = checkChoices(rules, body.items, b); if (e) bad.push("ballots[" + i + "]: " + e); });
@@ -372,14 +475,28 @@ function checkContent(checks, body, check) {
   receipts.length + " receipt codes, sorted and distinct");
   const roll = body.roll;
   const n = BigInt(body.ballots.length);
-  const cast = roll.cast === null ? (1n << 64n) - 1n : BigInt(roll.cast);
   const enabled = BigInt(roll.enabled ?? roll.present);
   const [present, seated] = [BigInt(roll.present), BigInt(roll.seated)];
-  check("roll", cast === n && n === BigInt(receipts.length) && cast <= enabled && enabled <= present && present <= seated ? null
-    : "cast " + (roll.cast ?? "missing") + " / ballots " + n + " / receipts " + receipts.length + " / enabled " + enabled + " / present " + present + " / seated " + seated + " do not satisfy cast = ballots = receipts ≤ enabled ≤ present ≤ seated",
-  "cast " + cast + " = ballots " + n + " = receipts " + receipts.length + " ≤ enabled " + enabled + " ≤ present " + present + " ≤ seated " + seated);
-  const recount = count(rules.options.length, body.items.length, body.ballots);
-  check("counts.recount", firstDifference(recount, body.counts), "the ballots give exactly the published counts");
+  if (manual) {
+    // A manual count has no ballots, and its counts are bounded by 实到.
+    check("roll", n === 0n && receipts.length === 0 && roll.cast === null && enabled <= present && present <= seated ? null
+      : "a manual count has no ballots, receipts or cast, and present ≤ seated",
+    "manual count: no ballots or receipts; present " + present + " ≤ seated " + seated);
+  } else {
+    const cast = roll.cast === null ? (1n << 64n) - 1n : BigInt(roll.cast);
+    check("roll", cast === n && n === BigInt(receipts.length) && cast <= enabled && enabled <= present && present <= seated ? null
+      : "cast " + (roll.cast ?? "missing") + " / ballots " + n + " / receipts " + receipts.length + " / enabled " + enabled + " / present " + present + " / seated " + seated + " do not satisfy cast = ballots = receipts ≤ enabled ≤ present ≤ seated",
+    "cast " + cast + " = ballots " + n + " = receipts " + receipts.length + " ≤ enabled " + enabled + " ≤ present " + present + " ≤ seated " + seated);
+  }
+  // Recount; a manual count's counts are the counters' (co-signed by the scrutineers).
+  let recount;
+  if (manual) {
+    pass("counts.recount", "manual count: the counts as the counters reported them, co-signed by the scrutineers");
+    recount = body.counts;
+  } else {
+    recount = count(rules.options.length, body.items.length, body.ballots);
+    check("counts.recount", firstDifference(recount, body.counts), "the ballots give exactly the published counts");
+  }
   let counts;
   try {
     counts = makeCounts(rules, body.items, roll, recount);
@@ -394,7 +511,9 @@ function checkContent(checks, body, check) {
     check("outcome.rerun", valueDifference(outcome, body.outcome, "outcome"), "the rules give the published outcome");
     check("announcement", outcome.announcement === body.announcement ? null : "the announcement differs from the one the rules produce", "the announcement is the one the rules produce");
   }
-  if (body.secret) {
+  if (manual) {
+    if (body.named !== null) fail("named", "a manual count publishes no named choices");
+  } else if (body.secret) {
     if (body.named !== null) fail("named", "a secret vote must not publish named choices");
   } else if (body.named === null) fail("named", "a named vote must publish each deputy's choices");
   else {

@@ -10,12 +10,15 @@
 // per-ballot proofs (quick, for a deputy's phone), then all of them on request, with progress.
 // A vote the secretariat declared failed (its decryption could not complete) has a bundle
 // without a result: the page then says 表决宣告失败 with the reason, and shows no counts.
+// A result's `procedure` (重新表决, 重新票决, a 测评 built from a 票决 bundle, a manual count) is
+// read out in Chinese above the checks; the linked bundles themselves are not checked here.
 import { h, show, api, kindZh, grouped } from "./common.js";
-import { verifyBundle, parseScrutineerKeys } from "./checks.js";
+import { verifyBundle, parseScrutineerKeys, RUNOFF_REASON_ZH, MANUAL_METHOD_ZH } from "./checks.js";
 import { publicKey } from "./sig.js";
 
-const app = document.getElementById("app");
-const params = new URLSearchParams(location.hash.slice(1));
+// Guarded so that Node can import the page's pure parts (tests/js/checks.test.mjs).
+const app = typeof document !== "undefined" ? document.getElementById("app") : null;
+const params = new URLSearchParams(typeof location !== "undefined" ? location.hash.slice(1) : "");
 
 /** What each check is called in the hall; the stable name (as the CLI prints it) follows. */
 function label(name, expect) {
@@ -26,7 +29,7 @@ function label(name, expect) {
     "cosignatures.required": "会签人数", "rules.hash": "办法文件的哈希", "rules.parse": "办法文件", "rules.kind": "表决类型、无记名与会签要求与办法一致",
     "ballots.wellformed": "每张选票有效", "ballots.order": "选票顺序", receipts: "回执码列表", roll: "人数关系",
     "counts.recount": "重新计票", "outcome.rerun": "按办法重新判定结果", announcement: "宣布文本", named: "记名名单",
-    "chain.previous": "与上一个结果包相连", scrutineers: "设备签入本次表决的监票人", "scrutineers.pinned": "监票人公钥与议程一致", interventions: "秘书处补签到与补发登记码（监票人会签）", "session.demo": "演示会议", receipt: "回执码 " + (expect.receipt || "").trim().toUpperCase(),
+    "chain.previous": "与上一个结果包相连", procedure: "表决程序（重新表决、重新票决、测评来源或人工计票）", scrutineers: "设备签入本次表决的监票人", "scrutineers.pinned": "监票人公钥与议程一致", interventions: "秘书处补签到与补发登记码（监票人会签）", "session.demo": "演示会议", receipt: "回执码 " + (expect.receipt || "").trim().toUpperCase(),
   }[name] || name;
 }
 
@@ -64,6 +67,38 @@ export function check(bundleText, keyHex, receipt, previousText, scrutineerText)
   return { ...result, expect: { ...expect, typed: key } };
 }
 
+/** The procedure a result records, read out for the observer: one line a part, none without a
+ *  procedure. The texts are the bundle's own (shown as text nodes, never as markup). */
+export function procedureLines(p) {
+  if (!p) return [];
+  const lines = [];
+  if (p.revote_of) {
+    const r = p.revote_of;
+    lines.push("重新表决：" + r.vote + "（" + (r.state === "failed" ? "已宣告失败" : r.state === "cancelled" ? "已取消" : r.state) + "：" + r.reason + "）");
+  }
+  if (p.runoff_of) {
+    const r = p.runoff_of;
+    lines.push((RUNOFF_REASON_ZH[r.reason] || r.reason) + "：" + r.vote + " 的 " + r.candidates.length + " 个候选项目，" + r.seats + " 个名额"
+      + "（原票决结果正文 SHA-256 " + r.bundle_sha256.slice(0, 16) + "…）");
+  }
+  if (p.source) lines.push("满意度测评，项目来自票决结果 " + p.source.bundle_sha256.slice(0, 16) + "…（签名设备公钥 " + p.source.appliance_key.slice(0, 16) + "…）");
+  if (p.manual) {
+    const m = p.manual;
+    lines.push((MANUAL_METHOD_ZH[m.method] || m.method) + "，计票人：" + m.counted_by.join("、") + "；说明：" + m.note);
+  }
+  return lines;
+}
+
+function procedureBlock(p) {
+  const lines = procedureLines(p);
+  if (!lines.length) return null;
+  return h("div", { class: "notice", id: "procedure" },
+    h("h3", {}, "表决程序"),
+    h("ul", {}, lines.map((t) => h("li", {}, t))),
+    p.manual ? h("p", { class: "muted" }, "人工计票没有电子选票：公布的票数是计票人报告、经监票人会签的票数，本页按办法从这些票数重新判定结果，但不能重新计票。") : null,
+    p.runoff_of || p.source ? h("p", { class: "muted" }, "本页核对了程序记录本身与本表决是否相符；所链接的结果包请另行打开核验。") : null);
+}
+
 function report(result) {
   const ok = result.verified;
   const body = result.body;
@@ -73,11 +108,12 @@ function report(result) {
     ok ? null : h("p", { id: "failed" }, "未通过的检查：" + result.checks.filter((c) => !c.ok).map((c) => c.name).join("、")),
     body ? h("p", {}, (kindZh[body.kind] || body.kind) + "：" + body.title) : null,
     result.bundle_sha256 ? h("p", { class: "mono muted" }, "结果正文 SHA-256：" + result.bundle_sha256) : null,
+    body ? procedureBlock(body.procedure) : null,
     h("ul", { class: "checks" }, result.checks.map((c) => h("li", { class: c.ok ? "ok" : "bad", "data-check": c.name },
       (c.ok ? "✓ " : "✗ ") + label(c.name, expect) + "：" + detailZh(c, expect) + " ", h("code", { class: "mono muted" }, c.name)))),
     body ? h("div", {}, h("h3", {}, "宣布的结果"), h("pre", { class: "announcement" }, body.announcement)) : null,
     h("div", { class: "notice" }, h("b", {}, "本页核验了："),
-      "与命令行 piaojue verify 相同的全部检查（名称相同，结论相同）：设备与监票人的签名（严格 Ed25519）、设备公钥、会签只计设备签入本次表决的监票人（如提供议程上的监票人公钥，也与之核对）、会签人数、办法文件的哈希与内容、表决类型与无记名和会签要求、每张选票、重新计票、人数关系、按办法从选票重新判定的结果（通过与否、排名、票数相等、缺额、满意率和等次）、宣布文本、记名名单，以及（如提供）上一个结果包和回执码。",
+      "与命令行 piaojue verify 相同的全部检查（名称相同，结论相同）：设备与监票人的签名（严格 Ed25519）、设备公钥、会签只计设备签入本次表决的监票人（如提供议程上的监票人公钥，也与之核对）、会签人数、办法文件的哈希与内容、表决类型与无记名和会签要求、每张选票、重新计票、人数关系、按办法从选票重新判定的结果（通过与否、排名、票数相等、缺额、满意率和等次）、宣布文本、记名名单、表决程序（重新表决、重新票决按其名额判定、测评来源、人工计票须有监票人会签），以及（如提供）上一个结果包和回执码。",
       h("br"), h("b", {}, "本页不能核验："), "选票是否就是每位代表的真实选择（这依赖表决系统的承诺，每位代表可核对自己的回执码）；未填写议程上的监票人公钥时，监票人是否就是议程上公布的（请核对列出的指纹）。"));
 }
 
@@ -211,6 +247,7 @@ function reportV2(r, onFull, running) {
     res ? h("p", {}, (kindZh[res.kind] || res.kind) + "（加密表决" + (declared ? "，宣告失败" : "") + "）：" + res.title + (res.demo ? "（演示会议）" : "")) : h("p", {}, "加密表决的结果包：" + r.votes.map((v) => v.vote_id).join("、")),
     declared ? failedBlock(r, failed.length > 0) : null,
     r.bundle_sha256 ? h("p", { class: "mono muted" }, "结果正文 SHA-256：" + r.bundle_sha256) : null,
+    res ? procedureBlock(res.procedure) : null,
     r.mh ? h("p", {}, "会话清单哈希（请与议程上印的核对）：", h("span", { class: "mono", id: "mh" }, grouped(r.mh))) : null,
     r.fingerprint ? h("p", {}, "监票人密钥指纹（与密钥仪式上宣读的核对）：", h("span", { class: "mono" }, r.fingerprint)) : null,
     trackerBlock(r.tracker),

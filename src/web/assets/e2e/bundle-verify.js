@@ -30,7 +30,7 @@ import { sha256, sha512 } from "../vendor/noble-hashes/sha2.js";
 import { hkdf } from "../vendor/noble-hashes/hkdf.js";
 import { chacha20poly1305 } from "../vendor/noble-ciphers/chacha.js";
 import { F64, T, RulesError, parseRules, makeCounts, checkItems, decide, rustTrim, charCount } from "../rules.js";
-import { valueDifference, b64decode, normalizeCode } from "../checks.js";
+import { valueDifference, b64decode, normalizeCode, Procedure, procedureShape, procedureRules } from "../checks.js";
 
 export const ENVELOPE_FORMAT = "piaojue-bundle/2";
 export const ENVELOPE_FORMAT_V1 = "piaojue-bundle/1";
@@ -285,7 +285,9 @@ const ChainJ = S({ previous_bundle_sha256: [R.opt(R.str), false], audit_head: re
 const FailedJ = S({ reason: req(R.str), declared_at: req(R.str) });
 const ResultKeysJ = S({ result_format: req(R.str), session: req(R.str), appliance_key: req(R.str), vote_record: req(VoteRecordJ), rules_sha256: req(R.str),
   rules_document: req(R.str), counts: req(R.vec(R.vec(R.u64))), outcome: req(R.any), announcement: req(R.str), chain: req(ChainJ),
-  demo: [R.bool, false, true], failed: [R.opt(FailedJ), false, true] }, false);
+  demo: [R.bool, false, true], failed: [R.opt(FailedJ), false, true],
+  // Re-vote, run-off or 测评 source (procedure.rs, deny_unknown_fields; checks.js reads it).
+  procedure: [R.opt((v, p) => Procedure(v, p)), false, true] }, false);
 
 /** encrypted.rs MAX_FAILED_REASON_CHARS: the most characters (Unicode scalar values) of a reason. */
 export const MAX_FAILED_REASON_CHARS = 500;
@@ -1296,12 +1298,22 @@ function checkResultKeys(keys, b) {
   if (keys.result_format !== RESULT_FORMAT) return { error: "result_format: not " + RESULT_FORMAT };
   if (keys.appliance_key !== hex(sm.applianceKey)) return { error: "appliance_key: not the session manifest's appliance key" };
   if (sha256Hex(utf8.encode(keys.rules_document)) !== keys.rules_sha256) return { error: "rules_sha256: not the SHA-256 of rules_document" };
-  let rules;
-  try { rules = parseRules(utf8.encode(keys.rules_document)); } catch (e) {
+  let document;
+  try { document = parseRules(utf8.encode(keys.rules_document)); } catch (e) {
     if (!(e instanceof RulesError)) throw e;
     return { error: "rules_document: " + e.message };
   }
+  // The procedure, in ResultKeys::check's order: the effective rules (a run-off's), then a
+  // manual count refused (it has a plain bundle), then the shape. An empty procedure passes.
+  const effective = procedureRules(keys.procedure, document);
+  if (effective.error) return { error: effective.error };
+  const rules = effective.rules;
   const r = keys.vote_record;
+  if (keys.procedure) {
+    if (keys.procedure.manual) return { error: "procedure.manual: a manual count has a plain bundle" };
+    const shape = procedureShape(keys.procedure, document, r.items.length);
+    if (shape) return { error: shape };
+  }
   if (r.kind !== rules.kind) return { error: "vote_record.kind: not the rules document's kind" };
   if (r.mode !== "encrypted") return { error: "vote_record.mode: an encrypted vote's bundle says `encrypted`" };
   if (r.vote_id !== vm.voteId) return { error: "vote_record.vote_id: not the vote manifest's" };
@@ -1543,7 +1555,8 @@ export async function verifyParsed(doc, opts = {}) {
       out.result = { title: keys.vote_record.title, kind: keys.vote_record.kind, items: keys.vote_record.items, opened_at: keys.vote_record.opened_at,
         closed_at: keys.vote_record.closed_at, demo: keys.demo === true, rules_title: r.rules ? r.rules.title : null,
         options: r.rules ? r.rules.options : null, counts: keys.counts.map((row) => row.map(String)),
-        failed: keys.failed ? { reason: keys.failed.reason, declared_at: keys.failed.declared_at } : null };
+        failed: keys.failed ? { reason: keys.failed.reason, declared_at: keys.failed.declared_at } : null,
+        procedure: keys.procedure ?? null };
       if (opts.previous) {
         const got = bodySha256Any(opts.previous);
         const want = keys.chain.previous_bundle_sha256;
