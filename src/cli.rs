@@ -107,7 +107,7 @@ enum Command {
         bundle: Option<String>,
         /// A session archive (`piaojue archive`) instead of one bundle: every bundle, the
         /// chain, every link and the signed manifest are checked.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "session", "previous", "receipt", "hall_present", "scrutineers"])]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "session", "previous", "receipt", "hall_present", "scrutineers", "parent", "source"])]
         archive: Option<PathBuf>,
         /// The appliance's public key (64 hex digits), as printed on the agenda.
         #[arg(long)]
@@ -136,6 +136,14 @@ enum Command {
         /// bundle must name exactly these.
         #[arg(long, value_name = "FILE")]
         scrutineers: Option<String>,
+        /// A run-off's parent bundle (file or URL): the run-off's candidates and seats must
+        /// follow from its outcome, and it must verify under the same key.
+        #[arg(long, value_name = "BUNDLE")]
+        parent: Option<String>,
+        /// A 测评's source 票决 bundle (file or URL): the 测评's items must be what it adopted,
+        /// in rank order, and it must verify under the key the 测评 names.
+        #[arg(long, value_name = "BUNDLE")]
+        source: Option<String>,
     },
     /// Encrypted ballots (`piaojue-e2e-v2`): sample bundles for tests and demonstrations.
     E2e {
@@ -753,6 +761,8 @@ pub fn run() -> ExitCode {
             json,
             hall_present,
             scrutineers,
+            parent,
+            source,
             archive: None,
         } => in_runtime(async move {
             let options = observer::VerifyOptions {
@@ -765,6 +775,8 @@ pub fn run() -> ExitCode {
                 json,
                 hall_present,
                 scrutineers,
+                parent,
+                source,
             };
             match observer::verify(options).await {
                 Ok(true) => Ok(()),

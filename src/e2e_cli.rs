@@ -24,6 +24,7 @@ pub fn verify(
     bytes: &[u8],
     previous: Option<Vec<u8>>,
     options: &VerifyOptions,
+    links: Vec<piaojue_core::bundle::Check>,
 ) -> Result<bool, UsageError> {
     if options.session.is_some() {
         return Err(UsageError(
@@ -49,7 +50,7 @@ pub fn verify(
                 .map_err(|e| UsageError(format!("--fingerprint: {e}")))?,
         ),
     };
-    let report = bundle::verify_document(
+    let mut report = bundle::verify_document(
         bytes,
         &E2eOptions {
             appliance_key,
@@ -58,6 +59,8 @@ pub fn verify(
             previous,
         },
     );
+    report.checks.extend(links);
+    report.verified = report.checks.iter().all(|c| c.ok);
     if options.json {
         match serde_json::to_string_pretty(&report) {
             Ok(text) => crate::say!("{text}"),

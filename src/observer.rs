@@ -122,17 +122,86 @@ pub struct VerifyOptions {
     pub hall_present: Option<u64>,
     /// A file of the scrutineers' keys as printed on the agenda, one hex key per line.
     pub scrutineers: Option<String>,
+    /// A run-off's parent bundle (file or URL): its items and seats must follow from it.
+    pub parent: Option<String>,
+    /// A 测评's source 票决 bundle (file or URL): its items must be what that adopted.
+    pub source: Option<String>,
+}
+
+/// The link checks `--parent` and `--source` ask for: the linked bundle verifies (the parent
+/// under the same appliance key, the source under the key the link names) and the link holds.
+async fn link_checks(
+    bytes: &[u8],
+    options: &VerifyOptions,
+) -> Result<Vec<piaojue_core::bundle::Check>, UsageError> {
+    use piaojue_core::bundle::Check;
+    use piaojue_core::procedure::{self, Decided};
+    let mut checks = Vec::new();
+    if options.parent.is_none() && options.source.is_none() {
+        return Ok(checks);
+    }
+    let child = Decided::read(bytes);
+    let mut put = |name: &str, r: Result<String, String>| {
+        let (ok, detail) = match r {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        checks.push(Check {
+            name: name.into(),
+            ok,
+            detail,
+        });
+    };
+    let linked = |other: &[u8], key: &str| -> Result<Decided, String> {
+        let key = crypto::public_key(key).map_err(|e| format!("the key: {e}"))?;
+        let r = procedure::verify_any(other, key, None);
+        if !r.verified {
+            return Err(format!(
+                "the linked bundle does not verify: {}",
+                procedure::first_failure(&r)
+            ));
+        }
+        Decided::read(other)
+    };
+    if let Some(p) = &options.parent {
+        let other = read_bundle(p).await?;
+        put(
+            "link.runoff_of",
+            child.clone().and_then(|c| {
+                let parent = linked(&other, &c.appliance_key)?;
+                procedure::check_runoff(&c, &parent)
+            }),
+        );
+    }
+    if let Some(s) = &options.source {
+        let other = read_bundle(s).await?;
+        put(
+            "link.source",
+            child.and_then(|c| {
+                let key = c
+                    .procedure
+                    .as_ref()
+                    .and_then(|p| p.source.as_ref())
+                    .map(|s| s.appliance_key.clone())
+                    .ok_or("the bundle is not a 测评 built from a bundle")?;
+                let source = linked(&other, &key)?;
+                procedure::check_source(&c, &source)
+            }),
+        );
+    }
+    Ok(checks)
 }
 
 /// Runs `piaojue verify`: prints the report; `Ok(true)` when every check holds.
 pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
     let bytes = read_bundle(&options.bundle).await?;
+    let links = link_checks(&bytes, &options).await?;
     if crate::e2e_cli::is_v2(&bytes) {
         let previous = match &options.previous {
             Some(p) => Some(read_bundle(p).await?),
             None => None,
         };
-        return crate::e2e_cli::verify(&bytes, previous, &options);
+        return crate::e2e_cli::verify(&bytes, previous, &options, links);
     }
     let (key, fingerprint) = pinned_key(&options)?;
     // The appliance being checked cannot vouch for its own key: a session URL only says
@@ -159,7 +228,7 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
         Some(file) => Some(read_scrutineer_keys(file)?),
         None => None,
     };
-    let report = bundle::verify(
+    let mut report = bundle::verify(
         &bytes,
         &Expect {
             key,
@@ -169,6 +238,8 @@ pub async fn verify(options: VerifyOptions) -> Result<bool, UsageError> {
             scrutineers: scrutineers.as_deref(),
         },
     );
+    report.checks.extend(links);
+    report.verified = report.checks.iter().all(|c| c.ok);
     if options.json {
         // A report of strings and booleans always serialises; say so if it ever did not.
         match serde_json::to_string_pretty(&report) {

@@ -306,7 +306,7 @@ impl Session {
                 let document = cache.get(tx, &new.rules_sha256)?;
                 new.procedure()
                     .unwrap_or_default()
-                    .check_shape(&document, new.items.len())
+                    .check_shape(&document, new.id.as_str(), new.items.len())
                     .map_err(bad)?;
                 rules
                     .check_items(new.items.len())

@@ -180,7 +180,7 @@ impl Session {
                     vote.source_summary = Some(summary);
                     vote.procedure()
                         .unwrap_or_default()
-                        .check_shape(&rules, vote.items.len())
+                        .check_shape(&rules, vote.id.as_str(), vote.items.len())
                         .map_err(Refusal::BadSourceBundle)?;
                     tx.put_source_bundle(vote.id.as_str(), &bytes);
                 }

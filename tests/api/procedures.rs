@@ -503,6 +503,44 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     }
     let files = read_tar(&tar_path);
     assert_eq!(files[0].0, "manifest.json");
+    // One bundle and its link, as an observer holding both checks them.
+    let file_of = |vote: &str| {
+        let (name, bytes) = files
+            .iter()
+            .find(|(n, _)| n.starts_with("bundles/") && n.ends_with(&format!("-{vote}.json")))
+            .unwrap();
+        let path = dir.path().join(name.replace('/', "_"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let link = |bundle: &Path, flag: &str, other: &Path| {
+        let out = Command::new(BIN)
+            .arg("verify")
+            .arg(bundle)
+            .args(["--key", &key_hex, flag])
+            .arg(other)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = link(&file_of(&run1_id), "--parent", &file_of(&root));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("ok   link.runoff_of"), "{text}");
+    let (code, text) = link(&file_of(&run2_id), "--parent", &file_of(&root));
+    assert_eq!(
+        code,
+        Some(1),
+        "the second run-off's parent is the first: {text}"
+    );
+    assert!(text.contains("FAIL link.runoff_of"), "{text}");
+    let (code, text) = link(&file_of(&sat_id), "--source", &file_of(&root));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("ok   link.source"), "{text}");
+    let (code, text) = link(&file_of(&sat_id), "--source", &file_of(&run1_id));
+    assert_eq!(code, Some(1), "{text}");
     let report = &files.iter().find(|(n, _)| n == "report.html").unwrap().1;
     let report = String::from_utf8_lossy(report);
     assert!(

@@ -923,22 +923,22 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
         }
     };
     let procedure = body.procedure.clone().unwrap_or_default();
-    if body.procedure.is_some() {
-        let shape = if procedure.is_empty() {
-            Err("procedure: present but empty".to_string())
-        } else {
-            procedure.check_shape(&document, body.items.len())
-        };
-        if !c.check("procedure", shape.map(|()| describe_procedure(&procedure))) {
-            return;
+    let rules = if body.procedure.is_some() {
+        let effective = procedure
+            .check_shape(&document, &body.vote_id, body.items.len())
+            .and_then(|()| procedure.rules_for(&document));
+        match effective {
+            Ok(r) => {
+                c.pass("procedure", describe_procedure(&procedure));
+                r
+            }
+            Err(e) => {
+                c.fail("procedure", e);
+                return;
+            }
         }
-    }
-    let rules = match procedure.rules_for(&document) {
-        Ok(r) => r,
-        Err(e) => {
-            c.fail("procedure", e);
-            return;
-        }
+    } else {
+        document
     };
     let manual = procedure.manual.is_some();
     c.check(

@@ -135,9 +135,15 @@ impl Procedure {
     }
 
     /// Checks what can be checked without the linked bundles: the shapes, and that the
-    /// parts fit the vote (`items` its item count, `rules` its document).
-    pub fn check_shape(&self, rules: &Rules, items: usize) -> Result<(), String> {
+    /// parts fit the vote (`vote_id` its id, `items` its item count, `rules` its document).
+    pub fn check_shape(&self, rules: &Rules, vote_id: &str, items: usize) -> Result<(), String> {
+        if self.is_empty() {
+            return Err("procedure: present but empty".into());
+        }
         if let Some(r) = &self.revote_of {
+            if r.vote == vote_id {
+                return Err("procedure.revote_of.vote: a vote cannot repeat itself".into());
+            }
             if r.state != "cancelled" && r.state != "failed" {
                 return Err("procedure.revote_of.state: `cancelled` or `failed`".into());
             }
@@ -146,6 +152,9 @@ impl Procedure {
         }
         if let Some(r) = &self.runoff_of {
             crate::ids::VoteId::parse(&r.vote).ok_or("procedure.runoff_of.vote: not a vote id")?;
+            if r.vote == vote_id {
+                return Err("procedure.runoff_of.vote: a vote cannot be its own parent".into());
+            }
             if !is_hex64(&r.bundle_sha256) {
                 return Err("procedure.runoff_of.bundle_sha256: 64 lowercase hex digits".into());
             }
@@ -159,6 +168,12 @@ impl Procedure {
                 return Err(
                     "procedure.runoff_of.candidates: distinct, in the parent's order".into(),
                 );
+            }
+            if r.seats == 0 || r.seats as usize > items {
+                return Err(format!(
+                    "procedure.runoff_of.seats: {} seats for {items} candidates",
+                    r.seats
+                ));
             }
             if rules.for_runoff(r.seats).is_none() {
                 return Err(format!(
@@ -395,7 +410,9 @@ pub fn runoff_called_for(
             if rest.is_empty() {
                 return Err(format!("{vote_id} has no candidate left to vote on"));
             }
-            Ok((RunoffReason::Shortfall, rest, n as u32))
+            // Never more seats than candidates left.
+            let seats = (n as usize).min(rest.len()) as u32;
+            Ok((RunoffReason::Shortfall, rest, seats))
         }
         (None, n) if n > 0 => Err(format!(
             "{vote_id}'s shortfall is settled by its rules (shortfall_rule is not revote_remaining)"
@@ -550,4 +567,130 @@ pub fn first_failure(report: &crate::bundle::Report) -> String {
         .find(|c| !c.ok)
         .map(|c| format!("{}: {}", c.name, c.detail))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selection() -> Rules {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../firmware-config/rules/project-selection.json");
+        Rules::from_json(&std::fs::read(path).expect("rules")).expect("valid")
+    }
+
+    fn runoff(vote: &str, seats: u32, candidates: Vec<u32>) -> Procedure {
+        Procedure {
+            runoff_of: Some(RunoffOf {
+                vote: vote.into(),
+                bundle_sha256: "ab".repeat(32),
+                reason: RunoffReason::Tie,
+                candidates,
+                seats,
+            }),
+            ..Procedure::default()
+        }
+    }
+
+    /// Regression (review of issue 16): a signed run-off of 3 seats among 2 candidates
+    /// verified on its own.
+    #[test]
+    fn a_runoff_cannot_have_more_seats_than_candidates() {
+        let r = selection();
+        assert!(runoff("v1", 1, vec![3, 4]).check_shape(&r, "v2", 2).is_ok());
+        let e = runoff("v1", 3, vec![3, 4])
+            .check_shape(&r, "v2", 2)
+            .unwrap_err();
+        assert!(e.contains("3 seats for 2 candidates"), "{e}");
+        assert!(
+            runoff("v1", 0, vec![3, 4])
+                .check_shape(&r, "v2", 2)
+                .is_err()
+        );
+    }
+
+    /// Regression (review of issue 16): a vote naming itself as its parent or as the vote
+    /// it repeats verified on its own.
+    #[test]
+    fn a_vote_cannot_link_to_itself() {
+        let r = selection();
+        assert!(
+            runoff("v2", 1, vec![3, 4])
+                .check_shape(&r, "v2", 2)
+                .is_err()
+        );
+        let p = Procedure {
+            revote_of: Some(RevoteOf {
+                vote: "v2".into(),
+                state: "cancelled".into(),
+                reason: "故障".into(),
+            }),
+            ..Procedure::default()
+        };
+        assert!(p.check_shape(&r, "v2", 7).is_err());
+        assert!(p.check_shape(&r, "v3", 7).is_ok());
+    }
+
+    /// Regression (review of issue 16): v2 result keys accepted `procedure: {}`, v1 refused it.
+    #[test]
+    fn an_empty_procedure_is_refused() {
+        let e = Procedure::default()
+            .check_shape(&selection(), "v1", 7)
+            .unwrap_err();
+        assert!(e.contains("empty"), "{e}");
+    }
+
+    /// The run-off's rules: its seats, at most that many 赞成, and the majority kept unless
+    /// `runoff_majority: false` (then 「以得票多的确定」: any candidate with a vote).
+    #[test]
+    fn a_runoff_is_decided_under_its_seats_and_the_runoff_majority_rule() {
+        use crate::rules::{Counts, Roll, decide};
+        let r = selection().for_runoff(1).expect("one seat");
+        let KindRules::ProjectSelection {
+            select_n, max_yes, ..
+        } = r.params
+        else {
+            panic!("kind")
+        };
+        assert_eq!((select_n, max_yes), (1, 1));
+        // 327 seated, 314 present: 150 赞成 is not 全体代表的过半数 (164).
+        let roll = Roll {
+            seated: 327,
+            present: 314,
+            enabled: None,
+            cast: Some(314),
+        };
+        let counts = vec![vec![150, 100, 64], vec![140, 110, 64]];
+        let items = vec!["甲".to_string(), "乙".to_string()];
+        let c = Counts::new(&r, items.clone(), roll, counts.clone()).expect("counts");
+        let o = decide(&r, &c, Vec::new());
+        assert_eq!(
+            serde_json::to_value(&o.decision).unwrap()["selected"],
+            serde_json::json!([])
+        );
+        let mut doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../firmware-config/rules/project-selection.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        doc["runoff_majority"] = serde_json::json!(false);
+        let free = Rules::from_json(doc.to_string().as_bytes())
+            .unwrap()
+            .for_runoff(1)
+            .unwrap();
+        let c = Counts::new(&free, items, roll, counts).expect("counts");
+        let o = decide(&free, &c, Vec::new());
+        assert_eq!(
+            serde_json::to_value(&o.decision).unwrap()["selected"],
+            serde_json::json!(["甲"])
+        );
+        assert!(
+            o.announcement.contains("以得票多的确定"),
+            "{}",
+            o.announcement
+        );
+    }
 }

@@ -298,14 +298,14 @@ impl ResultKeys {
         }
         let document = Rules::from_json(self.rules_document.as_bytes())
             .map_err(|e| format!("rules_document: {e}"))?;
-        let rules = crate::procedure::effective_rules(self.procedure.as_ref(), &document)?;
         let r = &self.vote_record;
         if let Some(p) = &self.procedure {
             if p.manual.is_some() {
                 return Err("procedure.manual: a manual count has a plain bundle".into());
             }
-            p.check_shape(&document, r.items.len())?;
+            p.check_shape(&document, &r.vote_id, r.items.len())?;
         }
+        let rules = crate::procedure::effective_rules(self.procedure.as_ref(), &document)?;
         if r.kind != rules.kind {
             return Err("vote_record.kind: not the rules document's kind".into());
         }
