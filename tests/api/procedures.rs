@@ -619,3 +619,165 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     manifest[0].1 = serde_json::to_vec(&env).unwrap();
     rejects(manifest, "the manifest edited", "does not verify");
 }
+
+/// Adopts the project-selection rules with `edit` applied; returns the hash.
+async fn adopt_selection(app: &TestApp, edit: impl FnOnce(&mut Value)) -> String {
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(repo("firmware-config/rules/project-selection.json")).unwrap(),
+    )
+    .unwrap();
+    edit(&mut doc);
+    let doc = short_period(serde_json::to_string_pretty(&doc).unwrap().as_bytes());
+    let r = app
+        .request(
+            reqwest::Method::POST,
+            "/api/operator/rules",
+            Auth::Operator,
+            Some(("application/json", doc)),
+        )
+        .await
+        .ok();
+    r["sha256"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shortfall_is_voted_again_by_most_yes_and_a_chairs_decision_is_recorded() {
+    let mut app = TestApp::spawn().await;
+    app.prepare(10).await;
+    let tokens = app.enrol_all().await;
+    // 7 → 5, but only 3 reach 全体代表的过半数 (6 of 10): 2 seats left, 4 candidates.
+    let remaining = adopt_selection(&app, |d| {
+        d["shortfall_rule"] = json!("revote_remaining");
+        d["runoff_majority"] = json!(false);
+    })
+    .await;
+    let items: Vec<String> = (1..=7).map(|i| format!("项目{i}")).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    let root = app.create_vote("票决（差额）", &remaining, &refs).await;
+    let v = run(
+        &app,
+        &root,
+        &tokens,
+        &ballots(10, &[9, 8, 7, 5, 4, 3, 2], 5),
+    )
+    .await;
+    assert_eq!(v["runoff_due"]["reason"], "shortfall", "{v}");
+    assert_eq!(v["runoff_due"]["seats"], 2);
+    let r = post(
+        &app,
+        &format!("/api/operator/votes/{root}/runoff"),
+        json!({}),
+    )
+    .await;
+    let run_id = r["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(names(&r["vote"]["items"]), items[3..].to_vec());
+    assert_eq!(r["vote"]["runoff_of"]["reason"], "shortfall");
+    assert!(
+        r["vote"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("就剩余名额另行票决")
+    );
+    // No majority needed in the run-off: the two with most 赞成 take the seats.
+    run(&app, &run_id, &tokens, &ballots(10, &[5, 4, 3, 2], 2)).await;
+    let out = result(&app, &run_id).await;
+    assert_eq!(
+        names(&out["outcome"]["selected"]),
+        items[3..5].to_vec(),
+        "{out}"
+    );
+    assert!(
+        out["announcement"]
+            .as_str()
+            .unwrap()
+            .contains("以得票多的确定")
+    );
+
+    // tie_rule chair_decides: no run-off; the chair's choice is recorded.
+    let chair = adopt_selection(&app, |d| {
+        d["tie_rule"] = json!("chair_decides");
+        d["title"] = json!("票决办法（主持人确定）");
+    })
+    .await;
+    let tied = app
+        .create_vote("票决（并列由主持人确定）", &chair, &refs)
+        .await;
+    run(
+        &app,
+        &tied,
+        &tokens,
+        &ballots(10, &[9, 9, 9, 9, 7, 7, 0], 5),
+    )
+    .await;
+    let v = public_vote(&app, &tied).await;
+    assert!(v["runoff_due"].is_null(), "{v}");
+    app.post(
+        &format!("/api/operator/votes/{tied}/runoff"),
+        Auth::Operator,
+        json!({}),
+    )
+    .await
+    .err(409, "runoff_conflict");
+    let path = format!("/api/operator/votes/{tied}/chair-decision");
+    app.post(
+        &path,
+        Auth::Operator,
+        json!({ "items": ["项目1"], "note": "主持人确定" }),
+    )
+    .await
+    .err(400, "bad_items");
+    app.post(
+        &path,
+        Auth::Operator,
+        json!({ "items": ["项目5", "项目6"], "note": "主持人确定" }),
+    )
+    .await
+    .err(400, "bad_items");
+    let d = post(
+        &app,
+        &path,
+        json!({ "items": ["项目6"], "note": "会议主持人依照票决办法确定" }),
+    )
+    .await;
+    assert_eq!(d["vote"]["chair_decision"]["items"], json!(["项目6"]));
+    app.post(
+        &path,
+        Auth::Operator,
+        json!({ "items": ["项目5"], "note": "再改" }),
+    )
+    .await
+    .err(409, "runoff_conflict");
+    // The archive checks the chair's choice against the signed tie and lists both 票决.
+    let key_hex = app.store.meta().public_key.clone();
+    let dir = app.stop().await;
+    let tar_path = dir.path().join("s.tar");
+    let out = Command::new(BIN)
+        .arg("archive")
+        .arg(dir.path().join("data"))
+        .arg(&tar_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, text) = verify_archive(&tar_path, &key_hex);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("ok   link.{tied}.chair_decision")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "final list of {root} (5): 项目1、项目2、项目3、项目4、项目5"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "final list of {tied} (5): 项目1、项目2、项目3、项目4、项目6"
+        )),
+        "{text}"
+    );
+}
