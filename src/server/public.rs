@@ -188,6 +188,16 @@ pub fn result_of(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         "receipts": state.store.receipts(&vote.id)?,
         "secret": secret,
         "named_choices": (!secret).then_some(named),
+        // A named vote's counts per 代表团, as its signed bundle publishes them.
+        "by_delegation": if secret {
+            None
+        } else {
+            state
+                .store
+                .bundle(&vote.id)?
+                .and_then(|b| serde_json::from_str::<piaojue_core::bundle::ResultBody>(&b.body).ok())
+                .and_then(|body| body.by_delegation)
+        },
         // The secretariat's manual check-ins and reissues for the deputies of this vote, as
         // its signed bundle lists them: counted on the hall screen, listed in the 公告.
         "interventions": state

@@ -401,14 +401,14 @@ impl Session {
                 } else {
                     let mut named = Vec::new();
                     for (deputy, mark) in tx.cast_marks(id.as_str())? {
-                        let name = tx
+                        let d = tx
                             .deputy(&deputy)?
-                            .ok_or_else(|| Refusal::DeputyUnknown(deputy.clone()))?
-                            .name;
+                            .ok_or_else(|| Refusal::DeputyUnknown(deputy.clone()))?;
                         named.push(NamedChoice {
-                            name,
+                            name: d.name,
                             deputy,
                             choices: mark.named_choices.unwrap_or_default(),
+                            delegation: Some(d.delegation),
                         });
                     }
                     Some(named)

@@ -781,3 +781,86 @@ async fn a_shortfall_is_voted_again_by_most_yes_and_a_chairs_decision_is_recorde
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_votes_counts_per_delegation_are_published_and_recounted_by_the_verifier() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(10).await;
+    let tokens = app.enrol_all().await;
+    let mut doc: Value =
+        serde_json::from_slice(&std::fs::read(repo("firmware-config/rules/motion.json")).unwrap())
+            .unwrap();
+    doc["secret"] = json!(false);
+    doc["title"] = json!("记名表决办法");
+    let doc = short_period(serde_json::to_string_pretty(&doc).unwrap().as_bytes());
+    let named = app
+        .request(
+            reqwest::Method::POST,
+            "/api/operator/rules",
+            Auth::Operator,
+            Some(("application/json", doc)),
+        )
+        .await
+        .ok()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _ = rules;
+    let v = app
+        .create_vote("关于记名表决的决定", &named, &["关于记名表决的决定"])
+        .await;
+    let choices: Vec<Vec<u8>> = (0..10).map(|i| vec![(i % 3) as u8]).collect();
+    run(&app, &v, &tokens, &choices).await;
+    let r = result(&app, &v).await;
+    let groups = r["by_delegation"]
+        .as_array()
+        .expect("counts per delegation")
+        .clone();
+    let total: u64 = groups.iter().map(|g| g["deputies"].as_u64().unwrap()).sum();
+    assert_eq!(total, 10, "{r}");
+    let sum: Vec<u64> = (0..3)
+        .map(|j| {
+            groups
+                .iter()
+                .map(|g| g["counts"][0][j].as_u64().unwrap())
+                .sum()
+        })
+        .collect();
+    assert_eq!(sum, vec![4, 3, 3]);
+    let bundle = app
+        .get(&format!("/api/public/votes/{v}/bundle"), Auth::None)
+        .await
+        .ok();
+    let key_hex = app.store.meta().public_key.clone();
+    let key = piaojue::appliance::load_key(&app.data_dir()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |bytes: &[u8]| {
+        let f = dir.path().join("b.json");
+        std::fs::write(&f, bytes).unwrap();
+        let out = Command::new(BIN)
+            .arg("verify")
+            .arg(&f)
+            .args(["--key", &key_hex])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let bytes = serde_json::to_vec(&bundle).unwrap();
+    let (code, text) = verify(&bytes);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("ok   named.delegations"), "{text}");
+    // Moved between delegations, even under the appliance's own signature: refused.
+    let forged = resign(&bytes, &key, |b| {
+        let g = b["by_delegation"].as_array_mut().unwrap();
+        g[0]["counts"][0][0] = json!(g[0]["counts"][0][0].as_u64().unwrap() + 1);
+        let last = g.len() - 1;
+        g[last]["counts"][0][0] =
+            json!(g[last]["counts"][0][0].as_u64().unwrap().saturating_sub(1));
+    });
+    let (code, text) = verify(&forged);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL named.delegations"), "{text}");
+}

@@ -87,6 +87,50 @@ pub struct NamedChoice {
     pub deputy: String,
     pub name: String,
     pub choices: Vec<u8>,
+    /// The deputy's 代表团, as the roster lists it (absent in bundles made before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<String>,
+}
+
+/// A named vote's counts for one 代表团: how its deputies chose, per item and option.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationCounts {
+    pub delegation: String,
+    /// Its deputies who cast.
+    pub deputies: u64,
+    /// `counts[i][j]`: its deputies choosing option `j` on item `i`.
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// The per-delegation breakdown of named choices, delegations in name order: what the hall
+/// screen and the 公告 show, and what the verifier recomputes. `None` when a choice has no
+/// delegation (a bundle made before delegations were recorded).
+pub fn by_delegation(
+    named: &[NamedChoice],
+    options: usize,
+    items: usize,
+) -> Option<Vec<DelegationCounts>> {
+    let mut groups: std::collections::BTreeMap<&str, DelegationCounts> = Default::default();
+    for n in named {
+        let d = n.delegation.as_deref()?;
+        let g = groups.entry(d).or_insert_with(|| DelegationCounts {
+            delegation: d.to_string(),
+            deputies: 0,
+            counts: vec![vec![0; options]; items],
+        });
+        g.deputies += 1;
+        for (i, &c) in n.choices.iter().enumerate() {
+            if let Some(cell) = g
+                .counts
+                .get_mut(i)
+                .and_then(|row| row.get_mut(usize::from(c)))
+            {
+                *cell += 1;
+            }
+        }
+    }
+    Some(groups.into_values().collect())
 }
 
 /// A named vote's choices as words (「赞成」), one per item; an index outside the options
@@ -134,6 +178,9 @@ pub struct ResultBody {
     /// Named votes only: who chose what, by deputy id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub named: Option<Vec<NamedChoice>>,
+    /// Named votes only: the counts per 代表团 (recomputed by the verifier from `named`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_delegation: Option<Vec<DelegationCounts>>,
     /// `counts[i][j]`: ballots choosing option `j` on item `i`.
     pub counts: Vec<Vec<u64>>,
     /// The rules engine's outcome, as `piaojue tally` prints it.
@@ -337,6 +384,10 @@ pub fn close(facts: Facts<'_>) -> Result<Closing, BuildError> {
         roll: facts.roll,
         receipts: facts.receipts,
         ballots,
+        by_delegation: facts
+            .named
+            .as_deref()
+            .and_then(|n| by_delegation(n, rules.options.len(), facts.items.len())),
         named: facts.named,
         counts: counts.rows().to_vec(),
         outcome: serde_json::to_value(&outcome)?,
@@ -1100,6 +1151,12 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
         }
     }
     // A named vote: the named choices are exactly the ballots.
+    if body.by_delegation.is_some() && (body.secret || body.named.is_none()) {
+        c.fail(
+            "named.delegations",
+            "counts per delegation belong to a named vote's named choices",
+        );
+    }
     match (&body.named, body.secret) {
         (None, true) => {}
         (None, false) if manual => {}
@@ -1112,6 +1169,19 @@ fn check_content(c: &mut Checks, body: &ResultBody) {
             let mut ids: Vec<&String> = named.iter().map(|n| &n.deputy).collect();
             ids.sort();
             ids.dedup();
+            if let Some(published) = &body.by_delegation {
+                c.check(
+                    "named.delegations",
+                    match by_delegation(named, rules.options.len(), body.items.len()) {
+                        None => Err("a named choice has no delegation, but counts per delegation are published".into()),
+                        Some(d) if &d == published => Ok(format!(
+                            "{} delegations, each counted from its deputies' named choices",
+                            d.len()
+                        )),
+                        Some(_) => Err("the counts per delegation are not the named choices' counts".into()),
+                    },
+                );
+            }
             c.check(
                 "named",
                 if from_names != body.ballots {

@@ -91,3 +91,18 @@ export function listen(onUpdate, onState, scope) {
 export function percent(x) {
   return (Math.round(x * 10000) / 100).toFixed(2) + "%";
 }
+
+/** A named vote's counts per 代表团 (the signed bundle's `by_delegation`), as a table: one
+ *  motion by option; several items by each item's first option (赞成). */
+export function delegationTable(r, id = "by-delegation") {
+  const groups = r.by_delegation;
+  if (!Array.isArray(groups) || !groups.length) return null;
+  const options = r.vote.options || [];
+  const items = r.vote.items || [];
+  const single = items.length === 1;
+  const head = single ? options : items.map((i) => i + "（" + (options[0] || "赞成") + "）");
+  return h("table", { class: "delegations", id },
+    h("tr", {}, h("th", {}, "代表团"), h("th", {}, "投票人数"), ...head.map((x) => h("th", {}, x))),
+    ...groups.map((g) => h("tr", {}, h("td", {}, g.delegation || "（未列代表团）"), h("td", {}, String(g.deputies)),
+      ...(single ? g.counts[0] : g.counts.map((row) => row[0])).map((n) => h("td", {}, String(n))))));
+}

@@ -1,5 +1,5 @@
 // The formal notice (公告) of an announced vote, for printing.
-import { h, show, api, grouped } from "./common.js";
+import { h, show, api, grouped, delegationTable } from "./common.js";
 
 const app = document.getElementById("app");
 const vote = new URLSearchParams(location.hash.slice(1)).get("vote");
@@ -19,6 +19,8 @@ async function main() {
     h("p", { class: "number", id: "number" }, "第" + number + "号"),
     h("p", { class: "subject" }, "（" + r.vote.title + "）"),
     h("div", { class: "body" }, r.announcement),
+    r.by_delegation ? h("p", { class: "subject" }, "记名表决：各代表团表决情况") : null,
+    delegationTable(r),
     h("p", { class: "muted" }, "依据《" + r.vote.rules_title + "》。本结果由表决系统签名，结果包 SHA-256：", h("span", { class: "mono" }, r.vote.bundle_sha256 || "")),
     h("div", { class: "keyqr" },
       h("img", { src: "/api/public/key.svg", alt: "设备公钥二维码", id: "key-qr" }),

@@ -2,7 +2,7 @@
 // rule and turnout while it is open (never interim results), 「表决结束，正在计票」 between close
 // and announcement, then a short summary and the result table (the full wording is read out
 // and printed), paged when it is long, with the QR code of the signed bundle.
-import { h, show, api, listen, kindZh, noun, secrecy, grouped, percent, clock } from "./common.js";
+import { h, show, api, listen, kindZh, noun, secrecy, grouped, percent, clock, delegationTable } from "./common.js";
 
 const app = document.getElementById("app");
 let session = null;
@@ -229,6 +229,7 @@ function announcedView(v, r, e2eStatus, rounds = []) {
     v.manual ? h("p", { class: "rule", id: "manual-by" }, "计票人：" + v.manual.counted_by.join("、") + "（" + v.manual.note + "）") : null,
     h("p", { class: "summary", id: "announcement" }, summary(r)),
     roundsView(v, r, rounds),
+    r.by_delegation ? h("div", { class: "delegation-box" }, delegationTable(r)) : null,
     h("div", { class: "result" },
       pagedBox(resultRows(r.outcome), "result", v.id + ":announced"),
       h("div", { class: "qr" }, h("img", { src: "/api/public/votes/" + v.id + "/qr.svg", alt: "结果包二维码", id: "qr" }),
