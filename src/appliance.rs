@@ -117,6 +117,7 @@ pub fn init_session(
         passphrase_hash: crypto::hash_passphrase(&passphrase)
             .map_err(|e| ApplianceError::Setup(e.to_string()))?,
         demo,
+        sealed_at: None,
     };
     let detail = serde_json::json!({ "session": meta.name, "public_key": meta.public_key, "demo": meta.demo });
     Store::create(data, &meta, move |tx| {

@@ -331,3 +331,110 @@ pub fn verify(
     }
     Ok(report.verified)
 }
+
+/// What `piaojue seal` did.
+#[derive(Debug)]
+pub struct Sealed {
+    pub votes: usize,
+    pub marks: usize,
+}
+
+/// `piaojue seal DATA_DIR --archive OUT`: on a stopped appliance, once its archive verifies
+/// and holds the store's whole chain, destroys the store's links between deputies and the
+/// ballots of plain secret votes (each cast mark keeps that the deputy voted, loses the
+/// ballot id's hash and the receipt), records the seal (audited; no vote opens after), and
+/// rewrites the store so that sled's log no longer holds the old records or their order.
+pub async fn seal(data: &Path, archive_path: &Path) -> Result<Sealed, String> {
+    let key = Arc::new(crate::appliance::load_key(data).map_err(|e| e.to_string())?);
+    let files = read(archive_path)?;
+    let public = key.public();
+    let report = tokio::task::block_in_place(|| archive::verify(&files, public));
+    if !report.verified {
+        let failed = report
+            .checks
+            .iter()
+            .find(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .unwrap_or_default();
+        return Err(format!(
+            "the archive does not verify ({failed}); not sealed"
+        ));
+    }
+    let manifest = archive::read_manifest(&files, public)?;
+    let store = Store::open(data, &key.public_hex())
+        .map_err(|e| format!("{e} (piaojue seal works on a stopped appliance's data directory)"))?;
+    let r = |e: piaojue_core::refusal::Refusal| e.to_string();
+    if store.meta().sealed_at.is_some() {
+        return Err("the session is already sealed".into());
+    }
+    // The archive must be of this store as it is now: the same chain head, every vote.
+    if manifest.chain.last() != store.last_bundle().map_err(r)?.as_ref() {
+        return Err(
+            "the archive's chain does not end at the store's last bundle: archive again".into(),
+        );
+    }
+    let votes = store.votes().map_err(r)?;
+    if votes.len() != manifest.votes.len()
+        || votes.iter().any(|v| {
+            !manifest
+                .votes
+                .iter()
+                .any(|m| m.vote_id == v.id.as_str() && m.state == v.state.as_str())
+        })
+    {
+        return Err(
+            "the archive does not list the store's votes as they are now: archive again".into(),
+        );
+    }
+    if let Some(v) = votes.iter().find(|v| v.state == VoteState::Open) {
+        return Err(format!("{} is open: close it, archive, then seal", v.id));
+    }
+    let mut secret_plain = Vec::new();
+    for v in &votes {
+        let rules = store.rules(&v.rules_sha256).map_err(r)?;
+        let secret = rules
+            .and_then(|a| piaojue_core::rules::Rules::from_json(a.document.as_bytes()).ok())
+            .is_none_or(|r| r.secret);
+        if secret && v.mode == Mode::Plain {
+            secret_plain.push(v.id.to_string());
+        }
+    }
+    let archive_sha256 = crypto::sha256_hex(
+        &std::fs::read(archive_path).map_err(|e| format!("{}: {e}", archive_path.display()))?,
+    );
+    let n_votes = secret_plain.len();
+    let marks = store
+        .write(move |tx| {
+            let mut marks = 0;
+            for vote in &secret_plain {
+                for (deputy, mut mark) in tx.cast_marks(vote)? {
+                    mark.ballot_id_sha256 = String::new();
+                    mark.receipt = crate::store::Receipt {
+                        body: String::new(),
+                        signature: String::new(),
+                        receipt_code: String::new(),
+                    };
+                    tx.put_cast_mark(vote, &deputy, &mark)?;
+                    marks += 1;
+                }
+            }
+            let mut meta = tx.meta_session()?;
+            meta.sealed_at = Some(crate::session::now());
+            tx.put_meta_session(&meta)?;
+            tx.audit(
+                crate::store::Actor::Operator,
+                "seal",
+                serde_json::json!({ "archive_sha256": archive_sha256, "votes": secret_plain, "cast_marks_cleared": marks }),
+            );
+            Ok(marks)
+        })
+        .await
+        .map_err(r)?;
+    drop(store);
+    // sled's threads let go of the store's lock a moment after the last handle.
+    tokio::task::block_in_place(|| crate::store::rewrite(data)).map_err(|e| e.to_string())?;
+    Ok(Sealed {
+        votes: n_votes,
+        marks,
+    })
+}

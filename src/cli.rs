@@ -39,6 +39,15 @@ enum Command {
         /// The archive file to write (tar).
         out: PathBuf,
     },
+    /// Seal a stopped appliance's session once its archive verifies: the links between
+    /// deputies and plain secret ballots are destroyed and the store rewritten (docs/procedures.md).
+    Seal {
+        /// The appliance's data directory (the appliance must be stopped).
+        data: PathBuf,
+        /// The session archive (`piaojue archive`), verified first.
+        #[arg(long)]
+        archive: PathBuf,
+    },
     /// Create an appliance: data directory, signing key, operator passphrase, store.
     Init {
         /// The data directory to create.
@@ -660,6 +669,22 @@ pub fn run() -> ExitCode {
             command: KeysCommand::Show { data },
         } => keys_show(&data),
         Command::Tally { file, text } => tally(&file, text),
+        Command::Seal { data, archive } => in_runtime(async move {
+            match crate::archive::seal(&data, &archive).await {
+                Ok(s) => {
+                    crate::say!(
+                        "sealed:     {} plain secret votes, {} deputies' cast marks cleared; the store rewritten; no vote opens from now",
+                        s.votes,
+                        s.marks
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(EXIT_USAGE)
+                }
+            }
+        }),
         Command::Archive { data, out } => in_runtime(async move {
             match crate::archive::write(&data, &out).await {
                 Ok(m) => {

@@ -199,6 +199,9 @@ impl Session {
     /// Opens a draft once the quorum is present: the roll is frozen, the present deputies
     /// are enabled and the ballot definition is signed.
     pub async fn open_vote(&self, id: VoteId) -> Result<Vote, Refusal> {
+        if self.store.meta().sealed_at.is_some() {
+            return Err(Refusal::SessionSealed);
+        }
         let cache = self.rules.clone();
         let key = self.key.clone();
         let meta = self.store.meta().clone();

@@ -71,6 +71,9 @@ pub struct SessionMeta {
     /// at creation; a real session never becomes a demo.
     #[serde(default)]
     pub demo: bool,
+    /// When the session was sealed (`piaojue seal`): no vote opens after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_at: Option<String>,
 }
 
 /// An adopted rules document, frozen.
@@ -339,6 +342,63 @@ fn open_db(data: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
+/// Where [`rewrite`] builds the fresh store, and where the old one waits to be removed.
+const FRESH_DIR: &str = "store.rewriting";
+const OLD_DIR: &str = "store.replaced";
+
+/// Finishes or undoes a [`rewrite`] a crash interrupted: the store directory is always
+/// whole, old or new, before anything opens it.
+fn recover_rewrite(data: &Path) {
+    let (dir, fresh, old) = (store_dir(data), data.join(FRESH_DIR), data.join(OLD_DIR));
+    if !dir.exists() && old.exists() {
+        // Crashed between the two renames: the fresh copy may be incomplete; keep the old.
+        let _ = fs::rename(&old, &dir);
+    }
+    let _ = fs::remove_dir_all(&fresh);
+    let _ = fs::remove_dir_all(&old);
+}
+
+/// Rewrites a closed store into a fresh sled database holding only its live records, in key
+/// order, and replaces the old one with it. Sealing needs this: sled's log keeps removed
+/// records, and the order records were written in, until its segments are reclaimed; a
+/// ballot and its deputy's cast mark were written in one batch, side by side.
+pub fn rewrite(data: &Path) -> Result<(), StoreError> {
+    recover_rewrite(data);
+    let (dir, fresh, old) = (store_dir(data), data.join(FRESH_DIR), data.join(OLD_DIR));
+    let err = |e: &dyn std::fmt::Display| StoreError::Open(dir.clone(), e.to_string());
+    {
+        let db = open_db(data)?;
+        let new = sled::Config::new()
+            .path(&fresh)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| err(&e))?;
+        new.import(db.export());
+        new.flush().map_err(|e| err(&e))?;
+    }
+    // The fresh copy is on disk before it replaces the old.
+    sync_tree(&fresh).map_err(|e| err(&e))?;
+    fs::rename(&dir, &old).map_err(|e| err(&e))?;
+    fs::rename(&fresh, &dir).map_err(|e| err(&e))?;
+    fs::File::open(data)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| err(&e))?;
+    fs::remove_dir_all(&old).map_err(|e| err(&e))
+}
+
+/// fsyncs every file under `dir`, then the directories.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            fs::File::open(&path)?.sync_all()?;
+        }
+    }
+    fs::File::open(dir)?.sync_all()
+}
+
 /// sled reports a held lock as `ErrorKind::Other` with its own message (sled 0.34,
 /// `config.rs`), not as the `WouldBlock` of the failed `flock`: both are recognised.
 fn lock_is_busy(e: &sled::Error) -> bool {
@@ -550,6 +610,7 @@ impl Store {
     /// Opens an appliance's store, checks the audit chain and starts the writer. `public_key`
     /// is the appliance key the caller holds: it must be the one the store was made with.
     pub fn open(data: &Path, public_key: &str) -> Result<Store, StoreError> {
+        recover_rewrite(data);
         if !store_dir(data).join("db").exists() {
             return Err(StoreError::NotInitialised(data.to_path_buf()));
         }
@@ -891,6 +952,12 @@ impl Store {
 
 /// The typed reads and writes a change makes. Keys and trees are this module's business.
 impl Tx<'_> {
+    /// The session's record as committed.
+    pub fn meta_session(&self) -> Result<SessionMeta, Refusal> {
+        self.get_json(T::Meta, b"session")?
+            .ok_or_else(|| internal("the session record is missing"))
+    }
+
     pub fn put_meta_session(&mut self, meta: &SessionMeta) -> Result<(), Refusal> {
         self.put_json(T::Meta, "session", meta)
     }

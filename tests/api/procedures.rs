@@ -89,6 +89,19 @@ fn names(v: &Value) -> Vec<String> {
         .collect()
 }
 
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn read_tar(path: &Path) -> Vec<(String, Vec<u8>)> {
     let mut a = tar::Archive::new(std::fs::File::open(path).unwrap());
     a.entries()
@@ -610,6 +623,92 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     extra.push(("bundles/999-v99.json".into(), b"{}".to_vec()));
     rejects(extra, "a file added", "not in the manifest");
     // The manifest edited: its signature fails.
+    // Sealing: the cast marks' links to the ballots are gone from the disk, not only from
+    // the live records; no vote opens afterwards.
+    let links: Vec<String> = {
+        let store = piaojue::store::Store::open(&data, &key_hex).unwrap();
+        let mut links = Vec::new();
+        for vote in [&root, &run1_id, &run2_id, &again_id, &sat_id] {
+            for (_, mark) in store.cast_marks(vote).unwrap() {
+                links.push(mark.ballot_id_sha256.clone());
+                links.push(mark.receipt.receipt_code.clone());
+            }
+        }
+        links
+    };
+    assert_eq!(links.len(), 2 * 10 * 5);
+    let bytes_on_disk = |dir: &Path| {
+        let mut all = Vec::new();
+        for e in walk(dir) {
+            all.extend(std::fs::read(e).unwrap());
+        }
+        all
+    };
+    let disk = bytes_on_disk(&data.join("store"));
+    let before = links
+        .iter()
+        .filter(|l| disk.windows(l.len()).any(|w| w == l.as_bytes()))
+        .count();
+    assert!(before > 0, "the links are on disk before sealing");
+    let out = Command::new(BIN)
+        .arg("seal")
+        .arg(&data)
+        .arg("--archive")
+        .arg(dir.path().join("tampered.tar"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a tampered archive does not seal");
+    let out = Command::new(BIN)
+        .arg("seal")
+        .arg(&data)
+        .arg("--archive")
+        .arg(&tar_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let disk = bytes_on_disk(&data.join("store"));
+    let ballot_ids: Vec<&String> = links.iter().step_by(2).collect();
+    for l in &ballot_ids {
+        assert!(
+            !disk.windows(l.len()).any(|w| w == l.as_bytes()),
+            "a ballot id's hash survived sealing on disk"
+        );
+    }
+    {
+        let store = piaojue::store::Store::open(&data, &key_hex).unwrap();
+        assert!(store.meta().sealed_at.is_some());
+        for (_, mark) in store.cast_marks(&root).unwrap() {
+            assert!(mark.ballot_id_sha256.is_empty() && mark.receipt.receipt_code.is_empty());
+        }
+        assert!(
+            store
+                .audit(0, 100_000)
+                .unwrap()
+                .iter()
+                .any(|e| e.action == "seal")
+        );
+        let session = piaojue::session::Session::new(
+            store,
+            std::sync::Arc::new(piaojue::appliance::load_key(&data).unwrap()),
+        );
+        let draft = session
+            .create_vote(
+                "封存后".into(),
+                rules[2].clone(),
+                vec!["封存后".into()],
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            session.open_vote(draft.id).await,
+            Err(piaojue_core::refusal::Refusal::SessionSealed)
+        ));
+    }
     let mut manifest = files.clone();
     let mut env: Value = serde_json::from_slice(&manifest[0].1).unwrap();
     let mut body: Value =

@@ -248,6 +248,9 @@ pub enum Refusal {
     /// no seats left, not decided yet) or already has.
     #[error("不能重新票决：{0}")]
     RunoffConflict(String),
+    /// 409 `session_sealed`: the session was sealed after its archive; no vote opens.
+    #[error("本次会议已封存，不能再开始表决")]
+    SessionSealed,
     /// 400 `bad_manual_count`: a manual count that does not fit the vote (the field named).
     #[error("人工计票结果无效：{0}")]
     BadManualCount(String),
@@ -387,6 +390,7 @@ impl Refusal {
             E2eVoteConflict(_) => "e2e_vote_conflict",
             RevoteConflict(_) => "revote_conflict",
             RunoffConflict(_) => "runoff_conflict",
+            SessionSealed => "session_sealed",
             BadManualCount(_) => "bad_manual_count",
             BadSourceBundle(_) => "bad_source_bundle",
             BallotRejected(_) => "ballot_rejected",
@@ -475,6 +479,7 @@ impl Refusal {
             | E2eVoteConflict(_)
             | RevoteConflict(_)
             | RunoffConflict(_)
+            | SessionSealed
             | NotAwaitingRollCall(_) => Class::Conflict,
             BodyTooLarge => Class::TooLarge,
             TooManyAttempts { .. } | TooManyListeners => Class::TooMany,
