@@ -276,6 +276,7 @@ pub fn verify(
     path: &Path,
     key: Option<[u8; 32]>,
     fingerprint: Option<[u8; 32]>,
+    scrutineers: Option<&[[u8; 32]]>,
     json: bool,
 ) -> Result<bool, String> {
     let files = read(path)?;
@@ -297,7 +298,7 @@ pub fn verify(
         }
         (None, None) => return Err("pin the appliance key: --key HEX or --fingerprint".into()),
     };
-    let report = tokio::task::block_in_place(|| archive::verify(&files, key));
+    let report = tokio::task::block_in_place(|| archive::verify_with(&files, key, scrutineers));
     if json {
         crate::say!(
             "{}",

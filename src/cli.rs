@@ -116,7 +116,7 @@ enum Command {
         bundle: Option<String>,
         /// A session archive (`piaojue archive`) instead of one bundle: every bundle, the
         /// chain, every link and the signed manifest are checked.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "session", "previous", "receipt", "hall_present", "scrutineers", "parent", "source"])]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "session", "previous", "receipt", "hall_present", "parent", "source"])]
         archive: Option<PathBuf>,
         /// The appliance's public key (64 hex digits), as printed on the agenda.
         #[arg(long)]
@@ -746,6 +746,7 @@ pub fn run() -> ExitCode {
             key,
             fingerprint,
             json,
+            scrutineers,
             ..
         } => in_runtime(async move {
             let pin = |k: Option<String>, f: Option<String>| -> Result<_, String> {
@@ -765,8 +766,16 @@ pub fn run() -> ExitCode {
                 };
                 Ok((key, fp))
             };
+            let agenda = match scrutineers.as_deref().map(observer::read_scrutineer_keys) {
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return Err(EXIT_USAGE);
+                }
+                Some(Ok(keys)) => Some(keys),
+                None => None,
+            };
             let result = pin(key, fingerprint)
-                .and_then(|(k, f)| crate::archive::verify(&archive, k, f, json));
+                .and_then(|(k, f)| crate::archive::verify(&archive, k, f, agenda.as_deref(), json));
             match result {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(EXIT_INVALID),

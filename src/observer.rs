@@ -399,7 +399,7 @@ pub async fn cosign(
 
 /// The scrutineers' keys as printed on the agenda: one hex key per line; blank lines and
 /// `#` comments are skipped. Each key must be a strict Ed25519 key.
-fn read_scrutineer_keys(file: &str) -> Result<Vec<[u8; 32]>, UsageError> {
+pub(crate) fn read_scrutineer_keys(file: &str) -> Result<Vec<[u8; 32]>, UsageError> {
     let text = fs::read_to_string(file).map_err(|e| usage(format!("--scrutineers {file}: {e}")))?;
     let mut keys = Vec::new();
     for (n, line) in text.lines().enumerate() {

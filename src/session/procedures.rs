@@ -167,6 +167,12 @@ impl Session {
                 let mut v = tx
                     .vote(id.as_str())?
                     .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+                if v.state != VoteState::Announced {
+                    return Err(conflict(format!(
+                        "{id} is {}: the chair decides a tie once the result is announced",
+                        v.state.name_zh()
+                    )));
+                }
                 let rules = cache.for_vote(tx, &v)?;
                 let chair = matches!(
                     rules.params,
@@ -295,6 +301,9 @@ impl Session {
                     new.runoff_of = o.runoff_of.clone();
                     new.source = o.source.clone();
                     new.source_summary = o.source_summary.clone();
+                    if let Some(bytes) = tx.source_bundle(o.id.as_str())? {
+                        tx.put_source_bundle(new.id.as_str(), &bytes);
+                    }
                 }
                 let manual = Manual {
                     method: input.method,
@@ -331,7 +340,29 @@ impl Session {
                 let at = now();
                 new.opened_at = Some(at.clone());
                 new.closed_at = Some(at.clone());
-                new.scrutineers = Some(pinned_scrutineers(tx)?);
+                // Its co-signers: the scrutineers of the vote it replaces, or of the session's
+                // first vote — never ones named since (a scrutineer the operator adds and
+                // enrols alone would co-sign counts no ballot can check).
+                new.scrutineers = Some(match old.as_ref().and_then(|o| o.scrutineers.clone()) {
+                    Some(s) => s,
+                    None => {
+                        let mut first = None;
+                        for n in 1..=tx.last_vote_number()? {
+                            if let Some(s) = tx
+                                .vote(VoteId::nth(n).as_str())?
+                                .and_then(|v| v.scrutineers)
+                                .filter(|s| !s.is_empty())
+                            {
+                                first = Some(s);
+                                break;
+                            }
+                        }
+                        match first {
+                            Some(s) => s,
+                            None => pinned_scrutineers(tx)?,
+                        }
+                    }
+                });
                 let head = tx.audit_head();
                 let closing = bundle::close(Facts {
                     session: &meta.name,
@@ -407,6 +438,20 @@ impl Session {
         mode: Option<Mode>,
     ) -> Result<Vote, Refusal> {
         let bad = |m: String| Refusal::BadSourceBundle(m);
+        // A source of this session counts once announced: before, a secret 票决's adopted
+        // list (the 测评's items) is not public.
+        if let SourceInput::Vote(id) = &source {
+            let v = self
+                .store
+                .vote(id.as_str())?
+                .ok_or_else(|| bad(format!("source_vote: {id} is not a vote of this session")))?;
+            if v.state != VoteState::Announced {
+                return Err(bad(format!(
+                    "source_vote: {id} is {}: a 测评 is built from an announced 票决",
+                    v.state.name_zh()
+                )));
+            }
+        }
         let bytes = match &source {
             SourceInput::Vote(id) => self
                 .bundle_bytes(id.as_str())

@@ -568,6 +568,10 @@ impl Session {
                 new.runoff_of = old.runoff_of.clone();
                 new.source = old.source.clone();
                 new.source_summary = old.source_summary.clone();
+                // …and the source bundle the archive lists with it.
+                if let Some(bytes) = tx.source_bundle(old.id.as_str())? {
+                    tx.put_source_bundle(new.id.as_str(), &bytes);
+                }
                 tx.set_last_vote_number(n);
                 old.revoted_by = Some(new.id.clone());
                 votes.put(tx, &old)?;

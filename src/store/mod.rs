@@ -1140,6 +1140,11 @@ impl Tx<'_> {
     }
 
     /// Writes an encrypted vote's record.
+    /// The 票决 bundle a 测评 was built from, as committed.
+    pub fn source_bundle(&self, vote: &str) -> Result<Option<Vec<u8>>, Refusal> {
+        self.e2e_get(vote, SOURCE_BUNDLE)
+    }
+
     /// The 票决 bundle a 测评 was built from (kept for the archive).
     pub fn put_source_bundle(&mut self, vote: &str, bytes: &[u8]) {
         self.e2e_put(vote, SOURCE_BUNDLE, bytes.to_vec());

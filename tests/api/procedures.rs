@@ -383,6 +383,29 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     .await
     .err(400, "bad_manual_count");
     assert_eq!(app.store.votes().unwrap().len(), before);
+    // A scrutineer named now, enrolled with a key the operator holds: not a co-signer of the
+    // manual count (manual_count_cosigners_are_the_sessions_not_ones_named_later).
+    let late_code = post(
+        &app,
+        "/api/operator/scrutineers",
+        json!({ "name": "后来者" }),
+    )
+    .await["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let late_key = ApplianceKey::generate().unwrap();
+    let late_token = app
+        .post(
+            "/api/scrutineer/enrol",
+            Auth::None,
+            json!({ "code": late_code, "public_key": late_key.public_hex() }),
+        )
+        .await
+        .ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let manual = post(
         &app,
         &format!("/api/operator/votes/{hands}/manual-count"),
@@ -390,6 +413,21 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     )
     .await;
     let manual_id = manual["vote"]["id"].as_str().unwrap().to_string();
+    let b = app
+        .get(
+            &format!("/api/scrutineer/votes/{manual_id}/bundle"),
+            Auth::Token(&late_token),
+        )
+        .await
+        .ok();
+    let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
+    app.post(
+        &format!("/api/scrutineer/votes/{manual_id}/cosign"),
+        Auth::Token(&late_token),
+        json!({ "signature": piaojue_core::crypto::hex(&late_key.sign(Domain::Result, &body)) }),
+    )
+    .await
+    .err(403, "scrutineer_not_in_vote");
     assert_eq!(manual["vote"]["state"], "closed");
     assert_eq!(manual["vote"]["manual"]["heading_zh"], "举手表决结果");
     assert_eq!(manual["vote"]["revote_of"]["vote"], hands.as_str());
@@ -451,6 +489,24 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
         .get(&format!("/api/public/votes/{root}/bundle"), Auth::None)
         .await
         .ok();
+    // From a 票决 not announced yet: refused (its adopted list is not public).
+    let pending = app.create_vote("待定票决", &rules_10, &item_refs).await;
+    let e = app
+        .post(
+            "/api/operator/votes/from-bundle",
+            Auth::Operator,
+            json!({ "title": "测评", "rules_sha256": rules[1], "source_vote": pending }),
+        )
+        .await
+        .err(400, "bad_source_bundle");
+    assert!(e["message"].as_str().unwrap().contains("announced"), "{e}");
+    post(
+        &app,
+        &format!("/api/operator/votes/{pending}/cancel"),
+        json!({ "reason": "不再进行" }),
+    )
+    .await;
+    let made = app.store.votes().unwrap().len();
     let mut forged = root_bundle.clone();
     forged["body"] = json!(STANDARD.encode(b"{}"));
     app.post(
@@ -460,11 +516,7 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     )
     .await
     .err(400, "bad_source_bundle");
-    assert_eq!(
-        app.store.votes().unwrap().len(),
-        before + 1,
-        "nothing half-made"
-    );
+    assert_eq!(app.store.votes().unwrap().len(), made, "nothing half-made");
     let sat = post(
         &app,
         "/api/operator/votes/from-bundle",
@@ -618,6 +670,14 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
         "a manual count changed",
         &format!("FAIL bundle.{manual_id}"),
     );
+    // The report replaced (report_html_is_rebuilt_and_compared).
+    let mut report_edit = files.clone();
+    let i = report_edit
+        .iter()
+        .position(|(n, _)| n == "report.html")
+        .unwrap();
+    report_edit[i].1 = b"<html>all is well</html>".to_vec();
+    rejects(report_edit, "the report replaced", "FAIL archive.report");
     // Files reordered in the tar change nothing; a file added is refused.
     let mut extra = files.clone();
     extra.push(("bundles/999-v99.json".into(), b"{}".to_vec()));
@@ -962,4 +1022,87 @@ async fn a_named_votes_counts_per_delegation_are_published_and_recounted_by_the_
     let (code, text) = verify(&forged);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("FAIL named.delegations"), "{text}");
+}
+
+/// Regressions (review of issue 16): a run-off re-voted after a cancellation dropped out of
+/// the final list, and a 测评 re-voted lost its source bundle so the archive never verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_voted_runoff_and_a_re_voted_satisfaction_test_keep_their_links_in_the_archive() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(10).await;
+    let tokens = app.enrol_all().await;
+    let selection = adopt_selection(&app, |_| {}).await;
+    let items: Vec<String> = (1..=7).map(|i| format!("项目{i}")).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    let root = app.create_vote("票决", &selection, &refs).await;
+    run(
+        &app,
+        &root,
+        &tokens,
+        &ballots(10, &[9, 9, 9, 9, 7, 7, 0], 5),
+    )
+    .await;
+    let r1 = post(
+        &app,
+        &format!("/api/operator/votes/{root}/runoff"),
+        json!({}),
+    )
+    .await;
+    let r1 = r1["vote"]["id"].as_str().unwrap().to_string();
+    post(&app, &format!("/api/operator/votes/{r1}/open"), json!({})).await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{r1}/cancel"),
+        json!({ "reason": "表决器故障" }),
+    )
+    .await;
+    let r2 = post(&app, &format!("/api/operator/votes/{r1}/revote"), json!({})).await;
+    assert_eq!(r2["vote"]["runoff_of"]["vote"], root.as_str());
+    let r2 = r2["vote"]["id"].as_str().unwrap().to_string();
+    run(&app, &r2, &tokens, &ballots(10, &[3, 6], 1)).await;
+    // The 测评 of the root's projects, cancelled and re-voted.
+    let sat = post(
+        &app,
+        "/api/operator/votes/from-bundle",
+        json!({ "title": "测评", "rules_sha256": rules[1], "source_vote": root }),
+    )
+    .await;
+    let sat = sat["vote"]["id"].as_str().unwrap().to_string();
+    post(
+        &app,
+        &format!("/api/operator/votes/{sat}/cancel"),
+        json!({ "reason": "名单有误，重新测评" }),
+    )
+    .await;
+    let sat2 = post(
+        &app,
+        &format!("/api/operator/votes/{sat}/revote"),
+        json!({}),
+    )
+    .await;
+    let sat2 = sat2["vote"]["id"].as_str().unwrap().to_string();
+    run(&app, &sat2, &tokens, &vec![vec![0u8; 4]; 10]).await;
+    let key_hex = app.store.meta().public_key.clone();
+    let dir = app.stop().await;
+    let tar_path = dir.path().join("s.tar");
+    let out = Command::new(BIN)
+        .arg("archive")
+        .arg(dir.path().join("data"))
+        .arg(&tar_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, text) = verify_archive(&tar_path, &key_hex);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("ok   link.{sat2}.source")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "final list of {root} (5): 项目1、项目2、项目3、项目4、项目6"
+        )),
+        "{text}"
+    );
 }

@@ -146,6 +146,16 @@ pub struct ArchiveReport {
 
 /// Verifies an archive given as its files (name → bytes) under the pinned appliance key.
 pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: [u8; 32]) -> ArchiveReport {
+    verify_with(files, key, None)
+}
+
+/// [`verify`], with the scrutineers' keys as printed on the agenda: every plain bundle must
+/// name exactly these, so a scrutineer named later cannot co-sign (a manual count above all).
+pub fn verify_with(
+    files: &BTreeMap<String, Vec<u8>>,
+    key: [u8; 32],
+    scrutineers: Option<&[[u8; 32]]>,
+) -> ArchiveReport {
     let mut c = Checks(Vec::new());
     let mut report = ArchiveReport {
         verified: false,
@@ -183,10 +193,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: [u8; 32]) -> ArchiveReport
         .keys()
         .filter(|f| !listed.contains(&f.as_str()))
         .collect();
-    let missing: Vec<&&str> = listed
-        .iter()
-        .filter(|f| !files.contains_key(**f) && **f != REPORT_FILE)
-        .collect();
+    let missing: Vec<&&str> = listed.iter().filter(|f| !files.contains_key(**f)).collect();
     c.put(
         "archive.files",
         match (missing.first(), unlisted.first()) {
@@ -204,12 +211,36 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: [u8; 32]) -> ArchiveReport
         .iter()
         .map(|v| v.vote_id.strip_prefix('v').and_then(|n| n.parse().ok()))
         .collect();
+    let misfiled = manifest.votes.iter().find(|v| {
+        let needs = matches!(v.state.as_str(), "announced" | "failed")
+            || (v.state == "closed" && v.mode == "plain");
+        let forbids = matches!(v.state.as_str(), "draft" | "open" | "cancelled");
+        (needs && v.bundle.is_none()) || (forbids && v.bundle.is_some())
+    });
     c.put(
         "archive.votes",
         if numbers.iter().any(Option::is_none) {
             Err("a vote id is not v<n>".into())
-        } else if numbers.windows(2).any(|w| w[0] >= w[1]) {
-            Err("the votes are not listed once each in id order".into())
+        } else if numbers
+            .iter()
+            .enumerate()
+            .any(|(i, n)| *n != Some(i as u64 + 1))
+        {
+            Err(
+                "the votes are not v1, v2, … once each in order: a vote is missing or reordered"
+                    .into(),
+            )
+        } else if let Some(v) = misfiled {
+            Err(format!(
+                "{} is {} {} a bundle",
+                v.vote_id,
+                v.state,
+                if v.bundle.is_some() {
+                    "but lists"
+                } else {
+                    "without"
+                }
+            ))
         } else {
             Ok(format!("{} votes in id order", manifest.votes.len()))
         },
@@ -271,7 +302,8 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: [u8; 32]) -> ArchiveReport
             previous = None;
             continue;
         }
-        let r = procedure::verify_any(bytes, key, previous.as_ref().map(|(b, _)| *b));
+        let r =
+            procedure::verify_pinned(bytes, key, previous.as_ref().map(|(b, _)| *b), scrutineers);
         c.put(
             name,
             if r.verified {
@@ -400,7 +432,7 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: [u8; 32]) -> ArchiveReport
                 match source {
                     None => Err(format!(
                         "the source bundle {} is not in the archive",
-                        &s.bundle_sha256[..16.min(s.bundle_sha256.len())]
+                        s.bundle_sha256.get(..16).unwrap_or(&s.bundle_sha256)
                     )),
                     Some(bytes) => source_check(bytes, s, d, v),
                 },
@@ -443,8 +475,24 @@ pub fn verify(files: &BTreeMap<String, Vec<u8>>, key: [u8; 32]) -> ArchiveReport
             },
         );
     }
-    report.final_lists = final_lists(&manifest, &decided);
+    // The report is rebuilt from the verified files: byte for byte what the archive holds.
+    let rebuilt = report_from(files, &manifest);
+    c.put(
+        "archive.report",
+        match files.get(REPORT_FILE) {
+            None => Err(format!("{REPORT_FILE} is missing")),
+            Some(r) if r.as_slice() == rebuilt.as_bytes() => Ok(format!(
+                "{REPORT_FILE} is the report the manifest and the bundles make"
+            )),
+            Some(_) => Err(format!(
+                "{REPORT_FILE} is not the report the manifest and the bundles make"
+            )),
+        },
+    );
     report.verified = c.0.iter().all(|x| x.ok);
+    if report.verified {
+        report.final_lists = final_lists(&manifest, &decided);
+    }
     report.checks = c.0;
     report
 }
@@ -482,45 +530,52 @@ fn source_check(
     }
 }
 
-/// Each root 票决 and what it and its run-offs (and a chair's decision) adopted, in order.
+/// Each announced root 票决 and what it and its announced run-offs (at any depth, including a
+/// run-off's re-vote or manual count, which keeps its `runoff_of`) adopted, in vote order,
+/// with the chair's decisions.
 fn final_lists(
     manifest: &Manifest,
     decided: &BTreeMap<String, Decided>,
 ) -> Vec<(String, Vec<String>)> {
+    let entry = |id: &str| manifest.votes.iter().find(|x| x.vote_id == id);
+    let parent_of = |v: &VoteEntry| {
+        v.procedure
+            .as_ref()
+            .and_then(|p| p.runoff_of.as_ref())
+            .map(|r| r.vote.clone())
+    };
+    // The root a run-off descends from (bounded: the manifest is finite, links may loop).
+    let root_of = |v: &VoteEntry| -> Option<String> {
+        let mut at = parent_of(v)?;
+        for _ in 0..manifest.votes.len() {
+            match entry(&at).and_then(parent_of) {
+                Some(p) => at = p,
+                None => return Some(at),
+            }
+        }
+        None
+    };
+    let announced = |v: &VoteEntry| v.state == "announced" && decided.contains_key(&v.vote_id);
     let mut lists = Vec::new();
-    for v in &manifest.votes {
-        let is_runoff = v.procedure.as_ref().is_some_and(|p| p.runoff_of.is_some());
-        let Some(d) = decided.get(&v.vote_id) else {
+    for root in &manifest.votes {
+        if parent_of(root).is_some() || !announced(root) {
+            continue;
+        }
+        let Some(d) = decided.get(&root.vote_id) else {
             continue;
         };
-        if is_runoff || d.outcome.get("selected").is_none() {
+        if d.outcome.get("selected").is_none() {
             continue;
         }
         let mut list = d.selected();
-        let mut at = v;
-        loop {
-            if let Some(chosen) = &at.chair_decision {
-                list.extend(chosen.iter().cloned());
+        list.extend(root.chair_decision.iter().flatten().cloned());
+        for v in &manifest.votes {
+            if announced(v) && root_of(v).as_deref() == Some(root.vote_id.as_str()) {
+                list.extend(decided[&v.vote_id].selected());
+                list.extend(v.chair_decision.iter().flatten().cloned());
             }
-            let Some(next) = at
-                .followed_by
-                .as_ref()
-                .and_then(|id| manifest.votes.iter().find(|x| &x.vote_id == id))
-                .filter(|x| {
-                    x.procedure
-                        .as_ref()
-                        .and_then(|p| p.runoff_of.as_ref())
-                        .is_some_and(|r| r.vote == at.vote_id)
-                })
-            else {
-                break;
-            };
-            if let Some(nd) = decided.get(&next.vote_id) {
-                list.extend(nd.selected());
-            }
-            at = next;
         }
-        lists.push((v.vote_id.clone(), list));
+        lists.push((root.vote_id.clone(), list));
     }
     lists
 }

@@ -377,6 +377,12 @@ pub fn runoff_called_for(
         .get("items")
         .and_then(Value::as_array)
         .ok_or_else(|| format!("{vote_id} has no outcome"))?;
+    // A vote without its quorum decided nothing: it is held again (重新表决), not run off.
+    if outcome.get("quorum_met").and_then(Value::as_bool) != Some(true) {
+        return Err(format!(
+            "{vote_id} did not meet its quorum: no run-off (a re-vote, if any)"
+        ));
+    }
     let flag = |i: &Value, k: &str| i.get(k).and_then(Value::as_bool).unwrap_or(false);
     let pick = |k: &str, want: bool| -> Vec<u32> {
         items
@@ -538,6 +544,17 @@ pub fn source_items(source: &Decided) -> Result<Vec<String>, String> {
 /// Verifies a result bundle of either format under a pinned appliance key, with the
 /// session's previous bundle when given: what a link's target must pass before it counts.
 pub fn verify_any(bytes: &[u8], key: [u8; 32], previous: Option<&[u8]>) -> crate::bundle::Report {
+    verify_pinned(bytes, key, previous, None)
+}
+
+/// [`verify_any`], with the scrutineers' keys as printed on the agenda: a plain bundle must
+/// name exactly these (an encrypted one's scrutineers are its session manifest's).
+pub fn verify_pinned(
+    bytes: &[u8],
+    key: [u8; 32],
+    previous: Option<&[u8]>,
+    scrutineers: Option<&[[u8; 32]]>,
+) -> crate::bundle::Report {
     if crate::e2e::bundle::is_v2(bytes) {
         crate::e2e::bundle::verify_document(
             bytes,
@@ -553,6 +570,7 @@ pub fn verify_any(bytes: &[u8], key: [u8; 32], previous: Option<&[u8]>) -> crate
             &crate::bundle::Expect {
                 key: Some(key),
                 previous,
+                scrutineers,
                 ..Default::default()
             },
         )
@@ -629,6 +647,34 @@ mod tests {
         };
         assert!(p.check_shape(&r, "v2", 7).is_err());
         assert!(p.check_shape(&r, "v3", 7).is_ok());
+    }
+
+    /// Regression (review of issue 16): a 票决 without its quorum (nothing adopted, so every
+    /// seat "left") was offered a run-off of every candidate instead of a re-vote.
+    #[test]
+    fn a_vote_without_its_quorum_calls_for_no_runoff() {
+        let mut doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../firmware-config/rules/project-selection.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        doc["shortfall_rule"] = serde_json::json!("revote_remaining");
+        let r = Rules::from_json(doc.to_string().as_bytes()).unwrap();
+        let outcome = serde_json::json!({
+            "quorum_met": false, "items": [{"selected": false, "tied": false}], "tie": null, "shortfall": 5
+        });
+        let e = runoff_called_for(&r, &outcome, "v1").unwrap_err();
+        assert!(e.contains("quorum"), "{e}");
+        let met = serde_json::json!({
+            "quorum_met": true, "items": [{"selected": false, "tied": false}], "tie": null, "shortfall": 5
+        });
+        assert_eq!(
+            runoff_called_for(&r, &met, "v1").unwrap(),
+            (RunoffReason::Shortfall, vec![0], 1)
+        );
     }
 
     /// Regression (review of issue 16): v2 result keys accepted `procedure: {}`, v1 refused it.
