@@ -124,7 +124,11 @@ pub fn vote_summary(state: &AppState, vote: &Vote) -> ApiResult<Value> {
         })),
         "chair_decision": vote.chair_decision,
         "failed_announcement": vote.failed.as_deref().map(|r| {
-            piaojue_core::rules::encrypted::failed_announcement(&vote.title, r)
+            if vote.manual.is_some() {
+                format!("{}：人工计票结果未经监票人确认，秘书处宣告其无效（原因：{r}）。本结果不予宣布。", vote.title)
+            } else {
+                piaojue_core::rules::encrypted::failed_announcement(&vote.title, r)
+            }
         }),
         "roll": vote.roll,
         "turnout": turnout,

@@ -382,6 +382,9 @@ impl Session {
             .store
             .vote(id.as_str())?
             .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+        if vote.manual.is_some() {
+            return self.reject_manual_count(id.clone(), reason).await;
+        }
         if vote.mode != Mode::Encrypted {
             return Err(Refusal::E2eVoteConflict(format!(
                 "{id} is a plain vote: only an encrypted vote's decryption can fail; cancel a plain vote before it closes"

@@ -425,6 +425,40 @@ impl Session {
             .await
     }
 
+    /// A manual count the scrutineers will not co-sign (a miscount, a typo): declared failed
+    /// with the reason before it is announced, so that it can be counted again (a new
+    /// manual count, or an electronic re-vote, names it). Its signed bundle stays in the
+    /// chain and the archive, marked failed, never announced.
+    pub(crate) async fn reject_manual_count(
+        &self,
+        id: VoteId,
+        reason: String,
+    ) -> Result<Vote, Refusal> {
+        let votes = self.votes.clone();
+        self.store
+            .write(move |tx| {
+                let mut v = tx
+                    .vote(id.as_str())?
+                    .ok_or_else(|| Refusal::VoteUnknown(id.to_string()))?;
+                if v.manual.is_none() || v.state != VoteState::Closed {
+                    return Err(Refusal::E2eVoteConflict(format!(
+                        "{id} is {}: only a manual count not yet announced can be declared failed",
+                        v.state.name_zh()
+                    )));
+                }
+                v.state = VoteState::Failed;
+                v.failed = Some(reason.clone());
+                votes.put(tx, &v)?;
+                tx.audit(
+                    Actor::Operator,
+                    "declare_failed",
+                    json!({ "vote": v.id, "reason": reason, "manual": true }),
+                );
+                Ok(v)
+            })
+            .await
+    }
+
     /// 人大评: a 满意度测评 of exactly the projects a 票决 adopted, in its rank order, built
     /// from that 票决's bundle (this session's vote, or a bundle file of any session, which
     /// must verify under its own appliance key — or `source_key` when given). The vote

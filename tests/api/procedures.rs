@@ -465,6 +465,65 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
         json!({}),
     )
     .await;
+    // A paper count the scrutineers will not co-sign: declared failed, counted again.
+    let wrong = post(
+        &app,
+        "/api/operator/manual-counts",
+        json!({
+            "method": "paper", "present": 10, "counts": [[7, 2, 1]],
+            "counted_by": ["计票人丙"], "note": "纸质票", "title": "关于第三事项的决定",
+            "rules_sha256": rules[2], "items": ["关于第三事项的决定"],
+        }),
+    )
+    .await;
+    let wrong_id = wrong["vote"]["id"].as_str().unwrap().to_string();
+    let failed = post(
+        &app,
+        &format!("/api/operator/votes/{wrong_id}/declare-failed"),
+        json!({ "reason": "计票有误，监票人不予确认" }),
+    )
+    .await;
+    assert_eq!(failed["vote"]["state"], "failed");
+    assert!(
+        failed["vote"]["failed_announcement"]
+            .as_str()
+            .unwrap()
+            .contains("人工计票结果未经监票人确认")
+    );
+    let recount = post(
+        &app,
+        &format!("/api/operator/votes/{wrong_id}/manual-count"),
+        json!({
+            "method": "paper", "present": 10, "counts": [[8, 1, 1]],
+            "counted_by": ["监票人甲", "监票人乙"], "note": "重新清点纸质票",
+        }),
+    )
+    .await;
+    let recount_id = recount["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(recount["vote"]["revote_of"]["state"], "failed");
+    for (key, token) in &scrutineers {
+        let b = app
+            .get(
+                &format!("/api/scrutineer/votes/{recount_id}/bundle"),
+                Auth::Token(token),
+            )
+            .await
+            .ok();
+        let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
+        app.post(
+            &format!("/api/scrutineer/votes/{recount_id}/cosign"),
+            Auth::Token(token),
+            json!({ "signature": piaojue_core::crypto::hex(&key.sign(Domain::Result, &body)) }),
+        )
+        .await
+        .ok();
+    }
+    post(
+        &app,
+        &format!("/api/operator/votes/{recount_id}/announce"),
+        json!({}),
+    )
+    .await;
     let rm = result(&app, &manual_id).await;
     assert!(
         rm["announcement"].as_str().unwrap().contains("赞成8票"),
@@ -562,6 +621,8 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
         format!("link.{run2_id}.runoff_of"),
         format!("link.{again_id}.revote_of"),
         format!("link.{manual_id}.revote_of"),
+        format!("link.{recount_id}.revote_of"),
+        format!("vote.{wrong_id}"),
         format!("link.{sat_id}.source"),
     ] {
         assert!(text.contains(&format!("ok   {link}")), "{link}: {text}");

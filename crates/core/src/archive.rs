@@ -304,9 +304,19 @@ pub fn verify_with(
         }
         let r =
             procedure::verify_pinned(bytes, key, previous.as_ref().map(|(b, _)| *b), scrutineers);
+        // A manual count declared failed because the scrutineers would not co-sign it: its
+        // bundle holds but for those co-signatures, and it is never announced.
+        let rejected_manual = v.state == "failed"
+            && d.procedure.as_ref().is_some_and(|p| p.manual.is_some())
+            && r.holds_but_for_cosignatures();
         c.put(
             name,
-            if r.verified {
+            if rejected_manual {
+                Ok(format!(
+                    "{} verifies but for the co-signatures the scrutineers refused (declared failed)",
+                    fref.file
+                ))
+            } else if r.verified {
                 Ok(format!(
                     "{} verifies ({} checks){}",
                     fref.file,
