@@ -280,6 +280,14 @@ function rustFailed(text, opts = {}) {
   assert.ok(r.status === 0 || r.status === 1, "piaojue verify: " + r.stderr);
   return JSON.parse(r.stdout).checks.filter((c) => !c.ok).map((c) => c.name);
 }
+/** The live CLI's detail of check `name`. */
+function rustDetail(text, name) {
+  const file = join(dir, "case.json");
+  fs.writeFileSync(file, text);
+  const r = spawnSync(BIN, ["verify", file, "--json"], { encoding: "utf8", maxBuffer: 1 << 26 });
+  assert.ok(r.status === 0 || r.status === 1, "piaojue verify: " + r.stderr);
+  return JSON.parse(r.stdout).checks.find((c) => c.name === name).detail;
+}
 const jsFailed = (r) => r.checks.filter((c) => c.ok !== true).map((c) => c.name);
 const optsOf = (o = {}) => ({ full: true, hallPresent: o.hall, applianceKey: o.key });
 
@@ -675,12 +683,25 @@ test("the result keys' procedure: a re-vote or a run-off passes, a manual count 
   assert.equal(revote.result.procedure.manual, null);
   assert.equal((await run("no procedure", resultBody(), [])).result.procedure, null);
   await run("procedure: null", resultBody((b) => { b.procedure = null; }), []);
-  // ResultKeys::check has no "present but empty" (the v1 verifier fails it): `{}` passes here.
-  await run("an empty procedure", resultBody((b) => { b.procedure = {}; }), []);
   const rules = async (why, change, re) => {
     const r = await run(why, resultBody(change), ["rules"]);
     assert.match(detail(r), re, why);
+    // A procedure's refusal in Rust's own words (the `rules` check's detail; elsewhere, e.g. a
+    // serde error with the field's path, the JS wording is its own: only verdicts are compared).
+    if (cliReadsKeys && /^procedure/.test(detail(r))) assert.equal(rustDetail(resultBody(change), "rules"), detail(r), why + " (live CLI detail)");
   };
+  // check_shape refuses an empty procedure in both formats, as the v1 verifier does.
+  await rules("an empty procedure", (b) => { b.procedure = {}; }, /^procedure: present but empty$/);
+  await rules("a procedure with every part null", (b) => { b.procedure = { revote_of: null, runoff_of: null, source: null, manual: null }; },
+    /^procedure: present but empty$/);
+  // A vote linked to itself: checked before the re-vote's state, reason and id.
+  const self = (b) => b.vote_record.vote_id;
+  await rules("a re-vote of itself", (b) => { b.procedure = { revote_of: { ...REVOTE.revote_of, vote: self(b) } }; },
+    /^procedure.revote_of.vote: a vote cannot repeat itself$/);
+  await rules("a re-vote of itself, of a closed vote, without a reason", (b) => { b.procedure = { revote_of: { vote: self(b), state: "closed", reason: "" } }; },
+    /^procedure.revote_of.vote: a vote cannot repeat itself$/);
+  await rules("a manual count re-voting itself: the manual count is named", (b) => { b.procedure = { manual: { method: "paper", counted_by: ["计票人"], note: "改用纸质票" }, revote_of: { ...REVOTE.revote_of, vote: self(b) } }; },
+    /^procedure.manual/);
   await rules("an unknown field", (b) => { b.procedure = { ...REVOTE, chair: "主持人" }; }, /do not parse/);
   await rules("an unknown field in revote_of", (b) => { b.procedure = { revote_of: { ...REVOTE.revote_of, by: "秘书处" } }; }, /do not parse/);
   await rules("a manual count", (b) => { b.procedure = { manual: { method: "paper", counted_by: ["计票人"], note: "改用纸质票" } }; },
@@ -699,14 +720,24 @@ test("the result keys' procedure: a re-vote or a run-off passes, a manual count 
   for (const [why, opts, change, re] of [
     ["a run-off decided under the document's five places", { decideUnder: "document" }, undefined, /^outcome/],
     ["a run-off for one seat: max_yes 1 is not the manifest's 2", { seats: 1, decideUnder: "document" }, undefined, /^vote manifest: max_yes/],
-    ["a run-off of 0 seats", { seats: 0 }, undefined, /^procedure.runoff_of.seats: 0 seats/],
-    ["a run-off of more seats than select_n", { seats: 6 }, undefined, /^procedure.runoff_of.seats: 6 seats/],
+    ["a run-off of 0 seats", { seats: 0 }, undefined, /^procedure.runoff_of.seats: 0 seats for 4 candidates$/],
+    ["a run-off of more seats than select_n and than candidates", { seats: 6 }, undefined, /^procedure.runoff_of.seats: 6 seats for 4 candidates$/],
+    ["a run-off of five seats (select_n 5) among four candidates", { seats: 5 }, undefined, /^procedure.runoff_of.seats: 5 seats for 4 candidates$/],
+    ["a run-off of more seats than candidates, its candidates out of order: the order is named", { seats: 5 }, (b) => { b.procedure.runoff_of.candidates = [0, 3, 2, 6]; },
+      /^procedure.runoff_of.candidates: distinct/],
+    // Its own parent: checked after the parent's id is read, before its hash (the vote
+    // manifest's id, `v2-per-item`, is not a vote id; the record's id is checked after).
+    ["a run-off of itself", {}, (b) => { b.vote_record.vote_id = "v1"; b.procedure.runoff_of.vote = "v1"; b.procedure.runoff_of.bundle_sha256 = "CD".repeat(32); },
+      /^procedure.runoff_of.vote: a vote cannot be its own parent$/],
+    ["a run-off of a vote that is not a vote id, the record's own", {}, (b) => { b.procedure.runoff_of.vote = b.vote_record.vote_id; }, /^procedure.runoff_of.vote: not a vote id$/],
+    ["a run-off whose record names another vote", {}, (b) => { b.vote_record.vote_id = "v7"; }, /^vote_record.vote_id: not the vote manifest's$/],
     ["a run-off's candidates not its items", {}, (b) => { b.procedure.runoff_of.candidates = [0, 2, 3]; }, /^procedure.runoff_of.candidates: 3 candidates for 4 items/],
     ["a run-off's candidates out of order", {}, (b) => { b.procedure.runoff_of.candidates = [0, 3, 2, 6]; }, /^procedure.runoff_of.candidates: distinct/],
     ["a run-off's reason unknown", {}, (b) => { b.procedure.runoff_of.reason = "draw"; }, /do not parse/],
   ]) {
     const r = await run(why, runoffKeys(opts, change), ["rules"]);
     assert.match(detail(r), re, why);
+    if (cliReadsKeys && /^procedure/.test(detail(r))) assert.equal(rustDetail(runoffKeys(opts, change), "rules"), detail(r), why + " (live CLI detail)");
   }
 });
 

@@ -234,6 +234,13 @@ const CASES = [
   ["a re-vote's reason of 500 characters", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, reason: "𠀀".repeat(500) } })), []],
   ["a re-vote's reason of 501 characters", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, reason: "因".repeat(501) } })), ["procedure"]],
   ["a re-vote of no vote id", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, vote: "v01" } })), ["procedure"]],
+  // A vote linked to itself (the golden motion is v3): refused before anything else of the link.
+  ["a re-vote of itself", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, vote: "v3" } })), ["procedure"]],
+  ["a re-vote of itself, of a closed vote, without a reason", envelope(withProcedure("motion.json", { revote_of: { vote: "v3", state: "closed", reason: "" } })), ["procedure"]],
+  ["a re-vote of another vote v30", envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, vote: "v30" } })), []],
+  ["a run-off of itself", runoff({}, (b) => { b.procedure.runoff_of.vote = "v2"; }), ["procedure"]],
+  ["a run-off of itself, its parent hash in upper case", runoff({}, (b) => { b.procedure.runoff_of.vote = "v2"; b.procedure.runoff_of.bundle_sha256 = b.procedure.runoff_of.bundle_sha256.toUpperCase(); }), ["procedure"]],
+  ["a re-vote of itself that is also a run-off of it", runoff({}, (b) => { b.procedure.revote_of = { ...REVOTE.revote_of, vote: "v2" }; b.procedure.runoff_of.vote = "v2"; }), ["procedure"]],
   ["a run-off among the tied candidates, re-decided under its one seat", runoff(), []],
   ["a run-off where no candidate meets the majority", runoff({ yes: 20, no: 15 }), []],
   ["a run-off under runoff_majority: false (以得票多的确定)", runoff({ yes: 20, no: 15, rules: '"runoff_majority": false' }), []],
@@ -246,6 +253,15 @@ const CASES = [
   ["a run-off of 0 seats", runoff({}, (b) => { b.procedure.runoff_of.seats = 0; }), ["procedure"]],
   ["a run-off of more seats than the document's select_n", runoff({}, (b) => { b.procedure.runoff_of.seats = 6; }), ["procedure"]],
   ["a run-off of two seats among two candidates", runoff({ seats: 2 }), []],
+  ["a run-off of three seats among two candidates", runoff({ seats: 3 }), ["procedure"]],
+  ["a run-off of five seats (the document's select_n) among two candidates", runoff({ seats: 5 }), ["procedure"]],
+  ["a run-off of three seats among two candidates out of order", runoff({ seats: 3 }, (b) => { b.procedure.runoff_of.candidates = [5, 4]; }), ["procedure"]],
+  ["a manual run-off of three seats among two candidates", envelope(runoffBody({ seats: 3 }, (b) => {
+    b.scrutineers = structuredClone(pinnedScrutineers);
+    b.procedure.manual = { ...structuredClone(MANUAL), method: "paper" };
+    b.ballots = []; b.receipts = []; delete b.roll.cast;
+    b.cosignatures_required = 1;
+  }), { cosigners: [["总监票人", SCRUTINEER]] }), ["procedure"]],
   ["a run-off whose candidates are not its items", runoff({}, (b) => { b.procedure.runoff_of.candidates = [3, 4, 5]; }), ["procedure"]],
   ["a run-off's candidates out of order", runoff({}, (b) => { b.procedure.runoff_of.candidates = [5, 4]; }), ["procedure"]],
   ["a run-off's candidates repeated", runoff({}, (b) => { b.procedure.runoff_of.candidates = [4, 4]; }), ["procedure"]],
@@ -309,6 +325,9 @@ test("the page's checks give the CLI's verdicts, check for check, on good and fo
       fs.writeFileSync(file, text);
       const want = cli(file, opts);
       assert.deepEqual(got.checks.map((c) => [c.name, c.ok]), want.checks.map((c) => [c.name, c.ok]), name + " (page vs CLI)");
+      // The procedure check in Rust's words, passed or failed.
+      const detailOf = (r) => (r.checks.find((c) => c.name === "procedure") || {}).detail;
+      assert.equal(detailOf(got), detailOf(want), name + " (the procedure check's detail, page vs CLI)");
       assert.equal(got.verified, want.verified, name);
       compared++;
     }
@@ -325,7 +344,14 @@ test("the procedure check's detail and refusals are the Rust verifier's words", 
   assert.equal(detail(manual(), "counts.recount"), "manual count: the counts as the counters reported them, co-signed by the scrutineers");
   assert.equal(detail(envelope(withProcedure("motion.json", REVOTE)), "procedure"), "re-vote of v1 (cancelled: 表决器故障，表决取消)");
   assert.equal(detail(envelope(withProcedure("motion.json", {})), "procedure"), "procedure: present but empty");
-  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.seats = 0; }), "procedure"), "procedure.runoff_of.seats: 0 seats is not a run-off of this rules document");
+  assert.equal(detail(envelope(withProcedure("motion.json", { revote_of: null, runoff_of: null, source: null, manual: null })), "procedure"), "procedure: present but empty");
+  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.seats = 0; }), "procedure"), "procedure.runoff_of.seats: 0 seats for 2 candidates");
+  assert.equal(detail(runoff({ seats: 3 }), "procedure"), "procedure.runoff_of.seats: 3 seats for 2 candidates");
+  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.seats = 6; }), "procedure"), "procedure.runoff_of.seats: 6 seats for 2 candidates");
+  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.vote = "v2"; }), "procedure"), "procedure.runoff_of.vote: a vote cannot be its own parent");
+  assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.vote = "v2"; b.procedure.runoff_of.bundle_sha256 = "AB".repeat(32); }), "procedure"), "procedure.runoff_of.vote: a vote cannot be its own parent");
+  assert.equal(detail(envelope(withProcedure("motion.json", { revote_of: { ...REVOTE.revote_of, vote: "v3" } })), "procedure"), "procedure.revote_of.vote: a vote cannot repeat itself");
+  assert.equal(detail(envelope(withProcedure("motion.json", { revote_of: { vote: "v3", state: "closed", reason: "" } })), "procedure"), "procedure.revote_of.vote: a vote cannot repeat itself");
   assert.equal(detail(runoff({}, (b) => { b.procedure.runoff_of.candidates = [3, 4, 5]; }), "procedure"), "procedure.runoff_of.candidates: 3 candidates for 2 items");
   assert.equal(detail(manual((b) => { b.procedure.manual.counted_by = []; }), "procedure"), "procedure.manual.counted_by: 1 to 20 names");
   assert.equal(detail(manual((b) => { b.named = []; }), "named"), "a manual count publishes no named choices");
@@ -334,11 +360,20 @@ test("the procedure check's detail and refusals are the Rust verifier's words", 
   // The shape alone, under a 票决 document: the run-off's seats against its select_n.
   const ps = parseRules(new TextEncoder().encode(JSON.parse(PARENT).rules_document));
   const ro = (seats, candidates = [0, 1]) => ({ runoff_of: { vote: "v1", bundle_sha256: "ab".repeat(32), reason: "shortfall", candidates, seats } });
-  assert.equal(procedureShape(ro(5), ps, 2), null);
-  assert.match(procedureShape(ro(6), ps, 2), /^procedure.runoff_of.seats: 6 seats/);
-  assert.match(procedureShape(source, ps, 2), /only a 满意度测评/);
-  assert.match(procedureShape({ revote_of: { vote: "v" + "1".repeat(20), state: "failed", reason: "x" } }, ps, 2), /not a vote id/);
-  assert.equal(procedureShape({ revote_of: { vote: "v" + "9".repeat(19), state: "failed", reason: "x" } }, ps, 2), null);
+  const six = [0, 1, 2, 3, 4, 5];
+  assert.equal(procedureShape(ro(2), ps, "v2", 2), null);
+  assert.equal(procedureShape(ro(5, six), ps, "v2", 6), null);
+  assert.equal(procedureShape(ro(3), ps, "v2", 2), "procedure.runoff_of.seats: 3 seats for 2 candidates");
+  assert.equal(procedureShape(ro(0), ps, "v2", 2), "procedure.runoff_of.seats: 0 seats for 2 candidates");
+  // Seats within the candidates but beyond the document's select_n (5): not a run-off of it.
+  assert.equal(procedureShape(ro(6, six), ps, "v2", 6), "procedure.runoff_of.seats: 6 seats is not a run-off of this rules document");
+  assert.equal(procedureShape(ro(1), ps, "v1", 2), "procedure.runoff_of.vote: a vote cannot be its own parent");
+  assert.equal(procedureShape({ revote_of: { vote: "v2", state: "failed", reason: "x" } }, ps, "v2", 2), "procedure.revote_of.vote: a vote cannot repeat itself");
+  assert.equal(procedureShape({ revote_of: { vote: "v2", state: "failed", reason: "x" } }, ps, "v3", 2), null);
+  assert.equal(procedureShape({}, ps, "v2", 2), "procedure: present but empty");
+  assert.match(procedureShape(source, ps, "v2", 2), /only a 满意度测评/);
+  assert.match(procedureShape({ revote_of: { vote: "v" + "1".repeat(20), state: "failed", reason: "x" } }, ps, "v2", 2), /not a vote id/);
+  assert.equal(procedureShape({ revote_of: { vote: "v" + "9".repeat(19), state: "failed", reason: "x" } }, ps, "v2", 2), null);
 });
 
 test("the verify page reads the procedure out in Chinese", () => {

@@ -80,10 +80,13 @@ const notARunoff = (seats) => "procedure.runoff_of.seats: " + seats + " seats is
 /** Procedure::is_empty. */
 export const procedureIsEmpty = (p) => !p.revote_of && !p.runoff_of && !p.source && !p.manual;
 
-/** Procedure::check_shape against the rules document and the vote's item count: null or why not. */
-export function procedureShape(p, rules, items) {
+/** Procedure::check_shape against the rules document, the vote's own id and its item count:
+ *  null or why not. An empty procedure is refused here, in both formats. */
+export function procedureShape(p, rules, voteId, items) {
+  if (procedureIsEmpty(p)) return "procedure: present but empty";
   const r = p.revote_of;
   if (r) {
+    if (r.vote === voteId) return "procedure.revote_of.vote: a vote cannot repeat itself";
     if (r.state !== "cancelled" && r.state !== "failed") return "procedure.revote_of.state: `cancelled` or `failed`";
     const e = procedureText("procedure.revote_of.reason", r.reason);
     if (e) return e;
@@ -92,9 +95,11 @@ export function procedureShape(p, rules, items) {
   const ro = p.runoff_of;
   if (ro) {
     if (!isVoteId(ro.vote)) return "procedure.runoff_of.vote: not a vote id";
+    if (ro.vote === voteId) return "procedure.runoff_of.vote: a vote cannot be its own parent";
     if (!isHex64(ro.bundle_sha256)) return "procedure.runoff_of.bundle_sha256: 64 lowercase hex digits";
     if (ro.candidates.length !== items) return "procedure.runoff_of.candidates: " + ro.candidates.length + " candidates for " + items + " items";
     if (ro.candidates.some((c, i) => i + 1 < ro.candidates.length && c >= ro.candidates[i + 1])) return "procedure.runoff_of.candidates: distinct, in the parent's order";
+    if (ro.seats === 0 || ro.seats > items) return "procedure.runoff_of.seats: " + ro.seats + " seats for " + items + " candidates";
     if (forRunoff(rules, ro.seats) === null) return notARunoff(ro.seats);
   }
   const s = p.source;
@@ -445,20 +450,21 @@ function checkContent(checks, body, check) {
     fail("rules.parse", "rules_document: " + e.message);
     return;
   }
-  // The procedure: its shape against the document and the items; a run-off is decided under
-  // its seats, a manual count takes the counters' counts and needs a co-signature.
+  // The procedure: its shape against the document, the vote's id and its items, then the rules
+  // it is decided under (a run-off's seats), in one step as bundle.rs does; a failure stops
+  // the content checks. A manual count takes the counters' counts and needs a co-signature.
   const procedure = body.procedure;
+  let rules = document;
   if (procedure !== null) {
-    const shape = procedureIsEmpty(procedure) ? "procedure: present but empty" : procedureShape(procedure, document, body.items.length);
-    check("procedure", shape, shape === null ? describeProcedure(procedure) : null);
-    if (shape !== null) return;
+    const shape = procedureShape(procedure, document, body.vote_id, body.items.length);
+    const effective = shape === null ? procedureRules(procedure, document) : { error: shape };
+    if (effective.error) {
+      fail("procedure", effective.error);
+      return;
+    }
+    pass("procedure", describeProcedure(procedure));
+    rules = effective.rules;
   }
-  const effective = procedureRules(procedure, document);
-  if (effective.error) {
-    fail("procedure", effective.error);
-    return;
-  }
-  const rules = effective.rules;
   const manual = !!(procedure && procedure.manual);
   check("rules.kind", rules.kind === body.kind && rules.secret === body.secret && procedureCosignatures(procedure, rules) === body.cosignatures_required ? null
     : "the body's kind, secret or cosignatures_required differ from the rules", "kind, secrecy and co-signatures agree with the rules");

@@ -1303,17 +1303,18 @@ function checkResultKeys(keys, b) {
     if (!(e instanceof RulesError)) throw e;
     return { error: "rules_document: " + e.message };
   }
-  // The procedure, in ResultKeys::check's order: the effective rules (a run-off's), then a
-  // manual count refused (it has a plain bundle), then the shape. An empty procedure passes.
-  const effective = procedureRules(keys.procedure, document);
-  if (effective.error) return { error: effective.error };
-  const rules = effective.rules;
+  // The procedure, in ResultKeys::check's order: a manual count refused (it has a plain
+  // bundle), then the shape (an empty procedure, a vote linked to itself, a run-off of more
+  // seats than candidates are refused), then the effective rules (a run-off's).
   const r = keys.vote_record;
   if (keys.procedure) {
     if (keys.procedure.manual) return { error: "procedure.manual: a manual count has a plain bundle" };
-    const shape = procedureShape(keys.procedure, document, r.items.length);
+    const shape = procedureShape(keys.procedure, document, r.vote_id, r.items.length);
     if (shape) return { error: shape };
   }
+  const effective = procedureRules(keys.procedure, document);
+  if (effective.error) return { error: effective.error };
+  const rules = effective.rules;
   if (r.kind !== rules.kind) return { error: "vote_record.kind: not the rules document's kind" };
   if (r.mode !== "encrypted") return { error: "vote_record.mode: an encrypted vote's bundle says `encrypted`" };
   if (r.vote_id !== vm.voteId) return { error: "vote_record.vote_id: not the vote manifest's" };
