@@ -253,7 +253,8 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         if size > MAX_BUNDLE_BYTES as u64 {
             return Err(format!("{name}: {size} bytes, above the bundle limit"));
         }
-        let mut bytes = Vec::with_capacity(size as usize);
+        // Grown as read: a header's size is the file's word, not yet the bytes.
+        let mut bytes = Vec::with_capacity((size as usize).min(1 << 20));
         entry
             .read_to_end(&mut bytes)
             .map_err(|e| format!("{name}: {e}"))?;

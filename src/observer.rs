@@ -137,10 +137,27 @@ async fn link_checks(
     use piaojue_core::bundle::Check;
     use piaojue_core::procedure::{self, Decided};
     let mut checks = Vec::new();
+    let child = Decided::read(bytes);
+    // A link not checked is said so (not a failure: the bundle alone can still verify).
+    if let Ok(c) = &child
+        && let Some(p) = &c.procedure
+    {
+        if let Some(r) = p.runoff_of.as_ref().filter(|_| options.parent.is_none()) {
+            eprintln!(
+                "note: a run-off of {}; its link is checked with --parent (that bundle)",
+                r.vote
+            );
+        }
+        if let Some(s) = p.source.as_ref().filter(|_| options.source.is_none()) {
+            eprintln!(
+                "note: a 测评 built from bundle {}…; its link is checked with --source (that bundle)",
+                s.bundle_sha256.get(..16).unwrap_or("")
+            );
+        }
+    }
     if options.parent.is_none() && options.source.is_none() {
         return Ok(checks);
     }
-    let child = Decided::read(bytes);
     let mut put = |name: &str, r: Result<String, String>| {
         let (ok, detail) = match r {
             Ok(d) => (true, d),
