@@ -70,6 +70,20 @@ function oneOf300(flip) {
 /** The named motion with the test scrutineers signed into it (the pinned-keys format). */
 const pinnedScrutineers = [{ id: "s1", name: "总监票人", public_key: publicKeyHex(SCRUTINEER) }, { id: "s2", name: "监票人", public_key: publicKeyHex(SCRUTINEER2) }];
 const namedBody = (edit) => body("named-motion.json", (b) => { b.scrutineers = structuredClone(pinnedScrutineers); if (edit) edit(b); });
+/** Named choices given delegations (甲/乙 alternately) and the counts per delegation they make,
+ *  in the UTF-8 byte order of the names; `edit` changes the counts, `after` the body. */
+const withDelegations = (edit, after) => (b) => {
+  const names = ["第一代表团", "第二代表团"];
+  b.named.forEach((n, i) => { n.delegation = names[i % 2]; });
+  const groups = names.filter((d) => b.named.some((n) => n.delegation === d)).map((d) => {
+    const mine = b.named.filter((n) => n.delegation === d);
+    const counts = b.items.map((_, i) => [0, 0, 0].map((_, j) => mine.filter((n) => n.choices[i] === j).length));
+    return { delegation: d, deputies: mine.length, counts };
+  }).sort((x, y) => Buffer.compare(Buffer.from(x.delegation), Buffer.from(y.delegation)));
+  if (edit) edit(groups);
+  b.by_delegation = groups;
+  if (after) after(b);
+};
 const named = (edit, opts = {}) => envelope(namedBody(edit), { cosigners: [["总监票人", SCRUTINEER]], ...opts });
 /** A golden bundle of the format before pinned keys fails its co-signature requirement. */
 const goldenFails = (name) => {
@@ -165,6 +179,12 @@ const CASES = [
   ["re-signed satisfaction (floats kept as Rust wrote them)", envelope(body("satisfaction.json")), []],
   ["re-signed project selection", envelope(body("project-selection.json")), []],
   ["re-signed named motion, co-signed", named(), []],
+  // A named vote's counts per 代表团 (bundle.rs by_delegation): recomputed from the named choices.
+  ["named motion with counts per delegation", named(withDelegations()), []],
+  ["named motion, a count moved between delegations", named(withDelegations((g) => { g[0].counts[0][0] += 1; g[g.length - 1].counts[0][0] -= 1; })), ["named.delegations"]],
+  ["named motion, delegations out of order", named(withDelegations((g) => g.reverse())), ["named.delegations"]],
+  ["named motion, a choice without its delegation", named(withDelegations(undefined, (b) => { delete b.named[0].delegation; })), ["named.delegations"]],
+  ["secret motion publishing counts per delegation", motion((b) => { b.by_delegation = []; }), ["named.delegations"]],
   ["1 赞成 of 300 seated, honest", envelope(oneOf300(false)), []],
   ["1 赞成 of 300 seated flipped to 通过 and re-signed", envelope(oneOf300(true)), ["outcome.rerun", "announcement"]],
   ["outcome flipped, announcement honest", motion((b) => { b.outcome.passed = false; b.outcome.items[0].passed = false; }), ["outcome.rerun"]],

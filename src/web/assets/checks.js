@@ -29,7 +29,8 @@ const o = (r) => [T.option(r), false];
 const d = (r) => [T.option(r), false, true]; // #[serde(default)]: may be left off a sequence
 const SignatureEntry = T.struct({ role: [T.string, true], name: d(T.string), public_key: [T.string, true], signature: [T.string, true] });
 const Envelope = T.struct({ format: [T.string, true], body: [T.string, true], signatures: [T.vec(SignatureEntry), true] });
-const NamedChoice = T.struct({ deputy: [T.string, true], name: [T.string, true], choices: [T.vec(T.u8), true] });
+const NamedChoice = T.struct({ deputy: [T.string, true], name: [T.string, true], choices: [T.vec(T.u8), true], delegation: d(T.string) });
+const DelegationCounts = T.struct({ delegation: [T.string, true], deputies: [T.u64, true], counts: [T.vec(T.vec(T.u64)), true] });
 const PinnedScrutineer = T.struct({ id: [T.string, true], name: [T.string, true], public_key: [T.string, true] });
 const AuditHead = T.struct({ seq: [T.u64, true], hash: [T.string, true] });
 const InterventionCosignature = T.struct({ scrutineer: [T.string, true], public_key: [T.string, true], signature: [T.string, true] });
@@ -55,7 +56,7 @@ const ResultBody = T.struct({
   kind: [T.oneOf({ motion: "motion", project_selection: "project_selection", satisfaction: "satisfaction" }, "a vote kind"), true],
   items: [T.vec(T.string), true], secret: [T.bool, true], rules_sha256: [T.string, true], rules_document: [T.string, true],
   ballot_sha256: [T.string, true], opened_at: [T.string, true], closed_at: [T.string, true], roll: [RawRoll, true],
-  receipts: [T.vec(T.string), true], ballots: [T.vec(T.vec(T.u8)), true], named: d(T.vec(NamedChoice)),
+  receipts: [T.vec(T.string), true], ballots: [T.vec(T.vec(T.u8)), true], named: d(T.vec(NamedChoice)), by_delegation: d(T.vec(DelegationCounts)),
   counts: [T.vec(T.vec(T.u64)), true], outcome: [T.any, true], announcement: [T.string, true], audit_head: [AuditHead, true],
   previous_bundle_sha256: o(T.string), cosignatures_required: [T.u32, true], scrutineers: d(T.vec(PinnedScrutineer)),
   interventions: d(T.vec(Intervention)), demo: d(T.bool), procedure: d(Procedure),
@@ -517,6 +518,9 @@ function checkContent(checks, body, check) {
     check("outcome.rerun", valueDifference(outcome, body.outcome, "outcome"), "the rules give the published outcome");
     check("announcement", outcome.announcement === body.announcement ? null : "the announcement differs from the one the rules produce", "the announcement is the one the rules produce");
   }
+  if ((body.by_delegation ?? null) !== null && (body.secret || body.named === null)) {
+    fail("named.delegations", "counts per delegation belong to a named vote's named choices");
+  }
   if (manual) {
     if (body.named !== null) fail("named", "a manual count publishes no named choices");
   } else if (body.secret) {
@@ -526,9 +530,44 @@ function checkContent(checks, body, check) {
     const fromNames = body.named.map((x) => x.choices).sort(cmpBytes);
     const ids = new Set(body.named.map((x) => x.deputy));
     const same = fromNames.length === body.ballots.length && fromNames.every((b, i) => cmpBytes(b, body.ballots[i]) === 0);
+    if ((body.by_delegation ?? null) !== null) {
+      const d = byDelegation(body.named, rules.options.length, body.items.length);
+      check("named.delegations",
+        d === null ? "a named choice has no delegation, but counts per delegation are published"
+          : sameDelegations(d, body.by_delegation) ? null : "the counts per delegation are not the named choices' counts",
+        (d ? d.length : 0) + " delegations, each counted from its deputies' named choices");
+    }
     check("named", !same ? "the named choices are not the same ballots as the anonymous list" : ids.size !== body.named.length ? "a deputy is named twice" : null,
       body.named.length + " deputies named, matching the ballots");
   }
+}
+
+/** bundle::by_delegation: counts per 代表团 from the named choices, delegations in the byte
+ *  order of their UTF-8 names (Rust's BTreeMap); null when a choice has no delegation. */
+export function byDelegation(named, options, items) {
+  const groups = new Map();
+  for (const n of named) {
+    if (n.delegation === null || n.delegation === undefined) return null;
+    let g = groups.get(n.delegation);
+    if (!g) {
+      g = { delegation: n.delegation, deputies: 0, counts: Array.from({ length: items }, () => new Array(options).fill(0)) };
+      groups.set(n.delegation, g);
+    }
+    g.deputies += 1;
+    n.choices.forEach((c, i) => { if (i < items && c < options) g.counts[i][c] += 1; });
+  }
+  const bytes = (x) => utf8.encode(x);
+  const cmp = (a, b) => {
+    const x = bytes(a), y = bytes(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  };
+  return [...groups.values()].sort((a, b) => cmp(a.delegation, b.delegation));
+}
+
+function sameDelegations(a, b) {
+  return a.length === b.length && a.every((g, i) => g.delegation === b[i].delegation && Number(g.deputies) === Number(b[i].deputies)
+    && g.counts.length === b[i].counts.length && g.counts.every((row, j) => row.length === b[i].counts[j].length && row.every((n, k) => n === Number(b[i].counts[j][k]))));
 }
 
 export { unhex };
