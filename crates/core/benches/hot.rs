@@ -97,6 +97,8 @@ fn hot(c: &mut Criterion) {
         scrutineers: Some(Vec::new()),
         interventions: Some(Vec::new()),
         demo: false,
+        procedure: None,
+        by_delegation: None,
     }
     .to_bytes()
     .expect("body");
