@@ -508,6 +508,12 @@ impl Session {
                 procedure::first_failure(&report)
             )));
         }
+        if decided.demo && !self.store.meta().demo {
+            return Err(bad(
+                "bundle: a demonstration's bundle cannot be the source of a real session's 测评"
+                    .into(),
+            ));
+        }
         let items = procedure::source_items(&decided).map_err(|e| bad(format!("bundle: {e}")))?;
         let link = Source {
             bundle_sha256: decided.body_sha256.clone(),

@@ -250,6 +250,8 @@ pub struct Decided {
     pub outcome: Value,
     pub procedure: Option<Procedure>,
     pub previous_bundle_sha256: Option<String>,
+    /// Made by a demonstration session.
+    pub demo: bool,
 }
 
 impl Decided {
@@ -278,6 +280,7 @@ impl Decided {
                 outcome: b.outcome,
                 procedure: b.procedure,
                 previous_bundle_sha256: b.previous_bundle_sha256,
+                demo: b.demo,
             })
         } else if envelope.format == crate::e2e::bundle::ENVELOPE_FORMAT {
             let k: crate::rules::encrypted::ResultKeys =
@@ -294,6 +297,7 @@ impl Decided {
                 outcome: k.outcome,
                 procedure: k.procedure,
                 previous_bundle_sha256: k.chain.previous_bundle_sha256,
+                demo: k.demo,
             })
         } else {
             Err(format!(
@@ -512,8 +516,13 @@ pub fn check_source(child: &Decided, source: &Decided) -> Result<String, String>
     }
     source_items(source).and_then(|items| {
         if items == child.items {
+            // The key is the source's own: its fingerprint is what an observer compares with
+            // the source session's printed 公告.
+            let fingerprint = crate::crypto::unhex::<32>(&source.appliance_key)
+                .map(|k| crate::crypto::fingerprint_grouped(&crate::crypto::fingerprint(&k)))
+                .unwrap_or_default();
             Ok(format!(
-                "the {} projects adopted by {} ({}), in rank order",
+                "the {} projects adopted by {} ({}), in rank order; signed by the appliance key with fingerprint {fingerprint}",
                 items.len(),
                 source.vote_id,
                 source.session
