@@ -70,10 +70,20 @@ export async function hallProcedures(ctx) {
   })).vote;
   await cosign(paper.id);
   await op("POST", "/api/operator/votes/" + paper.id + "/announce", {});
-  await goto(con, "/console");
-  await con.waitForSelector("#runoff-" + paper.id);
-  await con.click("#runoff-" + paper.id);
-  await con.waitForSelector("[id^=runoff-of-]");
+  // A new tab of the logged-in console (navigating the old one would abort its requests).
+  const tab = async () => {
+    const p = await con.context().newPage();
+    p.__errors = [];
+    p.on("console", (m) => { if (m.type() === "error") p.__errors.push(m.text()); });
+    p.on("pageerror", (e) => p.__errors.push(String(e)));
+    p.on("dialog", (d) => d.accept());
+    return p;
+  };
+  const con2 = await tab();
+  await goto(con2, "/console");
+  await con2.waitForSelector("#runoff-" + paper.id);
+  await con2.click("#runoff-" + paper.id);
+  await con2.waitForSelector("[id^=runoff-of-]");
   const runoff = (await op("GET", "/api/operator/votes")).votes.find((v) => v.runoff_of?.vote === paper.id);
   assert.deepEqual(runoff.items, ["农贸市场升级", "城区公厕改造"]);
   assert.equal(runoff.runoff_of.seats, 1);
@@ -83,12 +93,13 @@ export async function hallProcedures(ctx) {
   await op("POST", "/api/operator/demo/simulate/" + runoff.id, {});
   await op("POST", "/api/operator/votes/" + runoff.id + "/close", {});
   await op("POST", "/api/operator/votes/" + runoff.id + "/announce", {});
-  await goto(screen, "/screen");
-  await screen.waitForSelector("#final-list");
-  const finalList = await text(screen, "#final-list");
+  const screen2 = await newPage({ width: 1920, height: 1080 });
+  await goto(screen2, "/screen");
+  await screen2.waitForSelector("#final-list");
+  const finalList = await text(screen2, "#final-list");
   for (const adopted of items.slice(0, 4)) assert.ok(finalList.includes(adopted), finalList);
-  assert.match(await text(screen, "#runoff-line"), /对得票相等的项目重新票决：1 个名额/);
-  await screen.screenshot({ path: join(shots, "hall-runoff.png") });
+  assert.match(await text(screen2, "#runoff-line"), /对得票相等的项目重新票决：1 个名额/);
+  await screen2.screenshot({ path: join(shots, "hall-runoff.png") });
 
   // 人大评: the demo's 测评 of last year's projects, side by side with their 票决 result.
   const sat = (await op("GET", "/api/operator/votes")).votes.find((v) => v.source && v.mode === "plain");
@@ -99,11 +110,12 @@ export async function hallProcedures(ctx) {
     await op("POST", "/api/operator/demo/simulate/" + sat.id, {});
     await op("POST", "/api/operator/votes/" + sat.id + "/close", {});
   }
-  await goto(con, "/console");
-  await con.waitForSelector("#source-" + sat.id);
-  await con.click("#tally-" + sat.id);
-  await con.waitForSelector("#side-by-side");
-  const side = await text(con, "#side-by-side");
+  const con3 = await tab();
+  await goto(con3, "/console");
+  await con3.waitForSelector("#source-" + sat.id);
+  await con3.click("#tally-" + sat.id);
+  await con3.waitForSelector("#side-by-side");
+  const side = await text(con3, "#side-by-side");
   assert.ok(side.includes("教育惠民工程") && side.includes("第1名"), side);
 
   // The printable session report, under its own strict policy.
@@ -117,5 +129,5 @@ export async function hallProcedures(ctx) {
   const all = await report.locator("body").innerText();
   assert.ok(all.includes("表决情况报告") && all.includes("纸质票计票结果") && all.includes("最终确定的项目"), all.slice(0, 500));
   await report.screenshot({ path: join(shots, "session-report.png"), fullPage: false });
-  for (const p of [con, screen, report]) ctx.clean(p);
+  for (const p of [con, con2, con3, screen, screen2, report]) ctx.clean(p);
 }

@@ -361,7 +361,8 @@ function procedureLines(v) {
   const lines = [];
   if (v.runoff_of) lines.push(h("div", { class: "muted", id: "runoff-of-" + v.id }, (v.runoff_of.reason === "tie" ? "对得票相等的项目重新票决" : "就剩余名额另行票决") + "：来自 " + v.runoff_of.vote + "，" + v.runoff_of.seats + " 个名额"));
   if (v.runoff_by) lines.push(h("div", { class: "muted", id: "runoff-by-" + v.id }, "已重新票决：" + v.runoff_by));
-  if (v.source) lines.push(h("div", { class: "muted", id: "source-" + v.id }, "测评项目来自票决结果" + (v.source_summary ? "《" + v.source_summary.title + "》（" + v.source_summary.session + "）" : "") + " " + v.source.bundle_sha256.slice(0, 16) + "…，签名公钥 " + v.source.appliance_key.slice(0, 16) + "…"));
+  if (v.source) lines.push(h("div", { class: "muted", id: "source-" + v.id, title: "结果包 SHA-256 " + v.source.bundle_sha256 + "\n签名公钥 " + v.source.appliance_key },
+    "测评项目来自" + (v.source_summary ? "《" + v.source_summary.title + "》（" + v.source_summary.session + "）" : "票决结果 " + v.source.bundle_sha256.slice(0, 8) + "…")));
   if (v.manual) lines.push(h("div", { class: "manual-mark", id: "manual-" + v.id }, v.manual.heading_zh + "：计票人 " + v.manual.counted_by.join("、")));
   if (v.chair_decision) lines.push(h("div", { class: "muted", id: "chair-" + v.id }, "会议主持人确定：" + v.chair_decision.items.join("、")));
   return lines;
@@ -446,7 +447,7 @@ function votes() {
         ...procedureLines(v)),
       h("td", { class: "state" }, stateName(v), left !== null ? h("div", { class: "countdown" }, "剩余 " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0")) : null),
       h("td", {}, turnoutBar(v.turnout)),
-      h("td", {}, h("div", { class: "row" }, voteActions(v)), errorBox("vote-" + v.id)),
+      h("td", { class: "actions" }, h("div", { class: "row" }, voteActions(v)), errorBox("vote-" + v.id)),
       h("td", { class: "aside" }, cancelAction(v)));
     return encrypted(v) && v.state === "closed" ? [row, e2eSteps(v)] : row;
   });
