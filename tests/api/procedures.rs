@@ -128,6 +128,65 @@ fn write_tar(path: &Path, files: &[(String, Vec<u8>)]) {
     t.finish().unwrap();
 }
 
+/// `piaojue archive DATA OUT` on a stopped appliance's data directory; it must succeed.
+fn archive(data: &Path, out: &Path) {
+    let run = Command::new(BIN)
+        .arg("archive")
+        .arg(data)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// A scrutineer named by the secretariat and enrolled with a key of their own: (key, token).
+async fn scrutineer(app: &TestApp, name: &str) -> (ApplianceKey, String) {
+    let code = post(app, "/api/operator/scrutineers", json!({ "name": name })).await["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = ApplianceKey::generate().unwrap();
+    let token = app
+        .post(
+            "/api/scrutineer/enrol",
+            Auth::None,
+            json!({ "code": code, "public_key": key.public_hex() }),
+        )
+        .await
+        .ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (key, token)
+}
+
+/// A scrutineer's co-signature of a vote's bundle, as `piaojue scrutineer cosign` sends it.
+async fn cosign(
+    app: &TestApp,
+    vote: &str,
+    key: &ApplianceKey,
+    token: &str,
+) -> crate::helpers::Answer {
+    let b = app
+        .get(
+            &format!("/api/scrutineer/votes/{vote}/bundle"),
+            Auth::Token(token),
+        )
+        .await
+        .ok();
+    let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
+    app.post(
+        &format!("/api/scrutineer/votes/{vote}/cosign"),
+        Auth::Token(token),
+        json!({ "signature": piaojue_core::crypto::hex(&key.sign(Domain::Result, &body)) }),
+    )
+    .await
+}
+
 fn verify_archive(path: &Path, key: &str) -> (i32, String) {
     let out = Command::new(BIN)
         .args(["verify", "--archive"])
@@ -168,23 +227,7 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     // Two scrutineers with their own keys, before any vote opens.
     let mut scrutineers = Vec::new();
     for name in ["监票人甲", "监票人乙"] {
-        let code = post(&app, "/api/operator/scrutineers", json!({ "name": name })).await["code"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let key = ApplianceKey::generate().unwrap();
-        let token = app
-            .post(
-                "/api/scrutineer/enrol",
-                Auth::None,
-                json!({ "code": code, "public_key": key.public_hex() }),
-            )
-            .await
-            .ok()["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        scrutineers.push((key, token));
+        scrutineers.push(scrutineer(&app, name).await);
     }
     // A 12 → 10 票决 under the project-selection rules with ten seats.
     let mut doc: Value = serde_json::from_slice(
@@ -385,27 +428,7 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     assert_eq!(app.store.votes().unwrap().len(), before);
     // A scrutineer named now, enrolled with a key the operator holds: not a co-signer of the
     // manual count (manual_count_cosigners_are_the_sessions_not_ones_named_later).
-    let late_code = post(
-        &app,
-        "/api/operator/scrutineers",
-        json!({ "name": "后来者" }),
-    )
-    .await["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let late_key = ApplianceKey::generate().unwrap();
-    let late_token = app
-        .post(
-            "/api/scrutineer/enrol",
-            Auth::None,
-            json!({ "code": late_code, "public_key": late_key.public_hex() }),
-        )
-        .await
-        .ok()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (late_key, late_token) = scrutineer(&app, "后来者").await;
     let manual = post(
         &app,
         &format!("/api/operator/votes/{hands}/manual-count"),
@@ -413,21 +436,9 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     )
     .await;
     let manual_id = manual["vote"]["id"].as_str().unwrap().to_string();
-    let b = app
-        .get(
-            &format!("/api/scrutineer/votes/{manual_id}/bundle"),
-            Auth::Token(&late_token),
-        )
+    cosign(&app, &manual_id, &late_key, &late_token)
         .await
-        .ok();
-    let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
-    app.post(
-        &format!("/api/scrutineer/votes/{manual_id}/cosign"),
-        Auth::Token(&late_token),
-        json!({ "signature": piaojue_core::crypto::hex(&late_key.sign(Domain::Result, &body)) }),
-    )
-    .await
-    .err(403, "scrutineer_not_in_vote");
+        .err(403, "scrutineer_not_in_vote");
     assert_eq!(manual["vote"]["state"], "closed");
     assert_eq!(manual["vote"]["manual"]["heading_zh"], "举手表决结果");
     assert_eq!(manual["vote"]["revote_of"]["vote"], hands.as_str());
@@ -442,22 +453,7 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
         .err(409, "cosignatures_missing");
     assert!(e.to_string().contains("1名监票人会签"), "{e}");
     for (key, token) in &scrutineers {
-        let b = app
-            .get(
-                &format!("/api/scrutineer/votes/{manual_id}/bundle"),
-                Auth::Token(token),
-            )
-            .await
-            .ok();
-        let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
-        let signature = piaojue_core::crypto::hex(&key.sign(Domain::Result, &body));
-        app.post(
-            &format!("/api/scrutineer/votes/{manual_id}/cosign"),
-            Auth::Token(token),
-            json!({ "signature": signature }),
-        )
-        .await
-        .ok();
+        cosign(&app, &manual_id, key, token).await.ok();
     }
     post(
         &app,
@@ -502,21 +498,7 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     let recount_id = recount["vote"]["id"].as_str().unwrap().to_string();
     assert_eq!(recount["vote"]["revote_of"]["state"], "failed");
     for (key, token) in &scrutineers {
-        let b = app
-            .get(
-                &format!("/api/scrutineer/votes/{recount_id}/bundle"),
-                Auth::Token(token),
-            )
-            .await
-            .ok();
-        let body = STANDARD.decode(b["body"].as_str().unwrap()).unwrap();
-        app.post(
-            &format!("/api/scrutineer/votes/{recount_id}/cosign"),
-            Auth::Token(token),
-            json!({ "signature": piaojue_core::crypto::hex(&key.sign(Domain::Result, &body)) }),
-        )
-        .await
-        .ok();
+        cosign(&app, &recount_id, key, token).await.ok();
     }
     post(
         &app,
@@ -598,17 +580,7 @@ async fn runoffs_a_revote_a_manual_count_and_a_satisfaction_test_make_an_archive
     let dir = app.stop().await;
     let data = dir.path().join("data");
     let tar_path = dir.path().join("session.tar");
-    let out = Command::new(BIN)
-        .arg("archive")
-        .arg(&data)
-        .arg(&tar_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    archive(&data, &tar_path);
     let (code, text) = verify_archive(&tar_path, &key_hex);
     assert_eq!(code, 0, "{text}");
     let final_list = format!(
@@ -971,17 +943,7 @@ async fn a_shortfall_is_voted_again_by_most_yes_and_a_chairs_decision_is_recorde
     let key_hex = app.store.meta().public_key.clone();
     let dir = app.stop().await;
     let tar_path = dir.path().join("s.tar");
-    let out = Command::new(BIN)
-        .arg("archive")
-        .arg(dir.path().join("data"))
-        .arg(&tar_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    archive(&dir.path().join("data"), &tar_path);
     let (code, text) = verify_archive(&tar_path, &key_hex);
     assert_eq!(code, 0, "{text}");
     assert!(
@@ -1146,17 +1108,7 @@ async fn a_re_voted_runoff_and_a_re_voted_satisfaction_test_keep_their_links_in_
     let key_hex = app.store.meta().public_key.clone();
     let dir = app.stop().await;
     let tar_path = dir.path().join("s.tar");
-    let out = Command::new(BIN)
-        .arg("archive")
-        .arg(dir.path().join("data"))
-        .arg(&tar_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    archive(&dir.path().join("data"), &tar_path);
     let (code, text) = verify_archive(&tar_path, &key_hex);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains(&format!("ok   link.{sat2}.source")), "{text}");
