@@ -550,15 +550,19 @@ enum AdminCommand {
         #[arg(long)]
         note: String,
     },
-    /// Record a manual count (举手 / 纸质票) from a JSON file (docs/procedures.md): for a
-    /// cancelled or failed VOTE, or, with `--new`, a new vote (title, rules_sha256 and items
-    /// in the file). The scrutineers then co-sign it before it is announced.
+    /// Record a manual count (举手 / 纸质票) from a JSON file (docs/procedures.md):
+    /// `manual-count VOTE FILE` for a cancelled or failed vote, `manual-count --new FILE` for
+    /// a new vote (title, rules_sha256 and items in the file). The scrutineers then co-sign
+    /// it before it is announced.
     ManualCount {
-        /// The cancelled or failed vote it replaces (omit with --new).
-        vote: Option<String>,
+        /// The cancelled or failed vote it replaces (with --new: the file).
+        vote: String,
         /// The count: method, present, counts, counted_by, note.
-        #[arg(long)]
-        file: PathBuf,
+        file: Option<PathBuf>,
+        /// The file, as a flag (instead of the second argument).
+        #[arg(long = "file", value_name = "FILE")]
+        file_flag: Option<PathBuf>,
+        /// A new vote, not replacing one.
         #[arg(long)]
         new: bool,
     },
@@ -1156,19 +1160,33 @@ async fn admin(url: &str, passphrase_file: &Path, command: AdminCommand) -> Resu
                 .await?;
             crate::say!("{}", vote_line(&v["vote"]));
         }
-        AdminCommand::ManualCount { vote, file, new } => {
-            let bytes = read(&file, 1024 * 1024)?;
-            let body: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| AdminError::Failed(format!("{}: not JSON: {e}", file.display())))?;
-            let path = match (vote, new) {
-                (Some(v), false) => format!("/api/operator/votes/{v}/manual-count"),
-                (None, true) => "/api/operator/manual-counts".to_string(),
-                _ => {
+        AdminCommand::ManualCount {
+            vote,
+            file,
+            file_flag,
+            new,
+        } => {
+            let (path, file) = match (new, file.or(file_flag)) {
+                (false, Some(f)) => (format!("/api/operator/votes/{vote}/manual-count"), f),
+                (true, None) => (
+                    "/api/operator/manual-counts".to_string(),
+                    PathBuf::from(&vote),
+                ),
+                (true, Some(_)) => {
                     return Err(AdminError::Failed(
-                        "give the cancelled or failed VOTE, or --new for a new vote".into(),
+                        "--new takes the count's file only (no VOTE)".into(),
+                    ));
+                }
+                (false, None) => {
+                    return Err(AdminError::Failed(
+                        "give the cancelled or failed VOTE and the count's FILE, or --new FILE"
+                            .into(),
                     ));
                 }
             };
+            let bytes = read(&file, 1024 * 1024)?;
+            let body: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| AdminError::Failed(format!("{}: not JSON: {e}", file.display())))?;
             let v = admin.post_json(&path, body).await?;
             crate::say!("{}", vote_line(&v["vote"]));
             crate::say!(

@@ -1119,3 +1119,129 @@ async fn a_re_voted_runoff_and_a_re_voted_satisfaction_test_keep_their_links_in_
         "{text}"
     );
 }
+
+/// The procedures as `piaojue admin` drives them (docs/api.md): runoff, manual-count (for a
+/// vote and --new), satisfaction-from, chair-decides refused without a chair's tie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_drive_the_procedures() {
+    let mut app = TestApp::spawn().await;
+    let rules = app.prepare(10).await;
+    let tokens = app.enrol_all().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, crate::helpers::PASSPHRASE).unwrap();
+    let admin = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["admin", "--url", &app.base, "--passphrase-file"])
+            .arg(&pass)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let items: Vec<String> = (1..=7).map(|i| format!("项目{i}")).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    let root = app.create_vote("票决", &rules[0], &refs).await;
+    run(
+        &app,
+        &root,
+        &tokens,
+        &ballots(10, &[9, 9, 9, 9, 7, 7, 0], 5),
+    )
+    .await;
+    let (code, out, err) = admin(&["runoff", &root]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("对并列项目重新票决") && out.contains("1 个名额"),
+        "{out}"
+    );
+    let (code, _, err) = admin(&[
+        "chair-decides",
+        &root,
+        "--item",
+        "项目5",
+        "--note",
+        "主持人确定",
+    ]);
+    assert_eq!(code, Some(1), "no chair's tie under revote_tied: {err}");
+    assert!(err.contains("runoff_conflict"), "{err}");
+    // A manual count for a cancelled motion, then a new one.
+    let motion = app
+        .create_vote("关于某事项的决定", &rules[2], &["关于某事项的决定"])
+        .await;
+    post(
+        &app,
+        &format!("/api/operator/votes/{motion}/cancel"),
+        json!({ "reason": "表决器故障" }),
+    )
+    .await;
+    let count = dir.path().join("count.json");
+    std::fs::write(
+        &count,
+        json!({ "method": "show_of_hands", "present": 10, "counts": [[8, 1, 1]],
+                "counted_by": ["监票人甲"], "note": "改为举手表决" })
+        .to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = admin(&["manual-count", &motion, count.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("举手表决结果"), "{out}");
+    let fresh = dir.path().join("new.json");
+    std::fs::write(
+        &fresh,
+        json!({ "method": "paper", "present": 10, "counts": [[7, 2, 1]],
+                "counted_by": ["计票人乙"], "note": "纸质票", "title": "关于另一事项的决定",
+                "rules_sha256": rules[2], "items": ["关于另一事项的决定"] })
+        .to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = admin(&["manual-count", "--new", fresh.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("纸质票计票结果"), "{out}");
+    // A count above the roll: refused, the field named.
+    std::fs::write(
+        &count,
+        json!({ "method": "paper", "present": 10, "counts": [[9, 2, 1]],
+                "counted_by": ["计票人乙"], "note": "纸质票", "title": "超过实到",
+                "rules_sha256": rules[2], "items": ["超过实到"] })
+        .to_string(),
+    )
+    .unwrap();
+    let (code, _, err) = admin(&["manual-count", "--new", count.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("bad_manual_count") && err.contains("counts"),
+        "{err}"
+    );
+    // 人大评 from the announced 票决, by id and from its bundle file.
+    let (code, out, err) = admin(&[
+        "satisfaction-from",
+        &root,
+        "--title",
+        "测评",
+        "--rules",
+        &rules[1],
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("测评来源"), "{out}");
+    let bundle = app
+        .get(&format!("/api/public/votes/{root}/bundle"), Auth::None)
+        .await
+        .ok();
+    let file = dir.path().join("source.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    let (code, out, err) = admin(&[
+        "satisfaction-from",
+        file.to_str().unwrap(),
+        "--title",
+        "测评（来自文件）",
+        "--rules",
+        &rules[1],
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("测评来源"), "{out}");
+}
