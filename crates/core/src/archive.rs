@@ -486,7 +486,7 @@ pub fn verify_with(
         );
     }
     // The report is rebuilt from the verified files: byte for byte what the archive holds.
-    let rebuilt = report_from(files, &manifest);
+    let rebuilt = report_of(&manifest, &decided);
     c.put(
         "archive.report",
         match files.get(REPORT_FILE) {
@@ -768,27 +768,22 @@ fn html_escape(s: &str) -> String {
 
 /// The report built from the archive's own files (what `piaojue archive` writes).
 pub fn report_from(files: &BTreeMap<String, Vec<u8>>, manifest: &Manifest) -> String {
-    let mut announcements = BTreeMap::new();
-    let mut decided = BTreeMap::new();
-    for v in &manifest.votes {
-        if let Some(d) = v
-            .bundle
-            .as_ref()
-            .and_then(|b| files.get(&b.file))
-            .and_then(|bytes| Decided::read(bytes).ok())
-        {
-            if let Some(a) = announcement_of(files, v) {
-                announcements.insert(v.vote_id.clone(), a);
-            }
-            decided.insert(v.vote_id.clone(), d);
-        }
-    }
-    report_html(manifest, &announcements, &final_lists(manifest, &decided))
+    let decided: BTreeMap<String, Decided> = manifest
+        .votes
+        .iter()
+        .filter_map(|v| {
+            let bytes = files.get(&v.bundle.as_ref()?.file)?;
+            Some((v.vote_id.clone(), Decided::read(bytes).ok()?))
+        })
+        .collect();
+    report_of(manifest, &decided)
 }
 
-fn announcement_of(files: &BTreeMap<String, Vec<u8>>, v: &VoteEntry) -> Option<String> {
-    let bytes = files.get(&v.bundle.as_ref()?.file)?;
-    let env: crate::bundle::Envelope = serde_json::from_slice(bytes).ok()?;
-    let body: Value = serde_json::from_slice(&STANDARD.decode(env.body.as_bytes()).ok()?).ok()?;
-    body.get("announcement")?.as_str().map(str::to_string)
+/// The report of the manifest's votes with their results as read.
+fn report_of(manifest: &Manifest, decided: &BTreeMap<String, Decided>) -> String {
+    let announcements = decided
+        .iter()
+        .map(|(id, d)| (id.clone(), d.announcement.clone()))
+        .collect();
+    report_html(manifest, &announcements, &final_lists(manifest, decided))
 }

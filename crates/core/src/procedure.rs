@@ -252,6 +252,8 @@ pub struct Decided {
     pub previous_bundle_sha256: Option<String>,
     /// Made by a demonstration session.
     pub demo: bool,
+    /// The text read out in the hall (a failed vote's declaration).
+    pub announcement: String,
 }
 
 impl Decided {
@@ -281,6 +283,7 @@ impl Decided {
                 procedure: b.procedure,
                 previous_bundle_sha256: b.previous_bundle_sha256,
                 demo: b.demo,
+                announcement: b.announcement,
             })
         } else if envelope.format == crate::e2e::bundle::ENVELOPE_FORMAT {
             let k: crate::rules::encrypted::ResultKeys =
@@ -298,6 +301,7 @@ impl Decided {
                 procedure: k.procedure,
                 previous_bundle_sha256: k.chain.previous_bundle_sha256,
                 demo: k.demo,
+                announcement: k.announcement,
             })
         } else {
             Err(format!(
