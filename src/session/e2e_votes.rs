@@ -280,12 +280,23 @@ impl Session {
         // Not even a ballot of this vote's shape: refused, nothing kept.
         let parsed = Ballot::from_json(&body, &vm)
             .map_err(|e| Refusal::BallotRejected(format!("invalid: {e}")))?;
-        let mut rk = b"rc/".to_vec();
-        rk.extend_from_slice(&parsed.tracker(sm.hash(), vote));
+        // Only a ballot whose credential or ciphertexts the box has seen can have a receipt
+        // or an audit record: a new one skips both lookups, which would wait for the group
+        // commit in flight (reads see only what is on disk).
+        let seen = {
+            let mut votes = self.e2e_votes.lock().await;
+            let st = self.e2e_state(&mut votes, &sm, vote).await?;
+            st.bx.has_seen(&parsed)
+        };
+        let tracker = parsed.tracker(sm.hash(), vote);
         // Before any state check: a tablet whose answer was lost in the last second gets its
         // receipt after the close too (review: retry_of_accepted_encrypted_ballot_after_close).
-        if let Some(receipt) = self.e2e_json(vote, &rk)? {
-            return Ok(receipt);
+        if seen {
+            let mut rk = b"rc/".to_vec();
+            rk.extend_from_slice(&tracker);
+            if let Some(receipt) = self.e2e_json(vote, &rk)? {
+                return Ok(receipt);
+            }
         }
         if closed {
             return Err(Refusal::VoteClosed);
@@ -299,12 +310,14 @@ impl Session {
         }
 
         // An audited ballot was revealed: casting it would publish a known vote (V13).
-        let mut sk = b"s/".to_vec();
-        sk.extend_from_slice(&parsed.tracker(sm.hash(), vote));
-        if self.store.e2e_get(vote, &sk)?.is_some() {
-            return Err(Refusal::BallotRejected(
-                "spoiled: this ballot was audited (核验) and revealed; it can never be cast — encrypt a new one".into(),
-            ));
+        if seen {
+            let mut sk = b"s/".to_vec();
+            sk.extend_from_slice(&tracker);
+            if self.store.e2e_get(vote, &sk)?.is_some() {
+                return Err(Refusal::BallotRejected(
+                    "spoiled: this ballot was audited (核验) and revealed; it can never be cast — encrypt a new one".into(),
+                ));
+            }
         }
         let (sm2, vm2, key2) = (sm.clone(), vm.clone(), key.clone());
         let verified = tokio::task::spawn_blocking(move || {
@@ -630,8 +643,7 @@ impl Session {
         }
         let vm = st.manifest.clone();
         let m = vm.shape().m();
-        let raw = self.store.e2e_scan(vote, b"b/")?;
-        let vm2 = vm.clone();
+        let (vm2, store, v2) = (vm.clone(), self.store.clone(), vote.to_owned());
         // Parsing and aggregating 3,000 ballots is CPU work: on a blocking thread, the locks
         // still held (the list must be final), so no async worker stalls meanwhile.
         let (trackers, totals) = tokio::task::spawn_blocking(move || {
@@ -650,15 +662,16 @@ impl Session {
                 chunk.clear();
                 Ok(())
             };
-            let mut trackers = Vec::with_capacity(raw.len());
-            for (k, b) in raw {
-                let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+            let mut trackers = Vec::new();
+            store.e2e_each(&v2, b"b/", |k, b| {
+                let v: Value = serde_json::from_slice(b).map_err(internal)?;
                 chunk.push(Ballot::from_json(&v, &vm2).map_err(internal)?);
-                trackers.push(<[u8; 32]>::try_from(k.as_slice()).map_err(internal)?);
+                trackers.push(<[u8; 32]>::try_from(k).map_err(internal)?);
                 if chunk.len() == 256 {
                     fold(&mut chunk)?;
                 }
-            }
+                Ok(())
+            })?;
             fold(&mut chunk)?;
             Ok::<_, Refusal>((trackers, totals))
         })
@@ -1021,64 +1034,35 @@ impl Session {
                 "{vote}: not decided yet (the decryption is not complete)"
             )));
         }
-        let text = match self.store.e2e_get(vote, b"body")? {
+        let named = self
+            .store
+            .e2e_get(vote, b"bundle_sha256")?
+            .unwrap_or_default();
+        let out = match self.store.e2e_value(vote, b"body")? {
             Some(stored) if keys.is_some() => {
-                let named = self
-                    .store
-                    .e2e_get(vote, b"bundle_sha256")?
-                    .unwrap_or_default();
-                if piaojue_core::crypto::sha256_hex(&stored).as_bytes() != named.as_slice() {
+                if piaojue_core::crypto::sha256_hex(stored.as_ref()).as_bytes() != named.as_slice()
+                {
                     return Err(internal(format!(
                         "{vote}: the stored bundle body does not match the SHA-256 the chain names"
                     )));
                 }
-                String::from_utf8(stored).map_err(internal)?
+                std::str::from_utf8(stored.as_ref()).map_err(internal)?;
+                self.envelope(stored.as_ref())?
             }
             _ => {
                 let text = self.e2e_body(vote, keys.as_ref()).await?;
                 // A vote decided before bodies were stored: rebuilt, and served only if it is
                 // still the body whose SHA-256 the chain names.
-                if keys.is_some() {
-                    let named = self
-                        .store
-                        .e2e_get(vote, b"bundle_sha256")?
-                        .unwrap_or_default();
-                    if piaojue_core::crypto::sha256_hex(text.as_bytes()).as_bytes()
+                if keys.is_some()
+                    && piaojue_core::crypto::sha256_hex(text.as_bytes()).as_bytes()
                         != named.as_slice()
-                    {
-                        return Err(internal(format!(
-                            "{vote}: the rebuilt bundle body does not match the SHA-256 the chain names"
-                        )));
-                    }
+                {
+                    return Err(internal(format!(
+                        "{vote}: the rebuilt bundle body does not match the SHA-256 the chain names"
+                    )));
                 }
-                text
+                self.envelope(text.as_bytes())?
             }
-        };
-        let sig = self
-            .key
-            .sign(piaojue_core::crypto::Domain::Result, text.as_bytes());
-        // Written out directly: the base64 of a 21 MB body is made once, not copied again by
-        // the serializer (the envelope's keys as serde writes piaojue_core::bundle::Envelope).
-        let signatures = serde_json::to_string(&[piaojue_core::bundle::SignatureEntry {
-            role: "appliance".into(),
-            name: None,
-            public_key: self.key.public_hex(),
-            signature: hex::encode(&sig),
-        }])
-        .map_err(internal)?;
-        let out = {
-            use base64::Engine as _;
-            let format = piaojue_core::e2e::bundle::ENVELOPE_FORMAT;
-            let mut o = String::with_capacity(text.len() * 4 / 3 + signatures.len() + 64);
-            o.push_str("{\"format\":\"");
-            o.push_str(format);
-            o.push_str("\",\"body\":\"");
-            base64::engine::general_purpose::STANDARD.encode_string(text.as_bytes(), &mut o);
-            drop(text);
-            o.push_str("\",\"signatures\":");
-            o.push_str(&signatures);
-            o.push('}');
-            axum::body::Bytes::from(o)
         };
         // A decided vote's bundle never changes (its records are final): built once.
         if keys.is_some() {
@@ -1088,6 +1072,34 @@ impl Session {
                 .insert(vote.to_owned(), out.clone());
         }
         Ok(out)
+    }
+
+    /// The `piaojue-bundle/2` envelope of a body: signed by the appliance over
+    /// `piaojue/v1/result ‖ 0 ‖ body` (V14).
+    fn envelope(&self, body: &[u8]) -> Result<axum::body::Bytes, Refusal> {
+        let sig = self.key.sign(piaojue_core::crypto::Domain::Result, body);
+        // Written out directly: the base64 of a 21 MB body is made once, not copied again by
+        // the serializer (the envelope's keys as serde writes piaojue_core::bundle::Envelope).
+        let signatures = serde_json::to_string(&[piaojue_core::bundle::SignatureEntry {
+            role: "appliance".into(),
+            name: None,
+            public_key: self.key.public_hex(),
+            signature: hex::encode(&sig),
+        }])
+        .map_err(internal)?;
+        Ok({
+            use base64::Engine as _;
+            let format = piaojue_core::e2e::bundle::ENVELOPE_FORMAT;
+            let mut o = String::with_capacity(body.len() * 4 / 3 + signatures.len() + 64);
+            o.push_str("{\"format\":\"");
+            o.push_str(format);
+            o.push_str("\",\"body\":\"");
+            base64::engine::general_purpose::STANDARD.encode_string(body, &mut o);
+            o.push_str("\",\"signatures\":");
+            o.push_str(&signatures);
+            o.push('}');
+            axum::body::Bytes::from(o)
+        })
     }
 
     /// The v2 bundle's body (§10.1's layout and, for a vote of this session, its result
@@ -1131,8 +1143,8 @@ impl Session {
             }
         };
         // The ballots go in as stored (compact JSON with sorted keys, as serde_json writes
-        // the Value): spliced into the text rather than parsed into 3,000 trees.
-        let ballots = self.store.e2e_scan(vote, b"b/")?;
+        // the Value): spliced into the text rather than parsed into 3,000 trees, read from
+        // the store once to size the text and once into it, never all copied at once.
         let slot_text = {
             use ring::rand::SecureRandom;
             let mut r = [0u8; 16];
@@ -1200,16 +1212,23 @@ impl Session {
         let at = text
             .find(&slot)
             .ok_or_else(|| internal("the ballots' place in the body"))?;
-        let size: usize = ballots.iter().map(|(_, b)| b.len() + 1).sum();
+        let mut size = 0;
+        self.store.e2e_each(vote, b"b/", |_, b| {
+            size += b.len() + 1;
+            Ok(())
+        })?;
         let mut out = String::with_capacity(text.len() + size + 2);
         out.push_str(&text[..at]);
         out.push('[');
-        for (i, (_, b)) in ballots.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        self.store.e2e_each(vote, b"b/", |_, b| {
+            if !first {
                 out.push(',');
             }
+            first = false;
             out.push_str(std::str::from_utf8(b).map_err(internal)?);
-        }
+            Ok(())
+        })?;
         out.push(']');
         out.push_str(&text[at + slot.len()..]);
         Ok(out)

@@ -854,6 +854,19 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
+    /// An encrypted vote's record without copying it (a 21 MB bundle body is served from
+    /// the store's own buffer).
+    pub fn e2e_value(
+        &self,
+        vote: &str,
+        key: &[u8],
+    ) -> Result<Option<impl AsRef<[u8]> + Send + use<>>, Refusal> {
+        self.read(T::E2eVotes)
+            .get(T::E2eVotes)
+            .get(scoped(vote, key))
+            .map_err(to_internal)
+    }
+
     /// Every record of an encrypted vote whose key starts with `key`, in key order.
     pub fn e2e_scan(&self, vote: &str, key: &[u8]) -> Result<Vec<Record>, Refusal> {
         let p = scoped(vote, key);
@@ -865,6 +878,23 @@ impl Store {
                 Ok((k.get(p.len()..).unwrap_or(&[]).to_vec(), v.to_vec()))
             })
             .collect()
+    }
+
+    /// Each record under `key` (its key less the prefix, its value), in key order, handed to
+    /// `f` without being copied: a vote's 3,000 ballots are read without a copy of them all.
+    pub fn e2e_each(
+        &self,
+        vote: &str,
+        key: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
+        let p = scoped(vote, key);
+        let durable = self.read(T::E2eVotes);
+        for kv in durable.get(T::E2eVotes).scan_prefix(&p) {
+            let (k, v) = kv.map_err(to_internal)?;
+            f(k.get(p.len()..).unwrap_or(&[]), &v)?;
+        }
+        Ok(())
     }
 
     /// The keys (less the prefix) under `key`, without copying any value: trackers and

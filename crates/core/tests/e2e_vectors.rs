@@ -743,7 +743,14 @@ mod tiny {
                         h32(&first["ballot_bytes_sha256"])
                     );
                 }
+                // has_seen: what lets the appliance skip a new ballot's store lookups. True
+                // once its credential cast, or once its ciphertexts were audited.
+                assert!(!bb.has_seen(&ballot));
+                let mut audited = ballot::BallotBox::new(&creds);
+                audited.reserve(&ballot).unwrap();
+                assert!(audited.has_seen(&ballot));
                 bb.admit(&ballot).unwrap();
+                assert!(bb.has_seen(&ballot));
                 assert_eq!(
                     bb.admit(&ballot),
                     Err(ballot::BoxRejection::DuplicateCredential)

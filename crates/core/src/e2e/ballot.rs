@@ -712,6 +712,18 @@ impl BallotBox {
         Ok(())
     }
 
+    /// Whether this ballot's credential has cast or any of its ciphertexts is in the box
+    /// (cast or audited). Only then can the store hold a receipt or an audit record for it,
+    /// so a new ballot skips those lookups.
+    pub fn has_seen(&self, ballot: &Ballot) -> bool {
+        self.creds.contains(&ballot.cred_pk)
+            || ballot
+                .items
+                .iter()
+                .chain(ballot.bits())
+                .any(|it| self.a_values.contains(&it.ct.a.to_bytes()))
+    }
+
     /// Reserves the ciphertexts of an audited (spoiled) ballot: none may be among the cast
     /// ones (V13), and none may be cast afterwards. Nothing is recorded on a refusal.
     pub fn reserve(&mut self, ballot: &Ballot) -> core::result::Result<(), BoxRejection> {
