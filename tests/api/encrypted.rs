@@ -836,3 +836,192 @@ async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_a
     assert_eq!(r["vote"]["revote_of"]["reason"], reason);
     assert_ne!(r["vote"]["id"], "v6");
 }
+
+/// Casts one proved ballot per card in `vote` (`choices[i]` for card i, in the vote's encoding
+/// order 弃权, 不赞成, 赞成) and returns their receipts' trackers.
+async fn cast_chosen(demo: &Demo, vote: &str, choices: &[Vec<usize>]) -> Vec<String> {
+    let sm = demo.session_manifest().await;
+    let key = demo.joint_key().await;
+    let view = demo
+        .get(&format!("/api/public/e2e/votes/{vote}"))
+        .await
+        .ok();
+    let vm = VoteManifest::parse(
+        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
+        &sm,
+    )
+    .unwrap();
+    let vc = VoteContext {
+        manifest_hash: sm.hash(),
+        vote: &vm,
+        key: &key,
+    };
+    let mut trackers = Vec::new();
+    for (card, c) in demo.cards().iter().zip(choices) {
+        let cred = SigningIdentity::derive_credential(card, sm.hash(), vote);
+        let (ballot, _) = prove_ballot(&vc, &cred, c, &mut SystemSource).unwrap();
+        let receipt = demo
+            .post(
+                &format!("/api/e2e/votes/{vote}/ballots"),
+                &ballot.to_json(vote, vm.shape()),
+            )
+            .await
+            .ok();
+        trackers.push(receipt["tracker"].as_str().unwrap().to_string());
+    }
+    trackers
+}
+
+/// Closes `vote`, waits for the simulated scrutineers' decryption and announces it.
+async fn close_decrypt_announce(demo: &Demo, vote: &str) {
+    demo.op(&format!("/api/operator/votes/{vote}/close"), json!({}))
+        .await
+        .ok();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while demo
+        .get(&format!("/api/public/votes/{vote}/e2e"))
+        .await
+        .ok()["decided"]
+        != true
+    {
+        assert!(Instant::now() < deadline, "{vote}: never decided");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    demo.op(&format!("/api/operator/votes/{vote}/announce"), json!({}))
+        .await
+        .ok();
+}
+
+/// Issue 16 left the encrypted run-off untested end to end: a tie at the cut of an encrypted
+/// 票决 calls a run-off that is encrypted too, whose vote manifest carries the run-off's
+/// candidates and `max_yes` (the seats), opened by the officer's roll call, decrypted by the
+/// scrutineers, decided under its seats, and linked to its parent as `piaojue verify
+/// --parent` checks.
+#[tokio::test]
+async fn an_encrypted_tie_at_the_cut_is_run_off_encrypted_and_verifies_against_its_parent() {
+    let demo = Demo::start(12).await;
+    demo.op("/api/operator/demo/checkin", json!({})).await.ok();
+    demo.op("/api/operator/votes/v4/open", json!({})).await.ok();
+    demo.wait("v4", "opened", |v| v["state"] == "open").await;
+    // 7 candidates, 5 seats, at most 5 赞成 a ballot: candidates 0 and 1 with 12 赞成, 2 and 3
+    // with 10, 4 and 5 tied at 7 for the last seat (a majority of 12), 6 with none.
+    let yes: [&[usize]; 12] = [
+        &[0, 1, 2, 4, 5],
+        &[0, 1, 2, 4, 5],
+        &[0, 1, 2, 3, 4],
+        &[0, 1, 2, 3, 4],
+        &[0, 1, 2, 3, 4],
+        &[0, 1, 2, 3, 5],
+        &[0, 1, 2, 3, 5],
+        &[0, 1, 2, 3, 5],
+        &[0, 1, 2, 3],
+        &[0, 1, 2, 3],
+        &[0, 1, 3, 4, 5],
+        &[0, 1, 3, 4, 5],
+    ];
+    let choices: Vec<Vec<usize>> = yes
+        .iter()
+        .map(|y| (0..7).map(|i| if y.contains(&i) { 2 } else { 1 }).collect())
+        .collect();
+    cast_chosen(&demo, "v4", &choices).await;
+    close_decrypt_announce(&demo, "v4").await;
+    let parent = demo.vote("v4").await;
+    assert_eq!(parent["runoff_due"]["reason"], "tie", "{parent}");
+    assert_eq!(parent["runoff_due"]["seats"], 1, "{parent}");
+    let items: Vec<String> = parent["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_string())
+        .collect();
+
+    // The run-off: the two tied, one seat, in the parent's mode.
+    let r = demo
+        .op("/api/operator/votes/v4/runoff", json!({}))
+        .await
+        .ok();
+    let id = r["vote"]["id"].as_str().unwrap().to_string();
+    assert_eq!(r["vote"]["mode"], "encrypted", "{r}");
+    assert_eq!(r["vote"]["runoff_of"]["candidates"], json!([4, 5]), "{r}");
+    assert_eq!(r["vote"]["runoff_of"]["seats"], 1, "{r}");
+    assert_eq!(r["vote"]["max_yes"], 1, "{r}");
+    assert_eq!(r["vote"]["items"], json!([items[4], items[5]]), "{r}");
+    demo.op(&format!("/api/operator/votes/{id}/open"), json!({}))
+        .await
+        .ok();
+    demo.wait(&id, "opened", |v| v["state"] == "open").await;
+    // The officer's roll call opened exactly the run-off's form: 2 items, at most 1 赞成.
+    let sm = demo.session_manifest().await;
+    let view = demo.get(&format!("/api/public/e2e/votes/{id}")).await.ok();
+    let vm = VoteManifest::parse(
+        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
+        &sm,
+    )
+    .unwrap();
+    assert_eq!(vm.shape().m(), 2);
+    // A second 赞成 cannot even be encrypted for it (the booth refuses the N+1-th).
+    let key = demo.joint_key().await;
+    let vc = VoteContext {
+        manifest_hash: sm.hash(),
+        vote: &vm,
+        key: &key,
+    };
+    let cred = SigningIdentity::derive_credential(&demo.cards()[0], sm.hash(), &id);
+    assert!(prove_ballot(&vc, &cred, &[2, 2], &mut SystemSource).is_err());
+    // 7 赞成 for the first, 5 for the second.
+    let runoff: Vec<Vec<usize>> = (0..12)
+        .map(|i| if i < 7 { vec![2, 0] } else { vec![0, 2] })
+        .collect();
+    cast_chosen(&demo, &id, &runoff).await;
+    close_decrypt_announce(&demo, &id).await;
+
+    let result = demo
+        .get(&format!("/api/public/votes/{id}/result"))
+        .await
+        .ok();
+    let selected: Vec<&str> = result["outcome"]["selected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(selected, [items[4].as_str()], "{result}");
+    let parent_bundle = demo.verified_bundle("v4").await;
+    let child_bundle = demo.verified_bundle(&id).await;
+    let body = bundle_body(&child_bundle);
+    assert_eq!(
+        body["procedure"]["runoff_of"]["vote"], "v4",
+        "{}",
+        body["procedure"]
+    );
+    assert_eq!(
+        body["procedure"]["runoff_of"]["bundle_sha256"],
+        demo.get("/api/public/votes/v4/e2e").await.ok()["bundle_sha256"]
+    );
+    // An observer holding both bundles checks the link; given the wrong parent, it fails.
+    let (pf, cf) = (
+        demo.dir.path().join("parent.json"),
+        demo.dir.path().join("runoff.json"),
+    );
+    std::fs::write(&pf, &parent_bundle).unwrap();
+    std::fs::write(&cf, &child_bundle).unwrap();
+    let verify = |parent: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_piaojue"))
+            .arg("verify")
+            .arg(&cf)
+            .arg("--parent")
+            .arg(parent)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = verify(&pf);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("ok   link.runoff_of"), "{text}");
+    let (code, text) = verify(&cf);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL link.runoff_of"), "{text}");
+}
