@@ -53,7 +53,13 @@ pub const MAX_BALLOTS_PER_ANSWER: usize = 200;
 pub struct VoteState {
     manifest: VoteManifest,
     roll: RollCall,
+    /// Admitted ballots and audited ciphertexts. Never behind the store: every stored
+    /// ballot and audit record is in it (the state is rebuilt from the store whenever a write
+    /// fails), which is what lets a new ballot skip the store lookups (`has_seen`).
     bx: BallotBox,
+    /// Each admitted credential's tracker: a tablet resending its own ballot while the first
+    /// copy is still being stored is answered with that receipt, not refused.
+    cast: HashMap<[u8; 32], [u8; 32]>,
     closed: bool,
 }
 
@@ -129,11 +135,16 @@ impl Session {
                 .ok_or_else(|| internal("no roll call"))?;
             let roll = RollCall::from_json(&roll, "roll_open").map_err(internal)?;
             let mut bx = BallotBox::new(&roll.credentials);
-            for (_, b) in self.store.e2e_scan(vote, b"b/")? {
+            let mut cast = HashMap::new();
+            for (k, b) in self.store.e2e_scan(vote, b"b/")? {
                 let v: Value = serde_json::from_slice(&b).map_err(internal)?;
                 let ballot = Ballot::from_json(&v, &manifest).map_err(internal)?;
                 bx.admit(&ballot)
                     .map_err(|r| internal(format!("stored ballot: {r:?}")))?;
+                cast.insert(
+                    ballot.cred_pk,
+                    <[u8; 32]>::try_from(k.as_slice()).map_err(internal)?,
+                );
             }
             for (_, b) in self.store.e2e_scan(vote, b"s/")? {
                 let v: Value = serde_json::from_slice(&b).map_err(internal)?;
@@ -152,6 +163,7 @@ impl Session {
                     manifest,
                     roll,
                     bx,
+                    cast,
                     closed,
                 },
             );
@@ -337,7 +349,7 @@ impl Session {
         let (ballot, checked) = verified;
         // Held until the ballot is stored: the close waits for every admitted ballot, so no
         // receipt is ever signed for a ballot outside the closed list.
-        let _admitting = self.e2e_gate.read().await;
+        let admitting = self.e2e_gate.read().await;
         let mut votes = self.e2e_votes.lock().await;
         let st = self.e2e_state(&mut votes, &sm, vote).await?;
         if st.closed {
@@ -363,7 +375,15 @@ impl Session {
         };
         if let Err(r) = st.bx.admit(&ballot) {
             let cap = rejected_cap(&st.roll);
+            let resent = st.cast.get(&ballot.cred_pk) == Some(&tracker);
             drop(votes);
+            if resent {
+                // The same ballot again while its first copy is being stored
+                // (a_resent_ballot_racing_its_first_copy_gets_the_same_receipt): its receipt
+                // once on disk, and nothing kept as refused.
+                drop(admitting);
+                return self.e2e_receipt_once_stored(vote, &tracker).await;
+            }
             let reason = match r {
                 BoxRejection::DuplicateCredential => "duplicate-credential",
                 BoxRejection::NotEnabled => "not-enabled",
@@ -379,6 +399,7 @@ impl Session {
                 .e2e_reject(vote, &ballot.cred_pk, reason, &format!("{r:?}"), body, cap)
                 .await;
         }
+        st.cast.insert(ballot.cred_pk, tracker);
         let time = now();
         let record = serde_json::to_vec(&ballot.to_json(vote, vm.shape())).map_err(internal)?;
         let identity = SigningIdentity::from_seed(&self.key.seed());
@@ -421,6 +442,27 @@ impl Session {
         }
         // Only now, after the fsync, does the receipt leave.
         Ok(receipt)
+    }
+
+    /// The receipt of a ballot admitted by another request whose write is in flight: read
+    /// once durable. The writer commits within milliseconds or the appliance stops, so a
+    /// receipt still missing after 10 s is an error to retry, never a refusal.
+    async fn e2e_receipt_once_stored(
+        &self,
+        vote: &str,
+        tracker: &[u8; 32],
+    ) -> Result<Value, Refusal> {
+        let mut rk = b"rc/".to_vec();
+        rk.extend_from_slice(tracker);
+        for _ in 0..500 {
+            if let Some(receipt) = self.e2e_json(vote, &rk)? {
+                return Ok(receipt);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Err(internal(
+            "this ballot's first copy is still being stored: send it again",
+        ))
     }
 
     /// A booth's Benaloh audit (§12): the booth's audit document (`piaojue-audit/1`: the
@@ -643,6 +685,7 @@ impl Session {
         }
         let vm = st.manifest.clone();
         let m = vm.shape().m();
+        let admitted = st.bx.len();
         let (vm2, store, v2) = (vm.clone(), self.store.clone(), vote.to_owned());
         // Parsing and aggregating 3,000 ballots is CPU work: on a blocking thread, the locks
         // still held (the list must be final), so no async worker stalls meanwhile.
@@ -677,6 +720,14 @@ impl Session {
         })
         .await
         .map_err(internal)??;
+        // The list on disk is the ballots admitted in memory, one per credential; anything
+        // else would close a list the ballot box did not check (nothing is signed then).
+        if trackers.len() != admitted {
+            return Err(internal(format!(
+                "{vote}: {} ballots stored but {admitted} admitted; not closed",
+                trackers.len()
+            )));
+        }
         let lh = tally::list_hash(sm.hash(), vote, &trackers).map_err(internal)?;
         let n = trackers.len() as u64;
         let identity = SigningIdentity::from_seed(&self.key.seed());

@@ -889,10 +889,19 @@ impl Store {
         mut f: impl FnMut(&[u8], &[u8]) -> Result<(), Refusal>,
     ) -> Result<(), Refusal> {
         let p = scoped(vote, key);
-        let durable = self.read(T::E2eVotes);
-        for kv in durable.get(T::E2eVotes).scan_prefix(&p) {
-            let (k, v) = kv.map_err(to_internal)?;
-            f(k.get(p.len()..).unwrap_or(&[]), &v)?;
+        // The records are taken under the read lock as the store's own shared buffers (no
+        // copy), and handed to `f` after it is released: a close parsing 3,000 ballots must
+        // not hold every writer of this tree, and so every reader behind them, meanwhile.
+        let records = {
+            let durable = self.read(T::E2eVotes);
+            durable
+                .get(T::E2eVotes)
+                .scan_prefix(&p)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(to_internal)?
+        };
+        for (k, v) in &records {
+            f(k.get(p.len()..).unwrap_or(&[]), v)?;
         }
         Ok(())
     }

@@ -1025,3 +1025,45 @@ async fn an_encrypted_tie_at_the_cut_is_run_off_encrypted_and_verifies_against_i
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("FAIL link.runoff_of"), "{text}");
 }
+
+/// Review of the casting change: a tablet that sends its ballot again while the first copy is
+/// still being stored (its answer lost, a retry at once) gets the same receipt, and the
+/// accepted ballot is never kept among the refused ones as a "duplicate credential".
+#[tokio::test]
+async fn a_resent_ballot_racing_its_first_copy_gets_the_same_receipt() {
+    let demo = Demo::start(8).await;
+    demo.op("/api/operator/demo/checkin", json!({})).await.ok();
+    demo.op("/api/operator/votes/v4/open", json!({})).await.ok();
+    demo.wait("v4", "opened", |v| v["state"] == "open").await;
+    let sm = demo.session_manifest().await;
+    let key = demo.joint_key().await;
+    let view = demo.get("/api/public/e2e/votes/v4").await.ok();
+    let vm = VoteManifest::parse(
+        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
+        &sm,
+    )
+    .unwrap();
+    let vc = VoteContext {
+        manifest_hash: sm.hash(),
+        vote: &vm,
+        key: &key,
+    };
+    for card in demo.cards() {
+        let cred = SigningIdentity::derive_credential(&card, sm.hash(), "v4");
+        let (ballot, _) =
+            prove_ballot(&vc, &cred, &[2, 2, 2, 1, 0, 1, 1], &mut SystemSource).unwrap();
+        let json = ballot.to_json("v4", vm.shape());
+        let (a, b, c) = tokio::join!(
+            demo.post("/api/e2e/votes/v4/ballots", &json),
+            demo.post("/api/e2e/votes/v4/ballots", &json),
+            demo.post("/api/e2e/votes/v4/ballots", &json),
+        );
+        let (a, b, c) = (a.ok(), b.ok(), c.ok());
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+    }
+    close_decrypt_announce(&demo, "v4").await;
+    let body = bundle_body(&demo.verified_bundle("v4").await);
+    assert_eq!(body["votes"][0]["ballots"].as_array().unwrap().len(), 8);
+    assert_eq!(body["votes"][0]["rejected"], json!([]), "nothing refused");
+}

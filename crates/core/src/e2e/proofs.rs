@@ -246,7 +246,6 @@ pub fn dleq_verify(st: &DleqStatement<'_>, proof: &Cz) -> bool {
     bool::from(c.ct_eq(&proof.c))
 }
 
-/// 1/2 mod ℓ.
 /// 1/2 mod ℓ, inverted once: an inversion per proof was 4 % of a ballot's verification.
 fn half_scalar() -> Scalar {
     static HALF: std::sync::LazyLock<Scalar> =
