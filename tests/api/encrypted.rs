@@ -25,6 +25,8 @@ struct Demo {
     base: String,
     cookie: String,
     dir: TempDir,
+    /// The appliance's session itself: for a test that leaves it as a crash would.
+    session: piaojue::session::Session,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -41,6 +43,7 @@ impl Demo {
         let session = piaojue::appliance::create_demo(&data, deputies)
             .await
             .unwrap();
+        let handle = session.clone();
         let mut state = AppState::new(session.clone(), true);
         state.demo_dir = Some(data.join("demo"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -70,6 +73,7 @@ impl Demo {
             base,
             cookie,
             dir,
+            session: handle,
             _shutdown: tx,
         }
     }
@@ -1066,4 +1070,67 @@ async fn a_resent_ballot_racing_its_first_copy_gets_the_same_receipt() {
     let body = bundle_body(&demo.verified_bundle("v4").await);
     assert_eq!(body["votes"][0]["ballots"].as_array().unwrap().len(), 8);
     assert_eq!(body["votes"][0]["rejected"], json!([]), "nothing refused");
+}
+
+/// A crash between the close statement and the vote record's change (the list hash signed,
+/// the vote still open on disk) — made here deterministically by signing the close through
+/// the session and stopping there. The vote can then never be cancelled nor take another
+/// ballot; the secretariat's close finishes it before the period ends, with the signed count.
+#[tokio::test]
+async fn half_done_encrypted_close_is_finished_and_never_cancelled() {
+    let demo = Demo::start(4).await;
+    demo.op("/api/operator/demo/checkin", json!({})).await.ok();
+    demo.op("/api/operator/votes/v4/open", json!({})).await.ok();
+    demo.wait("v4", "opened", |v| v["state"] == "open").await;
+    let choices: Vec<Vec<usize>> = (0..3).map(|_| vec![2, 2, 2, 2, 2, 1, 1]).collect();
+    cast_chosen(&demo, "v4", &choices).await;
+    demo.session.e2e_close("v4").await.unwrap();
+    assert_eq!(
+        demo.vote("v4").await["state"],
+        "open",
+        "the record is still open"
+    );
+    demo.op(
+        "/api/operator/votes/v4/cancel",
+        json!({ "reason": "试图撤销已签署名单的表决" }),
+    )
+    .await
+    .err(409, "vote_final");
+    // The fourth deputy's ballot comes too late: the signed list is final.
+    let sm = demo.session_manifest().await;
+    let key = demo.joint_key().await;
+    let view = demo.get("/api/public/e2e/votes/v4").await.ok();
+    let vm = VoteManifest::parse(
+        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
+        &sm,
+    )
+    .unwrap();
+    let vc = VoteContext {
+        manifest_hash: sm.hash(),
+        vote: &vm,
+        key: &key,
+    };
+    let cred = SigningIdentity::derive_credential(&demo.cards()[3], sm.hash(), "v4");
+    let (late, _) = prove_ballot(&vc, &cred, &choices[0], &mut SystemSource).unwrap();
+    demo.post("/api/e2e/votes/v4/ballots", &late.to_json("v4", vm.shape()))
+        .await
+        .err(409, "vote_closed");
+    // Not every enabled deputy has cast and the period runs, yet the close is finished: the
+    // list was signed.
+    let closed = demo
+        .op("/api/operator/votes/v4/close", json!({}))
+        .await
+        .ok();
+    assert_eq!(closed["vote"]["state"], "closed", "{closed}");
+    assert_eq!(closed["vote"]["roll"]["cast"], 3, "{closed}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while demo.get("/api/public/votes/v4/e2e").await.ok()["decided"] != true {
+        assert!(Instant::now() < deadline, "never decided");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    demo.op("/api/operator/votes/v4/announce", json!({}))
+        .await
+        .ok();
+    let body = bundle_body(&demo.verified_bundle("v4").await);
+    assert_eq!(body["votes"][0]["ballots"].as_array().unwrap().len(), 3);
 }
