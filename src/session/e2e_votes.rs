@@ -136,8 +136,8 @@ impl Session {
             let roll = RollCall::from_json(&roll, "roll_open").map_err(internal)?;
             let mut bx = BallotBox::new(&roll.credentials);
             let mut cast = HashMap::new();
-            for (k, b) in self.store.e2e_scan(vote, b"b/")? {
-                let v: Value = serde_json::from_slice(&b).map_err(internal)?;
+            for (k, b) in self.store.e2e_shared(vote, b"b/")? {
+                let v: Value = serde_json::from_slice(b.as_ref()).map_err(internal)?;
                 let ballot = Ballot::from_json(&v, &manifest).map_err(internal)?;
                 bx.admit(&ballot)
                     .map_err(|r| internal(format!("stored ballot: {r:?}")))?;
@@ -300,12 +300,13 @@ impl Session {
             let st = self.e2e_state(&mut votes, &sm, vote).await?;
             st.bx.has_seen(&parsed)
         };
-        let tracker = parsed.tracker(sm.hash(), vote);
+        // Only then is its tracker wanted before verification (which computes it).
+        let seen = seen.then(|| parsed.tracker(sm.hash(), vote));
         // Before any state check: a tablet whose answer was lost in the last second gets its
         // receipt after the close too (review: retry_of_accepted_encrypted_ballot_after_close).
-        if seen {
+        if let Some(tracker) = &seen {
             let mut rk = b"rc/".to_vec();
-            rk.extend_from_slice(&tracker);
+            rk.extend_from_slice(tracker);
             if let Some(receipt) = self.e2e_json(vote, &rk)? {
                 return Ok(receipt);
             }
@@ -322,9 +323,9 @@ impl Session {
         }
 
         // An audited ballot was revealed: casting it would publish a known vote (V13).
-        if seen {
+        if let Some(tracker) = &seen {
             let mut sk = b"s/".to_vec();
-            sk.extend_from_slice(&tracker);
+            sk.extend_from_slice(tracker);
             if self.store.e2e_get(vote, &sk)?.is_some() {
                 return Err(Refusal::BallotRejected(
                     "spoiled: this ballot was audited (核验) and revealed; it can never be cast — encrypt a new one".into(),
@@ -686,7 +687,8 @@ impl Session {
         let vm = st.manifest.clone();
         let m = vm.shape().m();
         let admitted = st.bx.len();
-        let (vm2, store, v2) = (vm.clone(), self.store.clone(), vote.to_owned());
+        let ballots = self.store.e2e_shared(vote, b"b/")?;
+        let vm2 = vm.clone();
         // Parsing and aggregating 3,000 ballots is CPU work: on a blocking thread, the locks
         // still held (the list must be final), so no async worker stalls meanwhile.
         let (trackers, totals) = tokio::task::spawn_blocking(move || {
@@ -705,16 +707,15 @@ impl Session {
                 chunk.clear();
                 Ok(())
             };
-            let mut trackers = Vec::new();
-            store.e2e_each(&v2, b"b/", |k, b| {
-                let v: Value = serde_json::from_slice(b).map_err(internal)?;
+            let mut trackers = Vec::with_capacity(ballots.len());
+            for (k, b) in &ballots {
+                let v: Value = serde_json::from_slice(b.as_ref()).map_err(internal)?;
                 chunk.push(Ballot::from_json(&v, &vm2).map_err(internal)?);
-                trackers.push(<[u8; 32]>::try_from(k).map_err(internal)?);
+                trackers.push(<[u8; 32]>::try_from(k.as_slice()).map_err(internal)?);
                 if chunk.len() == 256 {
                     fold(&mut chunk)?;
                 }
-                Ok(())
-            })?;
+            }
             fold(&mut chunk)?;
             Ok::<_, Refusal>((trackers, totals))
         })
@@ -1194,8 +1195,9 @@ impl Session {
             }
         };
         // The ballots go in as stored (compact JSON with sorted keys, as serde_json writes
-        // the Value): spliced into the text rather than parsed into 3,000 trees, read from
-        // the store once to size the text and once into it, never all copied at once.
+        // the Value): spliced into the text rather than parsed into 3,000 trees, and not
+        // copied out of the store first.
+        let ballots = self.store.e2e_shared(vote, b"b/")?;
         let slot_text = {
             use ring::rand::SecureRandom;
             let mut r = [0u8; 16];
@@ -1263,23 +1265,16 @@ impl Session {
         let at = text
             .find(&slot)
             .ok_or_else(|| internal("the ballots' place in the body"))?;
-        let mut size = 0;
-        self.store.e2e_each(vote, b"b/", |_, b| {
-            size += b.len() + 1;
-            Ok(())
-        })?;
+        let size: usize = ballots.iter().map(|(_, b)| b.as_ref().len() + 1).sum();
         let mut out = String::with_capacity(text.len() + size + 2);
         out.push_str(&text[..at]);
         out.push('[');
-        let mut first = true;
-        self.store.e2e_each(vote, b"b/", |_, b| {
-            if !first {
+        for (i, (_, b)) in ballots.iter().enumerate() {
+            if i > 0 {
                 out.push(',');
             }
-            first = false;
-            out.push_str(std::str::from_utf8(b).map_err(internal)?);
-            Ok(())
-        })?;
+            out.push_str(std::str::from_utf8(b.as_ref()).map_err(internal)?);
+        }
         out.push(']');
         out.push_str(&text[at + slot.len()..]);
         Ok(out)

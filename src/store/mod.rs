@@ -297,6 +297,16 @@ fn prefix(vote: &str) -> Vec<u8> {
     scoped(vote, b"")
 }
 
+/// A stored value as the store's own shared buffer (no copy): see [`Store::e2e_shared`].
+#[derive(Debug, Clone)]
+pub struct Shared(sled::IVec);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// The appliance's store: reads see only what is on disk (see `Durable`), changes go
 /// through [`Store::write`].
 #[derive(Debug, Clone)]
@@ -856,15 +866,13 @@ impl Store {
 
     /// An encrypted vote's record without copying it (a 21 MB bundle body is served from
     /// the store's own buffer).
-    pub fn e2e_value(
-        &self,
-        vote: &str,
-        key: &[u8],
-    ) -> Result<Option<impl AsRef<[u8]> + Send + use<>>, Refusal> {
-        self.read(T::E2eVotes)
+    pub fn e2e_value(&self, vote: &str, key: &[u8]) -> Result<Option<Shared>, Refusal> {
+        Ok(self
+            .read(T::E2eVotes)
             .get(T::E2eVotes)
             .get(scoped(vote, key))
-            .map_err(to_internal)
+            .map_err(to_internal)?
+            .map(Shared))
     }
 
     /// Every record of an encrypted vote whose key starts with `key`, in key order.
@@ -880,30 +888,20 @@ impl Store {
             .collect()
     }
 
-    /// Each record under `key` (its key less the prefix, its value), in key order, handed to
-    /// `f` without being copied: a vote's 3,000 ballots are read without a copy of them all.
-    pub fn e2e_each(
-        &self,
-        vote: &str,
-        key: &[u8],
-        mut f: impl FnMut(&[u8], &[u8]) -> Result<(), Refusal>,
-    ) -> Result<(), Refusal> {
+    /// Every record under `key` (its key less the prefix, its value), in key order, the values
+    /// as the store's own shared buffers: a vote's 3,000 ballots (21 MB) read without a copy,
+    /// and used after the read lock is released (a close parsing them must not hold every
+    /// writer of this tree, and every reader behind them, meanwhile).
+    pub fn e2e_shared(&self, vote: &str, key: &[u8]) -> Result<Vec<(Vec<u8>, Shared)>, Refusal> {
         let p = scoped(vote, key);
-        // The records are taken under the read lock as the store's own shared buffers (no
-        // copy), and handed to `f` after it is released: a close parsing 3,000 ballots must
-        // not hold every writer of this tree, and so every reader behind them, meanwhile.
-        let records = {
-            let durable = self.read(T::E2eVotes);
-            durable
-                .get(T::E2eVotes)
-                .scan_prefix(&p)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(to_internal)?
-        };
-        for (k, v) in &records {
-            f(k.get(p.len()..).unwrap_or(&[]), v)?;
-        }
-        Ok(())
+        self.read(T::E2eVotes)
+            .get(T::E2eVotes)
+            .scan_prefix(&p)
+            .map(|kv| {
+                let (k, v) = kv.map_err(to_internal)?;
+                Ok((k.get(p.len()..).unwrap_or(&[]).to_vec(), Shared(v)))
+            })
+            .collect()
     }
 
     /// The keys (less the prefix) under `key`, without copying any value: trackers and

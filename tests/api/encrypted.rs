@@ -191,6 +191,19 @@ impl Demo {
         envelope
     }
 
+    /// The vote manifest the officer's roll call opened `vote` with.
+    async fn vote_manifest(&self, sm: &SessionManifest, vote: &str) -> VoteManifest {
+        let view = self
+            .get(&format!("/api/public/e2e/votes/{vote}"))
+            .await
+            .ok();
+        VoteManifest::parse(
+            &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
+            sm,
+        )
+        .unwrap()
+    }
+
     fn cards(&self) -> Vec<[u8; 32]> {
         let mut v: Vec<[u8; 32]> = piaojue::demo::card_seeds(&self.dir.path().join("data/demo"))
             .unwrap()
@@ -240,12 +253,7 @@ async fn an_encrypted_vote_runs_from_the_secretariats_open_to_a_verified_bundle_
     // A booth's Benaloh audit: a revealed ballot is published as spoiled and can never be cast.
     let sm = demo.session_manifest().await;
     let key = demo.joint_key().await;
-    let view = demo.get("/api/public/e2e/votes/v4").await.ok();
-    let vm = VoteManifest::parse(
-        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
-        &sm,
-    )
-    .unwrap();
+    let vm = demo.vote_manifest(&sm, "v4").await;
     let card = demo.cards()[0];
     let cred = SigningIdentity::derive_credential(&card, sm.hash(), "v4");
     let vc = VoteContext {
@@ -842,25 +850,16 @@ async fn an_encrypted_vote_whose_decryption_cannot_complete_is_declared_failed_a
 }
 
 /// Casts one proved ballot per card in `vote` (`choices[i]` for card i, in the vote's encoding
-/// order 弃权, 不赞成, 赞成) and returns their receipts' trackers.
-async fn cast_chosen(demo: &Demo, vote: &str, choices: &[Vec<usize>]) -> Vec<String> {
+/// order 弃权, 不赞成, 赞成); each must be acknowledged.
+async fn cast_chosen(demo: &Demo, vote: &str, choices: &[Vec<usize>]) {
     let sm = demo.session_manifest().await;
     let key = demo.joint_key().await;
-    let view = demo
-        .get(&format!("/api/public/e2e/votes/{vote}"))
-        .await
-        .ok();
-    let vm = VoteManifest::parse(
-        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
-        &sm,
-    )
-    .unwrap();
+    let vm = demo.vote_manifest(&sm, vote).await;
     let vc = VoteContext {
         manifest_hash: sm.hash(),
         vote: &vm,
         key: &key,
     };
-    let mut trackers = Vec::new();
     for (card, c) in demo.cards().iter().zip(choices) {
         let cred = SigningIdentity::derive_credential(card, sm.hash(), vote);
         let (ballot, _) = prove_ballot(&vc, &cred, c, &mut SystemSource).unwrap();
@@ -871,9 +870,11 @@ async fn cast_chosen(demo: &Demo, vote: &str, choices: &[Vec<usize>]) -> Vec<Str
             )
             .await
             .ok();
-        trackers.push(receipt["tracker"].as_str().unwrap().to_string());
+        assert_eq!(
+            receipt["tracker"],
+            hex::encode(&ballot.tracker(sm.hash(), vote))
+        );
     }
-    trackers
 }
 
 /// Closes `vote`, waits for the simulated scrutineers' decryption and announces it.
@@ -881,6 +882,11 @@ async fn close_decrypt_announce(demo: &Demo, vote: &str) {
     demo.op(&format!("/api/operator/votes/{vote}/close"), json!({}))
         .await
         .ok();
+    decrypt_announce(demo, vote).await;
+}
+
+/// Waits for a closed `vote`'s decryption by the simulated scrutineers and announces it.
+async fn decrypt_announce(demo: &Demo, vote: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while demo
         .get(&format!("/api/public/votes/{vote}/e2e"))
@@ -956,12 +962,7 @@ async fn an_encrypted_tie_at_the_cut_is_run_off_encrypted_and_verifies_against_i
     demo.wait(&id, "opened", |v| v["state"] == "open").await;
     // The officer's roll call opened exactly the run-off's form: 2 items, at most 1 赞成.
     let sm = demo.session_manifest().await;
-    let view = demo.get(&format!("/api/public/e2e/votes/{id}")).await.ok();
-    let vm = VoteManifest::parse(
-        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
-        &sm,
-    )
-    .unwrap();
+    let vm = demo.vote_manifest(&sm, &id).await;
     assert_eq!(vm.shape().m(), 2);
     // A second 赞成 cannot even be encrypted for it (the booth refuses the N+1-th).
     let key = demo.joint_key().await;
@@ -1041,12 +1042,7 @@ async fn a_resent_ballot_racing_its_first_copy_gets_the_same_receipt() {
     demo.wait("v4", "opened", |v| v["state"] == "open").await;
     let sm = demo.session_manifest().await;
     let key = demo.joint_key().await;
-    let view = demo.get("/api/public/e2e/votes/v4").await.ok();
-    let vm = VoteManifest::parse(
-        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
-        &sm,
-    )
-    .unwrap();
+    let vm = demo.vote_manifest(&sm, "v4").await;
     let vc = VoteContext {
         manifest_hash: sm.hash(),
         vote: &vm,
@@ -1099,12 +1095,7 @@ async fn half_done_encrypted_close_is_finished_and_never_cancelled() {
     // The fourth deputy's ballot comes too late: the signed list is final.
     let sm = demo.session_manifest().await;
     let key = demo.joint_key().await;
-    let view = demo.get("/api/public/e2e/votes/v4").await.ok();
-    let vm = VoteManifest::parse(
-        &hex::decode(view["vote_manifest_hex"].as_str().unwrap(), "vm").unwrap(),
-        &sm,
-    )
-    .unwrap();
+    let vm = demo.vote_manifest(&sm, "v4").await;
     let vc = VoteContext {
         manifest_hash: sm.hash(),
         vote: &vm,
@@ -1123,14 +1114,7 @@ async fn half_done_encrypted_close_is_finished_and_never_cancelled() {
         .ok();
     assert_eq!(closed["vote"]["state"], "closed", "{closed}");
     assert_eq!(closed["vote"]["roll"]["cast"], 3, "{closed}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while demo.get("/api/public/votes/v4/e2e").await.ok()["decided"] != true {
-        assert!(Instant::now() < deadline, "never decided");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    demo.op("/api/operator/votes/v4/announce", json!({}))
-        .await
-        .ok();
+    decrypt_announce(&demo, "v4").await;
     let body = bundle_body(&demo.verified_bundle("v4").await);
     assert_eq!(body["votes"][0]["ballots"].as_array().unwrap().len(), 3);
 }
